@@ -1,0 +1,164 @@
+"""The ``omibench`` command line: the only module that parses arguments or prints for people.
+
+Heavy libraries (MLflow, torch, pandas) are imported inside the commands so that ``--help``
+answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from ._errors import OmibenchError
+
+__all__ = ["main"]
+
+USER_ERROR = 2
+
+
+def _echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn OmibenchError into one line on stderr and exit status 2 (no traceback)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OmibenchError as exc:
+            _echo_err(f"error: {exc}")
+            sys.exit(USER_ERROR)
+
+    return wrapper
+
+
+def _registry(plugin_dirs: tuple[Path, ...] | list[Path], quiet: bool = False):  # type: ignore[no-untyped-def]
+    from .plugins import load_registry
+
+    registry = load_registry(plugin_dirs)
+    if not quiet:
+        for problem in registry.problems:
+            _echo_err(f"warning: plugin problem: {problem}")
+    return registry
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="omibench")
+@click.option("-v", "--verbose", is_flag=True, help="Show debug logging.")
+def cli(verbose: bool) -> None:
+    """Benchmark omics-to-omics translators (methylation -> expression), tracked in MLflow."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    # our own warnings (dropped samples, dropped features) are for people
+    logging.getLogger("omibench").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("mlflow").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+@cli.command()
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a YAML field, e.g. --set seeds=[0,1,2].")
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help="Folder of local *.py plugins.")
+@click.option("--force", is_flag=True, help="Rerun translators that already have a finished run.")
+@click.option("--store", type=click.Path(path_type=Path), default=None, help="Tracking store folder (default: tracking.store, mlruns).")
+@click.option("--sort", default=None, help="Leaderboard metric (default: median_r2_featurewise).")
+@_user_errors
+def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], force: bool, store: Path | None,
+        sort: str | None) -> None:
+    """Run every translator of an experiment YAML and print the leaderboard."""
+    from .config import load_config
+    from .leaderboard import DEFAULT_SORT, format_table, leaderboard
+    from .runner import prepare, run_experiment
+    from .tracking import Tracker
+
+    cfg = load_config(config, overrides)
+    dirs = list(plugin_dirs) + ([cfg.plugins_dir] if cfg.plugins_dir else [])
+    registry = _registry(dirs)
+    _echo_err(f"omibench: preparing {cfg.name!r} (data source {cfg.data['source']!r})")
+    prepared = prepare(cfg, registry)
+    _echo_err(f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test samples, "
+              f"{prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}")
+    tracker = Tracker(store or cfg.tracking.store, cfg.tracking.uri)
+    outcomes = run_experiment(prepared, registry, tracker, force=force, show_progress=sys.stderr.isatty(), echo=_echo_err)
+
+    table = leaderboard(tracker, cfg.experiment_name, sort=sort or DEFAULT_SORT, split_hash=prepared.split.hash,
+                        dataset_hash=prepared.dataset_hash)
+    click.echo(f"\nLeaderboard: {cfg.experiment_name} (test split, {len(cfg.seeds)} seed(s), sorted by {sort or DEFAULT_SORT})")
+    click.echo(format_table(table) if not table.empty else "(no finished runs)")
+    exp_id = tracker.experiment_id(cfg.experiment_name, create=False)
+    click.echo(f"\nBrowse it:  {tracker.ui_command()}\n            then open {tracker.ui_url(exp_id or '0')}")
+    failed = [o for o in outcomes if o.status == "FAILED"]
+    if failed:
+        for o in failed:
+            _echo_err(f"FAILED {o.label}: {o.error.splitlines()[0] if o.error else ''} (run {o.run_id})")
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@_user_errors
+def plugins(plugin_dirs: tuple[Path, ...]) -> None:
+    """List registered translators and data sources: name, origin, default parameters."""
+    import json
+
+    registry = _registry(plugin_dirs)
+    click.echo("Translators:")
+    for name, reg in sorted(registry.translators.items()):
+        params = json.dumps(dict(reg.cls.default_params), default=str)
+        click.echo(f"  {name:<20} {reg.source}\n  {'':<20} defaults {params}")
+    click.echo("Data sources:")
+    for name, reg in sorted(registry.datasets.items()):
+        click.echo(f"  {name:<20} {reg.source}")
+
+
+@cli.command("check-plugin")
+@click.argument("name")
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@_user_errors
+def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
+    """Run the conformance check on one translator (tiny fit / predict / save / load)."""
+    from .conformance import check_translator
+
+    cls = _registry(plugin_dirs).translator(name)
+    results = check_translator(cls)
+    for r in results:
+        click.echo(f"  {'PASS' if r.passed else 'FAIL'}  {r.name:<26} {r.detail}")
+    failed = sum(not r.passed for r in results)
+    click.echo(f"{name}: {len(results) - failed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+@cli.command("leaderboard")
+@click.argument("experiment")
+@click.option("--sort", default="median_r2_featurewise", show_default=True, help="Test metric to rank by.")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv"]), default="table", show_default=True)
+@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
+@click.option("--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator and split.")
+@_user_errors
+def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str | None, show_all: bool) -> None:
+    """Print an experiment's leaderboard from the MLflow store."""
+    from .leaderboard import format_table, leaderboard
+    from .metrics import METRIC_NAMES
+    from .tracking import Tracker
+
+    if sort not in METRIC_NAMES:
+        raise click.BadParameter(f"{sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}", param_hint="--sort")
+    tracker = Tracker(store, uri)
+    table = leaderboard(tracker, experiment, sort=sort, latest_only=not show_all)
+    if table.empty:
+        raise OmibenchError(f"no finished runs of experiment {experiment!r} in {tracker.uri}: run `omibench run` first or check --store")
+    click.echo(format_table(table, fmt))  # type: ignore[arg-type]
+
+
+def main() -> None:
+    cli(prog_name="omibench")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Experiment configuration: the YAML schema, ``--set`` overrides and canonical hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._errors import ConfigError
+
+__all__ = ["ExperimentConfig", "TranslatorEntry", "load_config", "apply_overrides", "canonical_hash"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TranslatorEntry(_Strict):
+    """One translator of the experiment: a registered ``name``, parameters, an optional label."""
+
+    name: str
+    label: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+class SplitConfig(_Strict):
+    """Fractions are of all samples. ``test_ids`` (a file, one id per line) fixes the test part."""
+
+    seed: int = 0
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    test_fraction: float = Field(0.2, ge=0, lt=1)
+    test_ids: Path | None = None
+    stratify: bool = True
+
+
+class PreprocessConfig(_Strict):
+    impute: Literal["none", "mean"] = "none"
+
+
+class TrackingConfig(_Strict):
+    """``store`` holds ``mlflow.db`` and the artifacts; ``uri`` (e.g. an MLflow server) overrides it."""
+
+    store: Path = Path("mlruns")
+    uri: str | None = None
+    experiment: str | None = None
+
+
+class ExperimentConfig(_Strict):
+    """A benchmark: data + split + preprocessing + translators, run for each seed."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    n_jobs: int | None = Field(None, ge=1)
+    plugins_dir: Path | None = None
+    data: dict[str, Any] = Field(default_factory=lambda: {"source": "synthetic"})
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
+    translators: list[TranslatorEntry] = Field(min_length=1)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+
+    @field_validator("data")
+    @classmethod
+    def _has_source(cls, value: dict[str, Any]) -> dict[str, Any]:
+        value = dict(value)
+        value.setdefault("source", "synthetic")
+        if not isinstance(value["source"], str):
+            raise ValueError("data.source must be the name of a data source, e.g. synthetic or files")
+        return value
+
+    @field_validator("translators")
+    @classmethod
+    def _unique_labels(cls, value: list[TranslatorEntry]) -> list[TranslatorEntry]:
+        seen: set[str] = set()
+        for entry in value:
+            if entry.display in seen:
+                raise ValueError(f"translator {entry.display!r} appears twice: give one a distinct `label`")
+            seen.add(entry.display)
+        return value
+
+    @property
+    def experiment_name(self) -> str:
+        return self.tracking.experiment or self.name
+
+    def semantic_dict(self) -> dict[str, Any]:
+        """The fields that change results (not where results go, nor the worker count)."""
+        return self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs"})
+
+
+def canonical_hash(value: Any) -> str:
+    """12 hex digits of sha256 over sorted-key JSON: independent of key order in the YAML."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentConfig:
+    """Read, override and validate an experiment YAML; every problem is a one-line ConfigError."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: experiment file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of fields (name, data, translators, ...)")
+    raw = apply_overrides(raw, overrides)
+    try:
+        return ExperimentConfig(**raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field; check its spelling against the YAML reference in the README"
+        raise ConfigError(f"{path}: field {where}: {msg}") from None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``key.sub=value`` strings (values parsed as YAML; list items by index, e.g. translators.0.params.alpha=0.1)."""
+    raw = json.loads(json.dumps(raw, default=str))  # deep copy with plain types
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set seeds=[0,1,2]")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        node: Any = raw
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ConfigError(f"--set {key}: {part!r} is not an index of a {len(node)}-item list")
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise ConfigError(f"--set {key}: {'.'.join(parts[:i])} is a value, not a section")
+    return raw

@@ -1,0 +1,136 @@
+"""Data sources: turn the YAML ``data:`` block into a :class:`PairedData`.
+
+Built-ins: ``synthetic`` (the embedded default, no download) and ``files`` (CSV / TSV / parquet in
+either orientation). A plugin adds its own by subclassing :class:`DataSource` and registering it
+through the ``omibench_register_datasets`` hook.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Literal, Mapping
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .._errors import ConfigError, DataError
+from ..hookspecs import hookimpl
+from .paired import PairedData
+from .synthetic import make_synthetic
+from .tabular import read_paired_files, read_table
+
+__all__ = ["DataSource", "SyntheticSource", "FilesSource", "build_source"]
+
+log = logging.getLogger(__name__)
+
+
+class DataSource:
+    """One kind of input. ``Params`` (a pydantic model) declares the YAML fields it accepts."""
+
+    name: ClassVar[str] = ""
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    def __init__(self, params: BaseModel) -> None:
+        self.params = params
+
+    def load(self) -> PairedData:
+        """Read or make the full paired dataset (all samples, before splitting)."""
+        raise NotImplementedError
+
+
+class SyntheticSource(DataSource):
+    """Methylation-like betas and log-scale expression from one latent structure (see make_synthetic)."""
+
+    name = "synthetic"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        n_samples: int = Field(300, ge=10, le=100_000)
+        n_cpgs: int = Field(500, ge=1, le=500_000)
+        n_genes: int = Field(200, ge=1, le=100_000)
+        n_classes: int = Field(4, ge=1, le=100)
+        rank: int = Field(8, ge=1)
+        noise: float = Field(0.5, ge=0)
+        seed: int = 0
+
+    def load(self) -> PairedData:
+        return make_synthetic(**self.params.model_dump())
+
+
+class FilesSource(DataSource):
+    """Paired matrix files. Relative paths are taken from ``root`` (default: current directory).
+
+    ``labels`` is a samples-in-rows table (first column = sample id); ``label_column`` picks the
+    class column (default: the first one). Labels naming samples absent from the data are an error.
+    """
+
+    name = "files"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        root: Path = Path(".")
+        b: Path
+        a: Path
+        labels: Path | None = None
+        label_column: str | None = None
+        orientation: Literal["auto", "samples_in_rows", "samples_in_columns"] = "auto"
+        strict: bool = False
+
+    def load(self) -> PairedData:
+        p = self.params
+        b_path, a_path = p.root / p.b, p.root / p.a
+        data = read_paired_files(b_path, a_path, orientation=p.orientation, strict=p.strict, name=str(p.root))
+        if p.labels is None:
+            return data
+        labels = read_labels(p.root / p.labels, p.label_column, data.sample_ids)
+        return PairedData(
+            b=data.b, a=data.a, sample_ids=data.sample_ids, b_features=data.b_features,
+            a_features=data.a_features, labels=labels, name=data.name,
+        )
+
+
+def read_labels(path: Path, column: str | None, sample_ids: np.ndarray) -> np.ndarray:
+    """Class labels aligned to ``sample_ids``; ``None`` for samples without one."""
+    table = read_table(path)
+    if column is None:
+        column = str(table.columns[0])
+    if column not in table.columns:
+        raise DataError(f"{path}: no label column {column!r}; columns are {', '.join(map(str, table.columns[:10]))}")
+    series = table[column]
+    dupes = series.index[series.index.duplicated()]
+    if len(dupes):
+        raise DataError(f"{path}: duplicate sample id {dupes[0]!r} in the labels: keep one row per sample")
+    known = set(sample_ids.tolist())
+    unknown = [s for s in series.index if s not in known]
+    if unknown:
+        raise DataError(
+            f"{path}: labels for {len(unknown)} samples that are not in the data (e.g. {', '.join(unknown[:3])}): "
+            "remove those rows or fix their ids"
+        )
+    aligned = series.reindex(list(sample_ids))
+    out = np.array([None if pd.isna(v) else str(v) for v in aligned], dtype=object)
+    missing = int(sum(v is None for v in out))
+    if missing:
+        log.info("%s: %d of %d samples have no %r label", path, missing, len(out), column)
+    return out
+
+
+def build_source(cls: type[DataSource], fields: Mapping[str, Any]) -> DataSource:
+    """Validate the YAML ``data:`` fields (minus ``source``) against ``cls.Params``."""
+    try:
+        params = cls.Params(**fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(x) for x in err["loc"]) or "data"
+        raise ConfigError(f"data.{where}: {err['msg']} (data source {cls.name!r})") from None
+    return cls(params)
+
+
+@hookimpl
+def omibench_register_datasets(register: Callable[[type], None]) -> None:
+    register(SyntheticSource)
+    register(FilesSource)
