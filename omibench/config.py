@@ -121,12 +121,27 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentCo
     try:
         return ExperimentConfig(**raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # a misspelt field also makes the real one "missing": report the misspelling first
+        err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         where = ".".join(str(x) for x in err["loc"]) or "(top level)"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field; check its spelling against the YAML reference in the README"
+            msg = "unknown field" + _suggest(err["loc"]) + "; see the YAML reference in the README"
         raise ConfigError(f"{path}: field {where}: {msg}") from None
+
+
+def _suggest(loc: tuple[Any, ...]) -> str:
+    """' (did you mean X?)' for a misspelt field, looked up in the model at that depth."""
+    import difflib
+
+    model: Any = ExperimentConfig
+    for part in loc[:-1]:
+        field = getattr(model, "model_fields", {}).get(part)
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return ""
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

@@ -1,9 +1,24 @@
-"""Paired data: sources, readers, splits and fitted preprocessing."""
+"""Paired data: sources, readers, splits and fitted preprocessing (imported on first use)."""
 
-from .paired import PairedData
-from .preprocess import Preprocessor
-from .sources import DataSource
-from .splits import Split, make_split
-from .synthetic import make_synthetic
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .paired import PairedData
+    from .preprocess import Preprocessor
+    from .sources import DataSource
+    from .splits import Split, make_split
+    from .synthetic import make_synthetic
 
 __all__ = ["DataSource", "PairedData", "Preprocessor", "Split", "make_split", "make_synthetic"]
+
+_WHERE = {"PairedData": ".paired", "Preprocessor": ".preprocess", "DataSource": ".sources", "Split": ".splits",
+          "make_split": ".splits", "make_synthetic": ".synthetic"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name], __name__), name)
+    raise AttributeError(f"module 'omibench.data' has no attribute {name!r}")

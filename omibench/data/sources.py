@@ -79,10 +79,14 @@ class FilesSource(DataSource):
         label_column: str | None = None
         orientation: Literal["auto", "samples_in_rows", "samples_in_columns"] = "auto"
         strict: bool = False
+        missing_hint: str | None = None  # said when a file is absent, e.g. where to download it
 
     def load(self) -> PairedData:
         p = self.params
         b_path, a_path = p.root / p.b, p.root / p.a
+        for path in (b_path, a_path, None if p.labels is None else p.root / p.labels):
+            if path is not None and not path.is_file() and p.missing_hint:
+                raise DataError(f"{path}: file not found. {p.missing_hint}")
         data = read_paired_files(b_path, a_path, orientation=p.orientation, strict=p.strict, name=str(p.root))
         if p.labels is None:
             return data

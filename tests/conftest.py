@@ -1,0 +1,53 @@
+"""Shared fixtures: tiny synthetic data, a throw-away MLflow store, the real cohorts when present."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+from omibench.data.synthetic import make_synthetic  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def tiny():
+    return make_synthetic(n_samples=80, n_cpgs=30, n_genes=20, n_classes=3, seed=1)
+
+
+@pytest.fixture
+def brca_dir() -> Path:
+    path = SHARED_DATA / "tcga_brca_lockdunson"
+    if not path.is_dir():
+        pytest.skip("../shared/data is not present")
+    return path
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """Write an experiment YAML into tmp_path and return its path."""
+    import yaml
+
+    def write(body: dict, name: str = "exp.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(body, sort_keys=False))
+        return path
+
+    return write
+
+
+def small_experiment(**overrides) -> dict:
+    body = {
+        "name": "t",
+        "data": {"source": "synthetic", "n_samples": 60, "n_cpgs": 25, "n_genes": 15, "n_classes": 3, "seed": 0},
+        "split": {"seed": 0, "val_fraction": 0.2, "test_fraction": 0.2},
+        "translators": [{"name": "linear_regression"}, {"name": "lasso", "params": {"n_alphas": 3}}],
+        "n_jobs": 1,
+    }
+    body.update(overrides)
+    return body

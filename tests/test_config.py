@@ -1,0 +1,51 @@
+import pytest
+
+from omibench import ConfigError
+from omibench.config import canonical_hash, load_config
+
+from .conftest import small_experiment
+
+
+def test_defaults_and_overrides(write_config):
+    path = write_config(small_experiment())
+    cfg = load_config(path, ["seeds=[0,1,2]", "translators.1.params.alpha=0.05", "data.n_samples=70", "split.seed=3"])
+    assert cfg.seeds == [0, 1, 2]
+    assert cfg.translators[1].params == {"n_alphas": 3, "alpha": 0.05}
+    assert cfg.data["n_samples"] == 70 and cfg.data["source"] == "synthetic"
+    assert cfg.split.seed == 3 and cfg.preprocess.impute == "none"
+
+
+def test_hash_ignores_key_order_and_output_location():
+    assert canonical_hash({"a": 1, "b": [1, 2]}) == canonical_hash({"b": [1, 2], "a": 1})
+
+
+def test_semantic_hash_ignores_tracking(write_config):
+    a = load_config(write_config(small_experiment(), "a.yaml"))
+    b = load_config(write_config(small_experiment(tracking={"store": "elsewhere"}), "b.yaml"))
+    assert canonical_hash(a.semantic_dict()) == canonical_hash(b.semantic_dict())
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: x\ntranslators: [\n", r"invalid YAML at line \d+"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+        ("name: x\ntranslator: []\n", "field translator: unknown field .did you mean .translators.."),
+        ("name: x\n", "field translators: Field required"),
+        ("name: x\ntranslators: [{name: lasso}]\nsplit: {test_fraction: 1.5}\n", "field split.test_fraction"),
+        ("name: x\ntranslators: [{name: lasso}, {name: lasso}]\n", "appears twice"),
+    ],
+)
+def test_malformed_config_is_one_clear_line(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_config(path)
+    assert "\n" not in str(info.value) and "bad.yaml" in str(info.value)
+
+
+def test_bad_override(write_config):
+    with pytest.raises(ConfigError, match="expected key=value"):
+        load_config(write_config(small_experiment()), ["seeds"])
+    with pytest.raises(ConfigError, match="not an index"):
+        load_config(write_config(small_experiment()), ["translators.9.name=x"])

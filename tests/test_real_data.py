@@ -1,0 +1,51 @@
+"""The real TCGA BRCA cohort from ../shared/data (skipped cleanly where it is absent)."""
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from omibench.cli import cli
+from omibench.config import load_config
+from omibench.plugins import load_registry
+from omibench.runner import prepare
+from omibench.tracking import TAG, Tracker
+
+from .conftest import REPO
+
+
+def test_brca_loads_pairs_and_splits(brca_dir):
+    cfg = load_config(REPO / "experiments" / "brca.yaml", [f"data.root={brca_dir}"])
+    prepared = prepare(cfg, load_registry())
+    n = prepared.train.n_samples + prepared.val.n_samples + prepared.test.n_samples
+    assert n == 348
+    assert prepared.train.b.shape[1] == 574 and prepared.train.a.shape[1] == 645
+    assert 0.0 < prepared.train.b.min() and prepared.train.b.max() < 1.0  # beta values
+    # PAM50 stratification: each class keeps its share of the test split (within one sample)
+    labels = np.concatenate([p.labels for p in (prepared.train, prepared.val, prepared.test)])
+    for cls in {lab for lab in labels if lab is not None}:
+        share = np.mean(labels == cls)
+        assert abs(np.mean(prepared.test.labels == cls) - share) <= 1.5 / prepared.test.n_samples
+
+
+def test_brca_linear_regression_end_to_end(brca_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["run", str(REPO / "experiments" / "brca.yaml"), "--store", str(tmp_path),
+                                      "--set", f"data.root={brca_dir}", "--set", "translators=[{name: linear_regression}]"])
+    assert result.exit_code == 0, result.output
+    tracker = Tracker(tmp_path)
+    exp = tracker.client.get_experiment_by_name("tcga_brca")
+    (run,) = tracker.client.search_runs([exp.experiment_id])
+    assert run.data.tags[f"{TAG}dataset"].endswith("tcga_brca_lockdunson")
+    # minimum-norm LR overfits 574 CpGs on 243 samples: clearly worse than the mean on held-out genes
+    assert run.data.metrics["test/median_r2_featurewise"] < 0.0
+    assert run.data.metrics["val/mse"] > 0
+
+
+@pytest.mark.slow
+def test_brca_lasso_beats_linear_regression(brca_dir, tmp_path):
+    result = CliRunner().invoke(cli, ["run", str(REPO / "experiments" / "brca.yaml"), "--store", str(tmp_path),
+                                      "--set", f"data.root={brca_dir}"])
+    assert result.exit_code == 0, result.output
+    tracker = Tracker(tmp_path)
+    exp = tracker.client.get_experiment_by_name("tcga_brca")
+    metrics = {r.data.tags[f"{TAG}label"]: r.data.metrics for r in tracker.client.search_runs([exp.experiment_id])}
+    assert metrics["lasso"]["test/median_r2_featurewise"] > metrics["linear_regression"]["test/median_r2_featurewise"] + 0.2
