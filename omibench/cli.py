@@ -57,7 +57,10 @@ def cli(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
     # our own warnings (dropped samples, dropped features) are for people
     logging.getLogger("omibench").setLevel(logging.DEBUG if verbose else logging.INFO)
-    logging.getLogger("mlflow").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # mlflow resets its logger when imported; this variable is what it reads then
+    import os
+
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")
 
 
 @cli.command()

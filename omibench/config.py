@@ -62,14 +62,17 @@ class ExperimentConfig(_Strict):
     n_jobs: int | None = Field(None, ge=1)
     plugins_dir: Path | None = None
     data: dict[str, Any] = Field(default_factory=lambda: {"source": "synthetic"})
+    source_data: dict[str, Any] | None = None  # optional other cohort(s) for transfer learning
     split: SplitConfig = Field(default_factory=SplitConfig)
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     translators: list[TranslatorEntry] = Field(min_length=1)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
-    @field_validator("data")
+    @field_validator("data", "source_data")
     @classmethod
-    def _has_source(cls, value: dict[str, Any]) -> dict[str, Any]:
+    def _has_source(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is None:
+            return None
         value = dict(value)
         value.setdefault("source", "synthetic")
         if not isinstance(value["source"], str):

@@ -6,6 +6,7 @@ Everything that can be wrong with the user's input (config, plugins, data, split
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import statistics
@@ -37,6 +38,7 @@ from .translator import FitContext, Translator, resolve_device, validate_params
 __all__ = ["Prepared", "PlannedTranslator", "Outcome", "prepare", "run_experiment"]
 
 Echo = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Prepared:
     train: PairedData
     val: PairedData
     test: PairedData
+    source: PairedData | None  # source_data restricted to the target's features, for transfer
     split: Split
     dataset_hash: str
     config_hash: str
@@ -75,8 +78,7 @@ def prepare(config: ExperimentConfig, registry: Registry) -> Prepared:
     planned = [(entry, registry.translator(entry.name)) for entry in config.translators]
     resolved = [(entry, cls, validate_params(cls, entry.params)) for entry, cls in planned]
 
-    source_fields = {k: v for k, v in config.data.items() if k != "source"}
-    data = build_source(registry.dataset(config.data["source"]), source_fields).load()
+    data = _load(config.data, registry)
     test_ids = read_id_list(config.split.test_ids) if config.split.test_ids else None
     split = make_split(
         data, seed=config.split.seed, val_fraction=config.split.val_fraction, test_fraction=config.split.test_fraction,
@@ -90,16 +92,50 @@ def prepare(config: ExperimentConfig, registry: Registry) -> Prepared:
         raise DataError(f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
                         "raise split.test_fraction")
 
+    source = None
+    if config.source_data is not None:
+        source = _align_source(_load(config.source_data, registry), split, pre)
+
     dataset_hash = data.fingerprint()
     semantic = config.semantic_dict()
     base = {"data": semantic["data"], "dataset_hash": dataset_hash, "split_hash": split.hash,
             "preprocess": semantic["preprocess"], "seeds": semantic["seeds"]}
+    if source is not None:
+        base["source_hash"] = source.fingerprint()
     translators = [
         PlannedTranslator(entry, cls, params, canonical_hash({**base, "translator": cls.name, "params": params}))
         for entry, cls, params in resolved
     ]
-    return Prepared(config, parts["train"], parts["val"], parts["test"], split, dataset_hash,
+    return Prepared(config, parts["train"], parts["val"], parts["test"], source, split, dataset_hash,
                     canonical_hash(semantic), translators)
+
+
+def _load(block: dict[str, Any], registry: Registry) -> PairedData:
+    fields = {k: v for k, v in block.items() if k != "source"}
+    return build_source(registry.dataset(block["source"]), fields).load()
+
+
+def _align_source(source: PairedData, split: Split, pre: Preprocessor) -> PairedData:
+    """The source cohort on the target's features, without any target validation / test sample
+    (which would leak), preprocessed exactly like the target (training-row statistics)."""
+    held_out = set(split.val) | set(split.test)
+    rows = np.array([i for i, s in enumerate(source.sample_ids.tolist()) if s not in held_out], dtype=np.int64)
+    if len(rows) < source.n_samples:
+        log.warning("source_data: %d samples are in the target's validation/test split and are left out",
+                    source.n_samples - len(rows))
+    b_pos = {f: i for i, f in enumerate(source.b_features.tolist())}
+    a_pos = {f: i for i, f in enumerate(source.a_features.tolist())}
+    missing = [f for f in pre.b_features_in_.tolist() if f not in b_pos] + [f for f in pre.a_features_in_.tolist() if f not in a_pos]
+    if missing:
+        raise DataError(f"source_data lacks {len(missing)} features of the target data (e.g. {', '.join(missing[:3])}): "
+                        "translators need the same features in both")
+    aligned = PairedData(
+        b=source.b[np.ix_(rows, [b_pos[f] for f in pre.b_features_in_.tolist()])],
+        a=source.a[np.ix_(rows, [a_pos[f] for f in pre.a_features_in_.tolist()])],
+        sample_ids=source.sample_ids[rows], b_features=pre.b_features_in_, a_features=pre.a_features_in_,
+        labels=None if source.labels is None else source.labels[rows], name=f"{source.name} (source)",
+    )
+    return pre.transform(aligned, "source")
 
 
 def run_experiment(prepared: Prepared, registry: Registry, tracker: Tracker, force: bool = False,
@@ -178,6 +214,7 @@ def _fit_and_score(prepared: Prepared, plan: PlannedTranslator, seed: int, track
     context = FitContext(
         seed=seed, device=resolve_device(plan.cls.resources), n_jobs=prepared.config.n_jobs or os.cpu_count() or 1,
         reporter=lambda step, values: tracker.log_metrics(run_id, values, step=step), show_progress=show_progress,
+        source=prepared.source,
     )
     start = time.perf_counter()
     model.fit(prepared.train, prepared.val, context)

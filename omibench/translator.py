@@ -53,6 +53,8 @@ class FitContext:
     - ``report(step, **values)``: per-epoch values such as ``val_mse``; the harness logs them to
       MLflow as step metrics (and, for tuning, passes them to Optuna for pruning).
     - ``progress(iterable)``: wraps long loops in a progress bar.
+    - ``source``: the experiment's optional ``source_data`` (e.g. other cohorts for transfer
+      learning), preprocessed like the training split and on the same features; else ``None``.
     """
 
     seed: int = 0
@@ -60,6 +62,7 @@ class FitContext:
     n_jobs: int = 1
     reporter: Reporter | None = None
     show_progress: bool = False
+    source: "PairedData | None" = None
     reported: list[tuple[int, dict[str, float]]] = field(default_factory=list, repr=False)
 
     def report(self, step: int, **values: float) -> None:

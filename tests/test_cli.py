@@ -144,3 +144,50 @@ def test_bad_inputs_exit_2_and_write_nothing(write_config, store, tmp_path):
     cfg = write_config(small_experiment(data=files, preprocess={"impute": "mean"},
                                         split={"test_ids": str(tmp_path / "test_ids.txt")}))
     _assert_user_error(invoke("run", cfg, "--store", store), store, "test_ids.txt", "ghost")
+
+
+EXPLODER = '''
+from omibench import Translator, hookimpl
+
+class Exploder(Translator):
+    name = "exploder"
+    def fit(self, train, val, context):
+        context.report(1, val_mse=1.0)
+        raise FloatingPointError("training diverged at epoch 1: loss_d=nan")
+
+@hookimpl
+def omibench_register_translators(register):
+    register(Exploder)
+'''
+
+
+def test_a_failing_translator_fails_alone(write_config, store, tmp_path):
+    plugdir = tmp_path / "p"
+    plugdir.mkdir()
+    (plugdir / "exploder.py").write_text(EXPLODER)
+    cfg = write_config(small_experiment(translators=[{"name": "exploder"}, {"name": "linear_regression"}]))
+    result = invoke("run", cfg, "--store", store, "--plugins-dir", plugdir)
+    assert result.exit_code == 1
+    assert "FAILED exploder: FloatingPointError: training diverged" in result.output
+    tracker = Tracker(store)
+    exp = tracker.client.get_experiment_by_name("t")
+    runs = {r.data.tags[f"{TAG}label"]: r for r in tracker.client.search_runs([exp.experiment_id])}
+    assert runs["exploder"].info.status == "FAILED"
+    assert runs["linear_regression"].info.status == "FINISHED"
+    assert "traceback.txt" in {f.path for f in tracker.client.list_artifacts(runs["exploder"].info.run_id)}
+    history = tracker.client.get_metric_history(runs["exploder"].info.run_id, "val_mse")
+    assert [(m.step, m.value) for m in history] == [(1, 1.0)]
+    # the failed translator is retried on the next run; the finished one is skipped
+    again = invoke("run", cfg, "--store", store, "--plugins-dir", plugdir)
+    assert "linear_regression: finished run" in again.output and again.exit_code == 1
+
+
+def test_neural_translator_logs_epochs_as_steps(write_config, store):
+    params = {"hidden": [16], "latent": 4, "disc_hidden": [8], "epochs": 3, "epochs_decay": 1, "batch_size": 16}
+    cfg = write_config(small_experiment(translators=[{"name": "omitrans_fc", "params": params}]))
+    assert invoke("run", cfg, "--store", store).exit_code == 0
+    (run,) = finished_runs(store)
+    history = Tracker(store).client.get_metric_history(run.info.run_id, "val_mse")
+    assert [m.step for m in history] == [1, 2, 3]
+    files = {f.path for f in Tracker(store).client.list_artifacts(run.info.run_id, "model")}
+    assert "model/weights.pt" in files

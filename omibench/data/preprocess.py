@@ -29,6 +29,7 @@ class Preprocessor:
     impute: Literal["none", "mean"] = "none"
 
     def fit(self, train: PairedData) -> "Preprocessor":
+        self.b_features_in_, self.a_features_in_ = train.b_features, train.a_features
         self.b_means_ = _nanmean(train.b)
         self.a_means_ = _nanmean(train.a)
         self.b_keep_ = ~np.isnan(self.b_means_)

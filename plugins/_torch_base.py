@@ -1,0 +1,167 @@
+"""Shared machinery of the neural translators: device data, index batching, schedules, selection.
+
+Data contract: the whole training (and validation) matrices are moved to the device once as
+float32 tensors; batches are index slices of a seeded permutation, so there is no per-sample
+Python work and no per-batch host-device copy.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import torch
+
+from omibench import FitContext, PairedData, Translator
+
+__all__ = ["TorchTranslator", "DivergenceError", "linear_decay_multiplier", "batches"]
+
+
+class DivergenceError(FloatingPointError):
+    """A training loss became NaN or infinite: the run fails instead of scoring garbage."""
+
+
+def linear_decay_multiplier(epochs: int, epochs_decay: int):  # type: ignore[no-untyped-def]
+    """OmiTrans's 'linear' policy (spec §2.11): constant for ``epochs - epochs_decay`` epochs, then
+    multiplier 1 - (k + 1 - n_const) / (epochs_decay + 1) after scheduler step k. With 800 / 100
+    that is 1e-4 for epochs 1-700, 1e-4*100/101 at 701 and 1e-4/101 at 800 (never exactly 0)."""
+    n_const = epochs - epochs_decay
+
+    def multiplier(k: int) -> float:
+        return 1.0 - max(0, k + 1 - n_const) / float(epochs_decay + 1)
+
+    return multiplier
+
+
+def batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[torch.Tensor]:
+    """Shuffled index batches; a last batch of one sample is dropped (batch norm cannot use it)."""
+    perm = torch.randperm(n, generator=generator).to(device)
+    for start in range(0, n, batch_size):
+        idx = perm[start : start + batch_size]
+        if len(idx) >= 2 or n == 1:
+            yield idx
+
+
+def check_finite(losses: Mapping[str, float], epoch: int) -> None:
+    bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+    if bad:
+        raise DivergenceError(f"training diverged at epoch {epoch}: {', '.join(f'{k}={v}' for k, v in bad.items())}")
+
+
+class TorchTranslator(Translator):
+    """Base of the torch translators: seeding, device tensors, epoch-wise validation and selection.
+
+    Subclasses build ``self.net`` (the module whose output is the translation) in ``build`` and
+    run one epoch in ``train_epoch``; this class handles the rest. Parameters every subclass has:
+    ``epochs``, ``batch_size``, ``select`` ("final": the last epoch, as the paper; "best_val": the
+    epoch with the lowest validation MSE) and ``val_every`` (epochs between validation passes).
+    """
+
+    def build(self, n_in: int, n_out: int) -> None:
+        """Create ``self.net`` (and any other modules / optimisers) for these sizes."""
+        raise NotImplementedError
+
+    def prepare(self, train: PairedData) -> None:
+        """Before the first epoch: learn scaling statistics, then build the networks."""
+        self.fit_scaling(train)
+        self.build(train.b.shape[1], train.a.shape[1])
+
+    def fit_scaling(self, train: PairedData) -> None:
+        """Learn target-scaling statistics from the training rows (saved via ``extra_state``)."""
+
+    def train_epoch(self, b: torch.Tensor, a: torch.Tensor, epoch: int, generator: torch.Generator) -> dict[str, float]:
+        """One pass over the training tensors (already on the device); returns mean losses."""
+        raise NotImplementedError
+
+    def end_epoch(self, epoch: int) -> None:
+        """Hook after each epoch (learning-rate schedulers)."""
+
+    # --- scaling of the target: identity unless a subclass trains on another scale ----------
+    def to_model_scale(self, a: torch.Tensor) -> torch.Tensor:
+        return a
+
+    def from_model_scale(self, a: torch.Tensor) -> torch.Tensor:
+        return a
+
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "TorchTranslator":
+        torch.manual_seed(context.seed)
+        generator = torch.Generator().manual_seed(context.seed)
+        self.device_ = torch.device(context.device)
+        self.n_in_, self.n_out_ = train.b.shape[1], train.a.shape[1]
+        self.prepare(train)
+        self.net.to(self.device_)
+        b = torch.from_numpy(np.ascontiguousarray(train.b)).to(self.device_)
+        a = self.to_model_scale(torch.from_numpy(np.ascontiguousarray(train.a)).to(self.device_))
+        has_val = val.n_samples >= 2
+        vb = torch.from_numpy(np.ascontiguousarray(val.b)).to(self.device_) if has_val else None
+        va = torch.from_numpy(np.ascontiguousarray(val.a)).to(self.device_) if has_val else None
+
+        select = self.params["select"]
+        if select not in ("final", "best_val"):
+            raise ValueError(f"{self.name}: select must be 'final' or 'best_val', got {select!r}")
+        best = (math.inf, -1, None)
+        epochs = self.params["epochs"]
+        for epoch in context.progress(range(1, epochs + 1), total=epochs, desc=self.name):
+            self.net.train()
+            losses = self.train_epoch(b, a, epoch, generator)
+            check_finite(losses, epoch)
+            self.end_epoch(epoch)
+            values = dict(losses)
+            if has_val and (epoch % self.params["val_every"] == 0 or epoch == epochs):
+                val_mse = float(((self._predict_tensor(vb) - va) ** 2).mean())
+                values["val_mse"] = val_mse
+                if select == "best_val" and val_mse < best[0]:
+                    best = (val_mse, epoch, copy.deepcopy(self.net.state_dict()))
+            context.report(epoch, **values)
+        if select == "best_val" and best[2] is not None:
+            self.net.load_state_dict(best[2])
+        self.best_epoch_ = best[1] if select == "best_val" else epochs
+        self.net.eval()
+        return self
+
+    @torch.no_grad()
+    def _predict_tensor(self, b: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        self.net.eval()
+        out = [self.from_model_scale(self.net(b[i : i + batch_size])) for i in range(0, len(b), batch_size)]
+        return torch.cat(out)
+
+    def predict(self, b: np.ndarray) -> np.ndarray:
+        device = getattr(self, "device_", torch.device("cpu"))
+        x = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).to(device)
+        return self._predict_tensor(x).cpu().numpy().astype(np.float32)
+
+    # --- persistence: weights as a plain state dict, loadable with weights_only=True ----------
+    def extra_state(self) -> dict[str, Any]:
+        """JSON-able values beyond the weights that ``build`` / scaling need after loading."""
+        return {}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        pass
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {"translator": self.name, "params": self.params, "n_in": self.n_in_, "n_out": self.n_out_,
+                "best_epoch": self.best_epoch_, "extra": self.extra_state()}
+        (path / "translator.json").write_text(json.dumps(meta, indent=2, default=str))
+        state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
+        torch.save(state, path / "weights.pt")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TorchTranslator":
+        path = Path(path)
+        meta = json.loads((path / "translator.json").read_text())
+        model = cls(**meta["params"])
+        model.n_in_, model.n_out_, model.best_epoch_ = meta["n_in"], meta["n_out"], meta["best_epoch"]
+        model.load_extra_state(meta["extra"])
+        model.build(model.n_in_, model.n_out_)
+        state = torch.load(io.BytesIO((path / "weights.pt").read_bytes()), weights_only=True, map_location="cpu")
+        model.net.load_state_dict(state)
+        model.net.eval()
+        model.device_ = torch.device("cpu")
+        return model

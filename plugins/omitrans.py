@@ -1,0 +1,186 @@
+"""OmiTrans (Zhang & Guo): conditional GAN translators, B -> A.
+
+- ``omitrans_fc``: FC generator + FC discriminator (OT ``fcg`` + ``fcd``), objective (6):
+  GAN loss + lambda * distance. Defaults are the paper's Table 2 (lr 1e-4, batch 128, dropout 0.2,
+  latent 256, 800 epochs of which the last 100 decay linearly) with the code's unstated choices
+  (lambda 100, L1 distance, vanilla GAN loss, Adam beta1 0.5).
+- ``omitrans_cnn``: 1-D U-Net generator + CNN discriminator (OT ``unet_in`` + ``multi_conv_new``).
+- ``cgan``: the FC networks with objective (4) only (lambda 0), the paper's cGAN baseline.
+
+One discriminator step then one generator step per batch (spec §2.9). Dropout is the only noise
+(pix2pix style) and is off at prediction time, so predictions are deterministic.
+Deviation from the code, documented: ``zo_norm`` scales with the *training* min / max, not the
+whole matrix (which included test samples).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from omibench import PairedData, Resources, hookimpl
+from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
+from omibench_plugins._torch_base import TorchTranslator, batches, linear_decay_multiplier
+
+COMMON: Mapping[str, Any] = {
+    "epochs": 800,  # total epochs (the paper's 800 = code's epoch_num 700 + epoch_num_decay 100)
+    "epochs_decay": 100,  # last epochs with linearly decaying learning rate
+    "batch_size": 128,
+    "lr_g": 1e-4,
+    "lr_d": 1e-4,
+    "beta1": 0.5,
+    "lambda_dist": 100.0,
+    "dist_loss": "L1",  # L1 | MSE | BCE (BCE needs zo_norm)
+    "gan_mode": "vanilla",  # vanilla (BCE with logits) | lsgan (MSE)
+    "dropout": 0.2,
+    "zo_norm": False,  # sigmoid output rescaled to the training min..max of A
+    "init": "normal",
+    "init_gain": 0.02,
+    "output_bias": "zero",  # zero (the code's init) | train_mean: start the output at the training gene means
+    "select": "final",  # final | best_val (lowest validation MSE)
+    "val_every": 1,
+}
+FC_SIZES: Mapping[str, Any] = {"hidden": [4096, 1024, 512], "latent": 256, "norm": "instance",
+                               "disc_hidden": [128, 64, 32], "disc_logits": 16}
+SMALL_CHECK = {"epochs": 3, "epochs_decay": 1, "batch_size": 16}
+
+
+class _ConditionalGAN(TorchTranslator):
+    resources = Resources(gpus=1)
+
+    def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
+        raise NotImplementedError
+
+    def fit_scaling(self, train: PairedData) -> None:
+        self.a_min_, self.a_max_ = float(train.a.min()), float(train.a.max())
+        self.a_mean_ = train.a.mean(axis=0)
+
+    def extra_state(self) -> dict[str, Any]:
+        return {"a_min": self.a_min_, "a_max": self.a_max_}
+
+    def load_extra_state(self, state: Mapping[str, Any]) -> None:
+        self.a_min_, self.a_max_ = state["a_min"], state["a_max"]
+        self.a_mean_ = None  # the loaded weights already hold the output bias
+
+    def build(self, n_in: int, n_out: int) -> None:
+        p = self.params
+        if p["dist_loss"] == "BCE" and not p["zo_norm"]:
+            raise ValueError(f"{self.name}: dist_loss BCE needs zo_norm: true (probabilities), as in the original code")
+        gen, self.disc = self.make_networks(n_in, n_out)
+        self.net = _ZeroOneOutput(gen, self.a_min_, self.a_max_) if p["zo_norm"] else gen
+        for module in (gen, self.disc):
+            init_weights(module, p["init"], p["init_gain"])
+        if p["output_bias"] not in ("zero", "train_mean"):
+            raise ValueError(f"{self.name}: output_bias must be zero or train_mean, got {p['output_bias']!r}")
+        if p["output_bias"] == "train_mean" and self.a_mean_ is not None and not p["zo_norm"]:
+            bias = last_linear(gen).bias
+            if bias.shape != (n_out,):
+                raise ValueError(f"{self.name}: output_bias train_mean needs a per-gene output layer (FC generator)")
+            with torch.no_grad():
+                bias.copy_(torch.from_numpy(self.a_mean_))
+        self.opt_g = torch.optim.Adam(self.net.parameters(), lr=p["lr_g"], betas=(p["beta1"], 0.999))
+        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=p["lr_d"], betas=(p["beta1"], 0.999))
+        rule = linear_decay_multiplier(p["epochs"], p["epochs_decay"])
+        self.schedulers = [torch.optim.lr_scheduler.LambdaLR(o, rule) for o in (self.opt_g, self.opt_d)]
+        self.gan_loss = {"vanilla": nn.BCEWithLogitsLoss(), "lsgan": nn.MSELoss()}[p["gan_mode"]]
+        self.dist_loss = {"L1": nn.L1Loss(), "MSE": nn.MSELoss(), "BCE": nn.BCELoss()}[p["dist_loss"]]
+
+    def train_epoch(self, b: torch.Tensor, a: torch.Tensor, epoch: int, generator: torch.Generator) -> dict[str, float]:
+        self.disc.to(b.device).train()
+        lam = self.params["lambda_dist"]
+        totals = torch.zeros(3, device=b.device)
+        n_batches = 0
+        for idx in batches(len(b), self.params["batch_size"], generator, b.device):
+            real_b, real_a = b[idx], a[idx]
+            fake_a = self.net(real_b)
+            # discriminator: 1/2 [L(D(G(B), B), fake) + L(D(A, B), real)]
+            self.disc.requires_grad_(True)
+            self.opt_d.zero_grad(set_to_none=True)
+            pred_fake = self.disc(fake_a.detach(), real_b)
+            pred_real = self.disc(real_a, real_b)
+            loss_d = 0.5 * (self.gan_loss(pred_fake, torch.zeros_like(pred_fake))
+                            + self.gan_loss(pred_real, torch.ones_like(pred_real)))
+            loss_d.backward()
+            self.opt_d.step()
+            # generator: L(D(G(B), B), real) + lambda * dist(G(B), A)
+            self.disc.requires_grad_(False)
+            self.opt_g.zero_grad(set_to_none=True)
+            pred = self.disc(fake_a, real_b)
+            loss_gan = self.gan_loss(pred, torch.ones_like(pred))
+            loss_dist = self._distance(fake_a, real_a)
+            (loss_gan + lam * loss_dist if lam else loss_gan).backward()
+            self.opt_g.step()
+            totals += torch.stack([loss_d.detach(), loss_gan.detach(), loss_dist.detach()])
+            n_batches += 1
+        loss_d, loss_gan, loss_dist = (totals / max(n_batches, 1)).tolist()  # one host sync per epoch
+        return {"loss_d": loss_d, "loss_g_gan": loss_gan, "loss_g_dist": loss_dist, "lr_g": self.opt_g.param_groups[0]["lr"]}
+
+    def _distance(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        if self.params["dist_loss"] == "BCE":
+            span = self.a_max_ - self.a_min_ or 1.0
+            return self.dist_loss(((fake - self.a_min_) / span).clamp(0, 1), ((real - self.a_min_) / span).clamp(0, 1))
+        return self.dist_loss(fake, real)
+
+    def end_epoch(self, epoch: int) -> None:
+        for s in self.schedulers:
+            s.step()
+
+
+def last_linear(module: nn.Module) -> nn.Module:
+    """The module that produces the generator's output (its last Linear or 1x1 conv)."""
+    last = [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv1d)) and m.bias is not None]
+    return last[-1]
+
+
+class _ZeroOneOutput(nn.Module):
+    """OT ``zo_norm``: sigmoid output rescaled to [a_min, a_max] (training rows' extremes)."""
+
+    def __init__(self, gen: nn.Module, a_min: float, a_max: float) -> None:
+        super().__init__()
+        self.gen, self.a_min, self.span = gen, a_min, a_max - a_min
+
+    def forward(self, b: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.gen(b)) * self.span + self.a_min
+
+
+class OmiTransFC(_ConditionalGAN):
+    """OmiTrans with fully connected generator and discriminator (the paper's best model)."""
+
+    name = "omitrans_fc"
+    default_params: Mapping[str, Any] = {**COMMON, **FC_SIZES}
+    check_params: Mapping[str, Any] = {**SMALL_CHECK, "hidden": [32, 16], "latent": 8, "disc_hidden": [16]}
+
+    def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
+        p = self.params
+        gen = FCGenerator(n_in, n_out, p["hidden"], p["latent"], p["norm"], p["dropout"])
+        disc = FCDiscriminator(n_out, n_in, p["disc_hidden"], p["disc_logits"], p["norm"])
+        return gen, disc
+
+
+class ConditionalGAN(OmiTransFC):
+    """The paper's cGAN baseline: OmiTrans-FC's networks and settings with no distance term."""
+
+    name = "cgan"
+    default_params: Mapping[str, Any] = {**OmiTransFC.default_params, "lambda_dist": 0.0}
+
+
+class OmiTransCNN(_ConditionalGAN):
+    """OmiTrans with a 1-D U-Net generator and a CNN discriminator (spec §2.8)."""
+
+    name = "omitrans_cnn"
+    default_params: Mapping[str, Any] = {**COMMON, "filters": 64, "disc_filters": 64, "kernel": 9}
+    check_params: Mapping[str, Any] = {**SMALL_CHECK, "filters": 4, "disc_filters": 4}
+
+    def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
+        p = self.params
+        gen = UNetGenerator(n_in, n_out, p["filters"], p["kernel"], p["dropout"])
+        disc = CNNDiscriminator(n_out, n_in, p["disc_filters"], p["kernel"], p["dropout"])
+        return gen, disc
+
+
+@hookimpl
+def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]
+    for cls in (OmiTransFC, OmiTransCNN, ConditionalGAN):
+        register(cls)
