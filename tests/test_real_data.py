@@ -29,7 +29,8 @@ def test_brca_loads_pairs_and_splits(brca_dir):
 
 def test_brca_linear_regression_end_to_end(brca_dir, tmp_path):
     result = CliRunner().invoke(cli, ["run", str(REPO / "experiments" / "brca.yaml"), "--store", str(tmp_path),
-                                      "--set", f"data.root={brca_dir}", "--set", "translators=[{name: linear_regression}]"])
+                                      "--set", f"data.root={brca_dir}", "--set", "translators=[{name: linear_regression}]",
+                                      "--set", "seeds=[0]"])
     assert result.exit_code == 0, result.output
     tracker = Tracker(tmp_path)
     exp = tracker.client.get_experiment_by_name("tcga_brca")
@@ -43,7 +44,8 @@ def test_brca_linear_regression_end_to_end(brca_dir, tmp_path):
 @pytest.mark.slow
 def test_brca_lasso_beats_linear_regression(brca_dir, tmp_path):
     result = CliRunner().invoke(cli, ["run", str(REPO / "experiments" / "brca.yaml"), "--store", str(tmp_path),
-                                      "--set", f"data.root={brca_dir}"])
+                                      "--set", f"data.root={brca_dir}", "--set", "seeds=[0]",
+                                      "--set", "translators=[{name: linear_regression}, {name: lasso}]"])
     assert result.exit_code == 0, result.output
     tracker = Tracker(tmp_path)
     exp = tracker.client.get_experiment_by_name("tcga_brca")
