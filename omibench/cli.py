@@ -70,9 +70,11 @@ def cli(verbose: bool) -> None:
 @click.option("--force", is_flag=True, help="Rerun translators that already have a finished run.")
 @click.option("--store", type=click.Path(path_type=Path), default=None, help="Tracking store folder (default: tracking.store, mlruns).")
 @click.option("--sort", default=None, help="Leaderboard metric (default: median_r2_featurewise).")
+@click.option("--tuned", is_flag=True, help="Use each translator's best tuned parameters (from `omibench tune`).")
+@click.option("--storage", default=None, help="Optuna storage of the tuning studies (default: the store's journal).")
 @_user_errors
 def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], force: bool, store: Path | None,
-        sort: str | None) -> None:
+        sort: str | None, tuned: bool, storage: str | None) -> None:
     """Run every translator of an experiment YAML and print the leaderboard."""
     from .config import load_config
     from .leaderboard import DEFAULT_SORT, format_table, leaderboard
@@ -87,6 +89,8 @@ def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
     _echo_err(f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test samples, "
               f"{prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}")
     tracker = Tracker(store or cfg.tracking.store, cfg.tracking.uri)
+    if tuned:
+        prepared = _apply_tuned(prepared, config, overrides, dirs, storage, str(tracker.store))
     outcomes = run_experiment(prepared, registry, tracker, force=force, show_progress=sys.stderr.isatty(), echo=_echo_err)
 
     table = leaderboard(tracker, cfg.experiment_name, sort=sort or DEFAULT_SORT, split_hash=prepared.split.hash,
@@ -100,6 +104,88 @@ def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
         for o in failed:
             _echo_err(f"FAILED {o.label}: {o.error.splitlines()[0] if o.error else ''} (run {o.run_id})")
         sys.exit(1)
+
+
+def _apply_tuned(prepared, config, overrides, dirs, storage, store):  # type: ignore[no-untyped-def]
+    from .runner import with_params
+    from .tuning import TuneRequest, study_name, tuned_params
+
+    for plan in prepared.translators:
+        request = TuneRequest(str(config), tuple(overrides), tuple(map(str, dirs)), plan.entry.display, storage=storage, store=store)
+        best = tuned_params(request, prepared, plan)
+        if best is None:
+            _echo_err(f"omibench: {plan.entry.display}: no finished tuning study, default parameters kept")
+            continue
+        _echo_err(f"omibench: {plan.entry.display}: tuned parameters {best}")
+        prepared = with_params(prepared, plan.entry.display, best, study_name(prepared, plan))
+    return prepared
+
+
+@cli.command()
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--translator", "label", required=True, help="Label (or name) of the experiment's translator to tune.")
+@click.option("--trials", type=click.IntRange(min=1), required=True, help="Trials to add to the study.")
+@click.option("--timeout", type=float, default=None, help="Stop starting trials after this many seconds.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (one GPU each when GPUs exist).")
+@click.option("--metric", type=click.Choice(["val_mse", "val_median_r2_featurewise"]), default="val_mse", show_default=True)
+@click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median", show_default=True)
+@click.option("--storage", default=None, help="Optuna storage URL or journal file (default: <store>/optuna.journal).")
+@click.option("--export", "export", type=click.Path(path_type=Path), default=None, help="Write the experiment YAML with the best parameters.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--store", type=click.Path(path_type=Path), default=None)
+@_user_errors
+def tune(config: Path, label: str, trials: int, timeout: float | None, jobs: int, metric: str, pruner: str,
+         storage: str | None, export: Path | None, seed: int, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
+         store: Path | None) -> None:
+    """Tune one translator of an experiment with Optuna on the validation split."""
+    import yaml
+
+    from .config import load_config
+    from .runner import prepare
+    from .tracking import Tracker
+    from .tuning import TuneRequest, run_trials, study_name, sync_to_mlflow
+
+    cfg = load_config(config, overrides)
+    dirs = list(plugin_dirs) + ([cfg.plugins_dir] if cfg.plugins_dir else [])
+    registry = _registry(dirs)
+    labels = [t.display for t in cfg.translators]
+    if label not in labels:
+        raise OmibenchError(f"{config}: no translator labelled {label!r} in this experiment (it has {', '.join(labels)})")
+    cfg = cfg.model_copy(update={"translators": [t for t in cfg.translators if t.display == label]})
+    prepared = prepare(cfg, registry)
+    plan = prepared.translators[0]
+    tracker = Tracker(store or cfg.tracking.store, cfg.tracking.uri)
+    request = TuneRequest(str(config), tuple(overrides), tuple(map(str, dirs)), label, metric, storage,
+                          str(tracker.store), pruner, seed)
+
+    def on_trial(trial) -> None:  # type: ignore[no-untyped-def]
+        value = "" if trial.value is None else f" {metric}={trial.value:.5g}"
+        _echo_err(f"  trial {trial.number}: {trial.state.name}{value} {trial.user_attrs.get('translator_params', {})}")
+
+    _echo_err(f"omibench: tuning {label} ({trials} trials, {jobs} worker(s)), study {study_name(prepared, plan)}")
+    study = run_trials(request, prepared, plan, trials, timeout, jobs, on_trial)
+    parent = sync_to_mlflow(study, tracker, prepared, plan, metric)
+    states = [t.state.name for t in study.trials]
+    click.echo(f"study {study.study_name}: {len(states)} trials ({states.count('COMPLETE')} complete, "
+               f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); MLflow run {parent}")
+    best = study.best_trial if states.count("COMPLETE") else None
+    if best is None:
+        raise OmibenchError("no trial completed: check the failed trials in MLflow, or raise --trials")
+    params = best.user_attrs.get("translator_params", {})
+    click.echo(f"best trial {best.number}: {metric}={best.value:.6g} with {params}")
+    click.echo(f"score it like every other run:  omibench run {config} --tuned")
+    if export:
+        raw = yaml.safe_load(Path(config).read_text())
+        from .config import apply_overrides
+
+        raw = apply_overrides(raw, overrides)
+        for entry in raw["translators"]:
+            if (entry.get("label") or entry["name"]) == label:
+                entry["params"] = {**entry.get("params", {}), **params}
+        export.write_text(yaml.safe_dump(raw, sort_keys=False))
+        click.echo(f"wrote {export}")
 
 
 @cli.command()

@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,7 +35,7 @@ from .plugins import Registry
 from .tracking import LEVEL_SEED, LEVEL_SUMMARY, TAG, Tracker
 from .translator import FitContext, Translator, resolve_device, validate_params
 
-__all__ = ["Prepared", "PlannedTranslator", "Outcome", "prepare", "run_experiment"]
+__all__ = ["Prepared", "PlannedTranslator", "Outcome", "prepare", "run_experiment", "with_params"]
 
 Echo = Callable[[str], None]
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ class PlannedTranslator:
     cls: type[Translator]
     params: dict[str, Any]
     key: str  # identifies the result: same key, same result (used to skip finished work)
+    tuned_from: str = ""  # the tuning study whose best parameters were merged in, if any
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,18 @@ def prepare(config: ExperimentConfig, registry: Registry) -> Prepared:
     ]
     return Prepared(config, parts["train"], parts["val"], parts["test"], source, split, dataset_hash,
                     canonical_hash(semantic), translators)
+
+
+def with_params(prepared: Prepared, label: str, params: dict[str, Any], origin: str) -> Prepared:
+    """``prepared`` with the translator ``label`` run on ``params`` merged over its own (e.g. the
+    best trial of a tuning study, named by ``origin``); its job key changes accordingly."""
+    plans = []
+    for plan in prepared.translators:
+        if plan.entry.display == label:
+            merged = validate_params(plan.cls, {**plan.params, **params})
+            plan = PlannedTranslator(plan.entry, plan.cls, merged, canonical_hash({"base": plan.key, "tuned": params}), origin)
+        plans.append(plan)
+    return replace(prepared, translators=plans)
 
 
 def _load(block: dict[str, Any], registry: Registry) -> PairedData:
@@ -267,6 +280,7 @@ def _tags(prepared: Prepared, plan: PlannedTranslator) -> dict[str, str]:
         f"{TAG}git_commit": git_commit(),
         f"{TAG}versions": package_versions(),
         f"{TAG}plugin_source": f"{plan.cls.__module__}.{plan.cls.__qualname__}",
+        **({f"{TAG}tuned_from": plan.tuned_from} if plan.tuned_from else {}),
     }
 
 

@@ -89,6 +89,7 @@ class Translator:
     - ``default_params``: every parameter with its default; unknown keys are rejected.
     - ``check_params``: overrides that make a fit tiny, used by the conformance check.
     - ``resources``: CPU only, or one GPU when present.
+    - ``search_space(trial)``: what ``omibench tune`` may vary, next to the defaults.
 
     Data contract: ``fit`` gets the training split and the validation split as
     :class:`~omibench.PairedData` (float32, imputed, samples in rows). It may use the validation
@@ -104,6 +105,12 @@ class Translator:
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = validate_params(type(self), params)
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Parameters to tune, drawn from an Optuna ``trial`` (``trial.suggest_float(...)``...);
+        merged over the experiment's parameters. ``{}`` (the default) means nothing to tune."""
+        return {}
 
     def fit(self: Self, train: "PairedData", val: "PairedData", context: FitContext) -> Self:
         raise NotImplementedError

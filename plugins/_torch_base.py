@@ -47,6 +47,16 @@ def batches(n: int, batch_size: int, generator: torch.Generator, device: torch.d
             yield idx
 
 
+def validation_scores(pred: torch.Tensor, true: torch.Tensor) -> tuple[float, float]:
+    """Validation MSE and median featurewise R² (scikit-learn's rule for constant genes), computed
+    on the device with one host sync: the per-epoch values used for selection and pruning."""
+    err = ((pred - true) ** 2).sum(dim=0)
+    tot = ((true - true.mean(dim=0)) ** 2).sum(dim=0)
+    r2 = torch.where(tot > 0, 1 - err / tot.clamp_min(1e-30), (err == 0).to(err.dtype))
+    mse, med = torch.stack([err.sum() / true.numel(), torch.quantile(r2, 0.5)]).tolist()  # numpy's median
+    return mse, med
+
+
 def check_finite(losses: Mapping[str, float], epoch: int) -> None:
     bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
     if bad:
@@ -113,8 +123,8 @@ class TorchTranslator(Translator):
             self.end_epoch(epoch)
             values = dict(losses)
             if has_val and (epoch % self.params["val_every"] == 0 or epoch == epochs):
-                val_mse = float(((self._predict_tensor(vb) - va) ** 2).mean())
-                values["val_mse"] = val_mse
+                val_mse, val_r2 = validation_scores(self._predict_tensor(vb), va)
+                values.update(val_mse=val_mse, val_median_r2_featurewise=val_r2)
                 if select == "best_val" and val_mse < best[0]:
                     best = (val_mse, epoch, copy.deepcopy(self.net.state_dict()))
             context.report(epoch, **values)

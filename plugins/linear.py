@@ -68,6 +68,11 @@ class Lasso(Translator):
     }
     check_params: Mapping[str, Any] = {"n_alphas": 3}
 
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        # one alpha for every gene, in celer's units (the objective's 1/(2n) scaling)
+        return {"alpha": trial.suggest_float("alpha", 1e-4, 1.0, log=True)}
+
     def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "Lasso":
         from joblib import Parallel, delayed
 

@@ -50,6 +50,14 @@ SMALL_CHECK = {"epochs": 3, "epochs_decay": 1, "batch_size": 16}
 class _ConditionalGAN(TorchTranslator):
     resources = Resources(gpus=1)
 
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        lr = trial.suggest_float("lr", 1e-5, 1e-3, log=True)
+        space = {"lr_g": lr, "lr_d": lr, "dropout": trial.suggest_float("dropout", 0.0, 0.5)}
+        if cls.default_params["lambda_dist"]:
+            space["lambda_dist"] = trial.suggest_float("lambda_dist", 1.0, 1000.0, log=True)
+        return space
+
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
         raise NotImplementedError
 
@@ -151,6 +159,10 @@ class OmiTransFC(_ConditionalGAN):
     name = "omitrans_fc"
     default_params: Mapping[str, Any] = {**COMMON, **FC_SIZES}
     check_params: Mapping[str, Any] = {**SMALL_CHECK, "hidden": [32, 16], "latent": 8, "disc_hidden": [16]}
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        return {**super().search_space(trial), "latent": trial.suggest_categorical("latent", [64, 128, 256, 512])}
 
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
         p = self.params

@@ -1,0 +1,236 @@
+"""Hyperparameter tuning with Optuna on the validation split, mirrored into MLflow.
+
+The Optuna storage is the source of truth (a journal file in the store by default, any Optuna
+storage URL otherwise, e.g. PostgreSQL for several machines). Workers only run trials; the
+driving process alone writes MLflow: a parent run per study and a child run per trial (params,
+per-epoch validation values, final value, state), synchronised idempotently after the trials.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import numpy as np
+
+from ._errors import ConfigError, PluginError
+from .metrics import score
+from .runner import PlannedTranslator, Prepared
+from .tracking import TAG, Tracker
+from .translator import FitContext, resolve_device, validate_params
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["TuneRequest", "TUNE_METRICS", "study_name", "open_study", "run_trials", "sync_to_mlflow", "tuned_params"]
+
+log = logging.getLogger(__name__)
+# tuned metric -> (direction, the per-epoch value a neural translator reports for pruning)
+TUNE_METRICS = {"val_mse": ("minimize", "val_mse"),
+                "val_median_r2_featurewise": ("maximize", "val_median_r2_featurewise")}
+_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
+
+
+@dataclass(frozen=True)
+class TuneRequest:
+    """One tuning invocation; picklable so worker processes can rebuild everything from it."""
+
+    config_path: str
+    overrides: tuple[str, ...]
+    plugin_dirs: tuple[str, ...]
+    translator: str  # label of the experiment entry to tune
+    metric: str = "val_mse"
+    storage: str | None = None
+    store: str = "mlruns"
+    pruner: str = "median"
+    seed: int = 0
+
+
+def study_name(prepared: Prepared, plan: PlannedTranslator) -> str:
+    """Experiment, translator and split: a rerun (or another worker) finds the same study."""
+    return f"{prepared.config.experiment_name}.{plan.entry.display}.{prepared.split.hash}"
+
+
+def storage_for(storage: str | None, store: str | Path) -> "optuna.storages.BaseStorage | str":
+    """An Optuna storage URL as given, a ``*.journal`` path as a journal file, else the store's journal."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if storage and "://" in storage:
+        return storage
+    path = Path(storage) if storage else Path(store) / "optuna.journal"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def open_study(request: TuneRequest, name: str, worker: int = 0) -> "optuna.Study":
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # omibench prints one line per trial itself
+    pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+               "hyperband": lambda: optuna.pruners.HyperbandPruner(), "none": lambda: optuna.pruners.NopPruner()}
+    if request.pruner not in pruners:
+        raise ConfigError(f"--pruner {request.pruner!r}: choose median, hyperband or none")
+    direction = TUNE_METRICS[request.metric][0]
+    return optuna.create_study(
+        storage=storage_for(request.storage, request.store), study_name=name, direction=direction, load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=request.seed + worker), pruner=pruners[request.pruner](),
+    )
+
+
+def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str) -> Callable[["optuna.Trial"], float]:
+    """Fit on the training split, report per-epoch validation values (pruning), return the
+    validation metric. The test split is never touched."""
+    import optuna
+
+    report_key = TUNE_METRICS[metric][1]
+    if prepared.val.n_samples < 2:
+        raise ConfigError("tuning needs a validation split of at least 2 samples: raise split.val_fraction")
+
+    def objective(trial: optuna.Trial) -> float:
+        suggested = plan.cls.search_space(trial)
+        params = validate_params(plan.cls, {**plan.params, **suggested})
+        trial.set_user_attr("translator_params", suggested)
+
+        def reporter(step: int, values: dict[str, float]) -> None:
+            if report_key in values:
+                trial.report(values[report_key], step)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at epoch {step}")
+
+        seed = prepared.config.seeds[0]
+        context = FitContext(seed=seed, device=resolve_device(plan.cls.resources),
+                             n_jobs=prepared.config.n_jobs or os.cpu_count() or 1, reporter=reporter, source=prepared.source)
+        model = plan.cls(**params).fit(prepared.train, prepared.val, context)
+        pred = np.asarray(model.predict(prepared.val.b), dtype=np.float32)
+        if not np.isfinite(pred).all():
+            raise FloatingPointError("validation predictions contain NaN/inf")
+        summary = score(prepared.val.a, pred).summary
+        return summary["mse"] if metric == "val_mse" else summary["median_r2_featurewise"]
+
+    return objective
+
+
+def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator, n_trials: int,
+               timeout: float | None, jobs: int, on_trial: Callable[[Any], None] | None = None) -> "optuna.Study":
+    """Run ``n_trials`` more trials (finished + pruned count) in this process or ``jobs`` workers."""
+    import optuna
+
+    if not plan.cls.search_space(_Recorder()):
+        raise PluginError(f"translator {plan.cls.name!r} declares no search space: nothing to tune")
+    study = open_study(request, study_name(prepared, plan))
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    target = len(study.get_trials(deepcopy=False, states=done)) + n_trials
+    stop = optuna.study.MaxTrialsCallback(target, states=done)
+    callbacks = [stop] + ([lambda _s, t: on_trial(t)] if on_trial else [])
+    if jobs <= 1:
+        study.optimize(make_objective(prepared, plan, request.metric), timeout=timeout, callbacks=callbacks,
+                       catch=(FloatingPointError, RuntimeError))
+        return study
+    ctx = mp.get_context("spawn")
+    gpus = _gpu_count()
+    procs = []
+    for w in range(jobs):
+        env = {"CUDA_VISIBLE_DEVICES": str(w % gpus)} if gpus else {}
+        procs.append(ctx.Process(target=_worker, args=(request, w, target, timeout, env), daemon=False))
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    failed = [p.exitcode for p in procs if p.exitcode]
+    if failed:
+        log.warning("%d tuning workers exited with errors (exit codes %s)", len(failed), failed)
+    return open_study(request, study_name(prepared, plan))
+
+
+class _Recorder:
+    """A stand-in trial that answers every suggestion with its lower bound (to test emptiness)."""
+
+    def suggest_float(self, name: str, low: float, high: float, **_: Any) -> float:
+        return low
+
+    def suggest_int(self, name: str, low: int, high: int, **_: Any) -> int:
+        return low
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return list(choices)[0]
+
+
+def _gpu_count() -> int:
+    try:
+        import torch
+
+        return torch.cuda.device_count()
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def _worker(request: TuneRequest, worker: int, target: int, timeout: float | None, env: dict[str, str]) -> None:
+    """One worker process: rebuild the data from the request, join the study, run trials."""
+    os.environ.update(env)  # before anything touches CUDA in this fresh process
+    import optuna
+
+    from .config import load_config
+    from .plugins import load_registry
+    from .runner import prepare
+
+    config = load_config(request.config_path, request.overrides)
+    prepared = prepare(config, load_registry([*request.plugin_dirs, *([config.plugins_dir] if config.plugins_dir else [])]))
+    plan = next(p for p in prepared.translators if p.entry.display == request.translator)
+    study = open_study(request, study_name(prepared, plan), worker)
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    study.optimize(make_objective(prepared, plan, request.metric), timeout=timeout,
+                   callbacks=[optuna.study.MaxTrialsCallback(target, states=done)], catch=(FloatingPointError, RuntimeError))
+
+
+def sync_to_mlflow(study: "optuna.Study", tracker: Tracker, prepared: Prepared, plan: PlannedTranslator, metric: str) -> str:
+    """Mirror the study into MLflow (idempotent): returns the parent run id."""
+    exp_id = tracker.experiment_id(prepared.config.experiment_name)
+    assert exp_id is not None
+    runs = tracker.client.search_runs([exp_id], filter_string=f"tags.`{TAG}study` = '{study.study_name}'", max_results=50_000)
+    parent = next((r.info.run_id for r in runs if r.data.tags.get(f"{TAG}level") == "study"), None)
+    logged = {r.data.tags.get(f"{TAG}trial") for r in runs}
+    tags = {f"{TAG}study": study.study_name, f"{TAG}translator": plan.cls.name, f"{TAG}label": plan.entry.display,
+            f"{TAG}split_hash": prepared.split.hash, f"{TAG}dataset_hash": prepared.dataset_hash,
+            f"{TAG}tune_metric": metric}
+    if parent is None:
+        parent = tracker.start_run(exp_id, f"tune {plan.entry.display}", {**tags, f"{TAG}level": "study"})
+        tracker.log_params(parent, {**plan.params, "translator": plan.cls.name, "metric": metric})
+    import optuna
+
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state.name not in _STATUS or str(trial.number) in logged:
+            continue
+        child = tracker.start_run(exp_id, f"trial {trial.number}", {**tags, f"{TAG}level": "trial",
+                                  f"{TAG}trial": str(trial.number), f"{TAG}trial_state": trial.state.name}, parent_id=parent)
+        tracker.log_params(child, {**plan.params, **trial.user_attrs.get("translator_params", {})})
+        for step, value in sorted(trial.intermediate_values.items()):
+            tracker.log_metrics(child, {TUNE_METRICS[metric][1]: value}, step=step)
+        if trial.value is not None:
+            tracker.log_metrics(child, {metric: trial.value})
+        tracker.end_run(child, _STATUS[trial.state.name])
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    if done:
+        best = study.best_trial
+        tracker.set_tags(parent, {f"best.{k}": str(v) for k, v in best.user_attrs.get("translator_params", {}).items()}
+                         | {f"{TAG}best_trial": str(best.number)})
+        tracker.log_metrics(parent, {f"best_{metric}": best.value, "n_trials": len(study.trials)}, step=len(study.trials))
+    tracker.end_run(parent)
+    return parent
+
+
+def tuned_params(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator) -> dict[str, Any] | None:
+    """The best trial's translator parameters of this translator's study, or None if untuned."""
+    import optuna
+
+    try:
+        study = optuna.load_study(study_name=study_name(prepared, plan), storage=storage_for(request.storage, request.store))
+    except KeyError:
+        return None
+    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        return None
+    return dict(study.best_trial.user_attrs.get("translator_params", {}))
