@@ -72,9 +72,11 @@ def cli(verbose: bool) -> None:
 @click.option("--sort", default=None, help="Leaderboard metric (default: median_r2_featurewise).")
 @click.option("--tuned", is_flag=True, help="Use each translator's best tuned parameters (from `omibench tune`).")
 @click.option("--storage", default=None, help="Optuna storage of the tuning studies (default: the store's journal).")
+@click.option("--executor", type=click.Choice(["inline", "local", "ray"]), default=None,
+              help="Where jobs run (default: the YAML's executor.kind, inline).")
 @_user_errors
 def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], force: bool, store: Path | None,
-        sort: str | None, tuned: bool, storage: str | None) -> None:
+        sort: str | None, tuned: bool, storage: str | None, executor: str | None) -> None:
     """Run every translator of an experiment YAML and print the leaderboard."""
     from .config import load_config
     from .leaderboard import DEFAULT_SORT, format_table, leaderboard
@@ -91,7 +93,10 @@ def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
     tracker = Tracker(store or cfg.tracking.store, cfg.tracking.uri)
     if tuned:
         prepared = _apply_tuned(prepared, config, overrides, dirs, storage, str(tracker.store))
-    outcomes = run_experiment(prepared, registry, tracker, force=force, show_progress=sys.stderr.isatty(), echo=_echo_err)
+    ex = cfg.executor
+    outcomes = run_experiment(prepared, tracker, force=force, show_progress=sys.stderr.isatty(), echo=_echo_err,
+                              executor=executor or ex.kind, plugin_dirs=[str(d) for d in dirs],
+                              gpus=ex.gpus, cpu_workers=ex.cpu_workers, address=ex.address)
 
     table = leaderboard(tracker, cfg.experiment_name, sort=sort or DEFAULT_SORT, split_hash=prepared.split.hash,
                         dataset_hash=prepared.dataset_hash)

@@ -53,6 +53,16 @@ class TrackingConfig(_Strict):
     experiment: str | None = None
 
 
+class ExecutorConfig(_Strict):
+    """Where jobs run. ``gpus`` / ``cpu_workers`` for ``local`` (GPUs detected when unset);
+    ``address`` of an existing cluster for ``ray``."""
+
+    kind: Literal["inline", "local", "ray"] = "inline"
+    gpus: int | None = Field(None, ge=0)
+    cpu_workers: int | None = Field(None, ge=1)
+    address: str | None = None
+
+
 class ExperimentConfig(_Strict):
     """A benchmark: data + split + preprocessing + translators, run for each seed."""
 
@@ -67,6 +77,7 @@ class ExperimentConfig(_Strict):
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     translators: list[TranslatorEntry] = Field(min_length=1)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     @field_validator("data", "source_data")
     @classmethod
@@ -95,7 +106,7 @@ class ExperimentConfig(_Strict):
 
     def semantic_dict(self) -> dict[str, Any]:
         """The fields that change results (not where results go, nor the worker count)."""
-        return self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs"})
+        return self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor"})
 
 
 def canonical_hash(value: Any) -> str:

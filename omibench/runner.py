@@ -8,32 +8,29 @@ from __future__ import annotations
 
 import logging
 import os
-import random
+import shutil
 import statistics
-import sys
 import tempfile
-import time
-import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import yaml
 
 from ._errors import DataError
 from ._provenance import git_commit, package_versions
-from .artifacts import write_run_artifacts
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
 from .data.paired import PairedData
 from .data.preprocess import Preprocessor
 from .data.sources import build_source
 from .data.splits import Split, make_split
 from .data.tabular import read_id_list
-from .metrics import score
+from .executors import make_executor
+from .jobs import JobResult, JobSpec
 from .plugins import Registry
 from .tracking import LEVEL_SEED, LEVEL_SUMMARY, TAG, Tracker
-from .translator import FitContext, Translator, resolve_device, validate_params
+from .translator import Translator, validate_params
 
 __all__ = ["Prepared", "PlannedTranslator", "Outcome", "prepare", "run_experiment", "with_params"]
 
@@ -151,117 +148,197 @@ def _align_source(source: PairedData, split: Split, pre: Preprocessor) -> Paired
     return pre.transform(aligned, "source")
 
 
-def run_experiment(prepared: Prepared, registry: Registry, tracker: Tracker, force: bool = False,
-                   show_progress: bool = False, echo: Echo = lambda _: None) -> list[Outcome]:
-    """Run every planned translator for every seed; return one outcome per translator."""
+def run_experiment(prepared: Prepared, tracker: Tracker, force: bool = False, show_progress: bool = False,
+                   echo: Echo = lambda _: None, executor: str = "inline", plugin_dirs: Sequence[str] = (),
+                   **executor_options: Any) -> list[Outcome]:
+    """Run every planned translator for every seed; return one outcome per translator.
+
+    Resume: a translator with a finished run of the same key is skipped (unless ``force``); of an
+    unfinished multi-seed run, seeds already finished are kept and only the others are run. Runs
+    left RUNNING by a killed process are marked FAILED and redone.
+    """
     config = prepared.config
     exp_id = tracker.experiment_id(config.experiment_name)
     assert exp_id is not None
     split_file = prepared.split.save(tracker.store / "splits" / f"{prepared.split.hash}.json")
-    outcomes = []
+    runner = make_executor(executor, prepared, lambda run_id: lambda step, values: tracker.log_metrics(run_id, values, step),
+                           show_progress, **executor_options)
+    entries: dict[str, _Entry] = {}
+    outcomes: dict[str, Outcome] = {}
+    by_run: dict[str, tuple[_Entry, int]] = {}
+    jobs_dir = tracker.store / "jobs"
     for i, plan in enumerate(prepared.translators, 1):
         label = plan.entry.display
         finished = tracker.find_runs(exp_id, plan.key, "FINISHED")
         if finished and not force:
             echo(f"[{i}/{len(prepared.translators)}] {label}: finished run {finished[0]} exists, skipped (--force reruns)")
-            outcomes.append(Outcome(label, "SKIPPED", finished[0]))
+            outcomes[label] = Outcome(label, "SKIPPED", finished[0])
             continue
-        for stale in tracker.find_runs(exp_id, plan.key, "RUNNING"):
-            tracker.end_run(stale, "FAILED")  # left RUNNING by a killed process
-        echo(f"[{i}/{len(prepared.translators)}] {label}: fitting on {prepared.train.n_samples} samples, seeds {config.seeds}")
-        outcomes.append(_run_translator(prepared, plan, tracker, exp_id, split_file, show_progress, echo))
-    return outcomes
-
-
-def _run_translator(prepared: Prepared, plan: PlannedTranslator, tracker: Tracker, exp_id: str,
-                    split_file: Path, show_progress: bool, echo: Echo) -> Outcome:
-    seeds = prepared.config.seeds
-    label = plan.entry.display
-    tags = _tags(prepared, plan)
-    parent = tracker.start_run(exp_id, label, {**tags, f"{TAG}level": LEVEL_SUMMARY})
-    tracker.log_params(parent, {**plan.params, "translator": plan.cls.name, "seeds": seeds,
-                                "n_train": prepared.train.n_samples, "n_val": prepared.val.n_samples,
-                                "n_test": prepared.test.n_samples, "n_b_features": prepared.train.b.shape[1],
-                                "n_a_features": prepared.train.a.shape[1]})
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "config.yaml").write_text(yaml.safe_dump(prepared.config.model_dump(mode="json"), sort_keys=False))
-        tracker.log_artifacts(parent, tmp)
-    tracker.client.log_artifact(parent, str(split_file), "split")
-
-    per_seed: list[dict[str, float]] = []
+        entry = _open_entry(prepared, plan, tracker, exp_id, split_file, force)
+        entries[label] = entry
+        todo = [s for s in config.seeds if s not in entry.done]
+        echo(f"[{i}/{len(prepared.translators)}] {label}: {len(todo)} job(s) submitted"
+             + (f", {len(entry.done)} seed(s) already finished" if entry.done else ""))
+        for seed in todo:
+            run_id = entry.seed_run(seed)
+            spec = JobSpec(run_id=run_id, label=label, params=plan.params, seed=seed, gpus=plan.cls.resources.gpus,
+                           out_dir=str(jobs_dir / run_id), config=config.model_dump(mode="json"),
+                           plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs], cwd=os.getcwd(),
+                           dataset_hash=prepared.dataset_hash, split_hash=prepared.split.hash,
+                           n_jobs=config.n_jobs or os.cpu_count() or 1)
+            runner.submit(spec)
+            by_run[run_id] = (entry, seed)
     try:
-        for seed in seeds:
-            run_id = parent
-            if len(seeds) > 1:
-                run_id = tracker.start_run(exp_id, f"{label} seed {seed}", {**tags, f"{TAG}level": LEVEL_SEED,
-                                                                           f"{TAG}seed": str(seed)}, parent_id=parent)
-                tracker.log_params(run_id, {**plan.params, "translator": plan.cls.name, "seed": seed})
+        for result in runner.results():
+            entry, seed = by_run[result.run_id]
+            _record(tracker, result)
+            entry.finish_seed(seed, result)
+            if result.status == "FINISHED":
+                m = result.metrics
+                echo(f"    {entry.label} seed {seed}: median featurewise R² {m['test/median_r2_featurewise']:.4f}, "
+                     f"MSE {m['test/mse']:.4f}, fit {m['fit_time_s']:.1f}s")
             else:
-                tracker.set_tags(parent, {f"{TAG}seed": str(seed)})
-            try:
-                metrics = _fit_and_score(prepared, plan, seed, tracker, run_id, show_progress)
-            except BaseException as exc:
-                _record_failure(tracker, run_id, exc)
-                if run_id != parent:
-                    _record_failure(tracker, parent, exc)
-                raise
-            if run_id != parent:
-                tracker.end_run(run_id)
-            per_seed.append(metrics)
-            echo(f"    seed {seed}: median featurewise R² {metrics['test/median_r2_featurewise']:.4f}, "
-                 f"MSE {metrics['test/mse']:.4f}, fit {metrics['fit_time_s']:.1f}s")
-    except Exception as exc:  # noqa: BLE001 - one translator failing must not stop the others
-        echo(f"    FAILED: {type(exc).__name__}: {exc}".splitlines()[0])
-        return Outcome(label, "FAILED", parent, error=f"{type(exc).__name__}: {exc}")
-
-    summary = _aggregate(per_seed)
-    tracker.log_metrics(parent, summary)
-    tracker.end_run(parent)
-    return Outcome(label, "FINISHED", parent, summary)
+                echo(f"    {entry.label} seed {seed}: FAILED: {result.error.splitlines()[0] if result.error else ''}")
+            if entry.complete(config.seeds):
+                outcomes[entry.label] = entry.close(tracker)
+    except BaseException:
+        runner.close()
+        for entry in entries.values():  # interrupted: leave nothing RUNNING
+            for run_id in [*entry.open_runs(), entry.parent]:
+                tracker.end_run(run_id, "KILLED")
+        raise
+    return [outcomes[p.entry.display] for p in prepared.translators]
 
 
-def _fit_and_score(prepared: Prepared, plan: PlannedTranslator, seed: int, tracker: Tracker, run_id: str,
-                   show_progress: bool) -> dict[str, float]:
-    _seed_everything(seed)
-    model = plan.cls(**plan.params)
-    context = FitContext(
-        seed=seed, device=resolve_device(plan.cls.resources), n_jobs=prepared.config.n_jobs or os.cpu_count() or 1,
-        reporter=lambda step, values: tracker.log_metrics(run_id, values, step=step), show_progress=show_progress,
-        source=prepared.source,
-    )
-    start = time.perf_counter()
-    model.fit(prepared.train, prepared.val, context)
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    test_pred = _checked_predict(model, prepared.test)
-    predict_time = time.perf_counter() - start
-    test_scores = score(prepared.test.a, test_pred)
-    metrics = {f"test/{k}": v for k, v in test_scores.summary.items()}
-    if prepared.val.n_samples >= 2:
-        val_scores = score(prepared.val.a, _checked_predict(model, prepared.val))
-        metrics.update({f"val/{k}": v for k, v in val_scores.summary.items()})
-    metrics.update(fit_time_s=fit_time, predict_time_s=predict_time)
-    tracker.log_metrics(run_id, metrics)
+@dataclass
+class _Entry:
+    """Book-keeping of one translator's runs: the summary run and, with several seeds, one per seed."""
+
+    label: str
+    plan: PlannedTranslator
+    parent: str
+    seed_runs: dict[int, str]
+    done: dict[int, dict[str, float]]
+    tracker: Tracker
+    exp_id: str
+    tags: dict[str, str]
+    multi: bool
+    errors: list[str] = field(default_factory=list)
+    returned: set[int] = field(default_factory=set)  # seeds whose job came back, finished or failed
+
+    def seed_run(self, seed: int) -> str:
+        if not self.multi:
+            self.tracker.set_tags(self.parent, {f"{TAG}seed": str(seed)})
+            return self.parent
+        run_id = self.tracker.start_run(self.exp_id, f"{self.label} seed {seed}",
+                                        {**self.tags, f"{TAG}level": LEVEL_SEED, f"{TAG}seed": str(seed),
+                                         f"{TAG}job_key": seed_key(self.plan.key, seed)}, parent_id=self.parent)
+        self.tracker.log_params(run_id, {**self.plan.params, "translator": self.plan.cls.name, "seed": seed})
+        self.seed_runs[seed] = run_id
+        return run_id
+
+    def open_runs(self) -> list[str]:
+        return [r for s, r in self.seed_runs.items() if s not in self.returned]
+
+    def finish_seed(self, seed: int, result: JobResult) -> None:
+        if result.status == "FINISHED":
+            self.done[seed] = result.metrics
+        else:
+            self.errors.append(result.error)
+        self.returned.add(seed)
+
+    def complete(self, seeds: list[int]) -> bool:
+        return all(s in self.done or s in self.returned for s in seeds)
+
+    def close(self, tracker: Tracker) -> Outcome:
+        if self.errors:
+            if self.multi:
+                tracker.set_tags(self.parent, {f"{TAG}error": self.errors[0][:5000]})
+                tracker.end_run(self.parent, "FAILED")
+            return Outcome(self.label, "FAILED", self.parent, error=self.errors[0])
+        summary = _aggregate(list(self.done.values()))
+        if self.multi:
+            tracker.log_metrics(self.parent, summary)
+            tracker.end_run(self.parent)
+        return Outcome(self.label, "FINISHED", self.parent, summary)
+
+
+def seed_key(key: str, seed: int) -> str:
+    return canonical_hash({"job": key, "seed": seed})
+
+
+def _open_entry(prepared: Prepared, plan: PlannedTranslator, tracker: Tracker, exp_id: str, split_file: Path,
+                force: bool) -> _Entry:
+    """The summary run to fill: an unfinished one of the same key is resumed (multi-seed), else new."""
+    seeds = prepared.config.seeds
+    multi = len(seeds) > 1
+    tags = _tags(prepared, plan)
+    for stale in tracker.find_runs(exp_id, plan.key, "RUNNING"):
+        tracker.end_run(stale, "FAILED")  # left RUNNING by a killed process
+    done: dict[int, dict[str, float]] = {}
+    parent = None
+    if multi and not force:
+        unfinished = [r for st in ("FAILED", "KILLED") for r in tracker.find_runs(exp_id, plan.key, st)]
+        if unfinished:
+            parent = unfinished[0]
+            tracker.client.update_run(parent, status="RUNNING")
+            for seed in seeds:
+                key = seed_key(plan.key, seed)
+                for stale in tracker.find_runs(exp_id, key, "RUNNING"):
+                    tracker.end_run(stale, "FAILED")
+                finished = tracker.find_runs(exp_id, key, "FINISHED")
+                if finished:
+                    done[seed] = dict(tracker.client.get_run(finished[0]).data.metrics)
+    if parent is None:
+        parent = tracker.start_run(exp_id, plan.entry.display, {**tags, f"{TAG}level": LEVEL_SUMMARY})
+        tracker.log_params(parent, {**plan.params, "translator": plan.cls.name, "seeds": seeds,
+                                    "n_train": prepared.train.n_samples, "n_val": prepared.val.n_samples,
+                                    "n_test": prepared.test.n_samples, "n_b_features": prepared.train.b.shape[1],
+                                    "n_a_features": prepared.train.a.shape[1]})
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "config.yaml").write_text(yaml.safe_dump(prepared.config.model_dump(mode="json"), sort_keys=False))
+            tracker.log_artifacts(parent, tmp)
+        tracker.client.log_artifact(parent, str(split_file), "split")
+    return _Entry(plan.entry.display, plan, parent, {}, done, tracker, exp_id, tags, multi)
+
+
+def _record(tracker: Tracker, result: JobResult) -> None:
+    """Log one job's outcome into its run and close it: metrics, per-epoch values, artifacts."""
+    run_id = result.run_id
+    for step, values in result.reports:
+        tracker.log_metrics(run_id, values, step=step)
     with tempfile.TemporaryDirectory() as tmp:
-        write_run_artifacts(Path(tmp) / "results", prepared.test, test_pred, test_scores)
-        model.save(Path(tmp) / "model")
-        tracker.log_artifacts(run_id, tmp)
-    return metrics
+        if result.status == "FAILED":
+            (Path(tmp) / "traceback.txt").write_text(result.traceback or result.error)
+            tracker.log_artifacts(run_id, tmp)
+            tracker.set_tags(run_id, {f"{TAG}error": result.error[:5000]})
+            tracker.end_run(run_id, "FAILED")
+            return
+        tracker.log_metrics(run_id, result.metrics)
+        if result.files:  # shipped back from another machine
+            for rel, data in result.files.items():
+                (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
+                (Path(tmp) / rel).write_bytes(data)
+            _log_job_dir(tracker, run_id, Path(tmp))
+        elif result.out_dir:
+            _log_job_dir(tracker, run_id, Path(result.out_dir))
+    if result.out_dir:
+        shutil.rmtree(result.out_dir, ignore_errors=True)
+    tracker.end_run(run_id)
 
 
-def _checked_predict(model: Translator, part: PairedData) -> np.ndarray:
-    pred = np.asarray(model.predict(part.b), dtype=np.float32)
-    if pred.shape != part.a.shape:
-        raise ValueError(f"{model.name} predicted shape {pred.shape}, expected {part.a.shape}")
-    if not np.isfinite(pred).all():
-        raise FloatingPointError(f"{model.name} predicted {int((~np.isfinite(pred)).sum())} NaN/inf values (diverged?)")
-    return pred
+def _log_job_dir(tracker: Tracker, run_id: str, path: Path) -> None:
+    for sub in ("results", "model"):
+        if (path / sub).is_dir():
+            tracker.log_artifacts(run_id, path / sub, sub)
 
 
 def _aggregate(per_seed: list[dict[str, float]]) -> dict[str, float]:
     """Mean over seeds under the plain names; standard deviation as ``<name>_std`` (0 for one seed)."""
     out = {}
     for key in per_seed[0]:
+        if key.endswith("_std"):
+            continue
         values = [m[key] for m in per_seed if key in m]
         out[key] = float(np.mean(values))
         out[f"{key}_std"] = float(statistics.stdev(values)) if len(values) > 1 else 0.0
@@ -282,21 +359,3 @@ def _tags(prepared: Prepared, plan: PlannedTranslator) -> dict[str, str]:
         f"{TAG}plugin_source": f"{plan.cls.__module__}.{plan.cls.__qualname__}",
         **({f"{TAG}tuned_from": plan.tuned_from} if plan.tuned_from else {}),
     }
-
-
-def _record_failure(tracker: Tracker, run_id: str, exc: BaseException) -> None:
-    status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "traceback.txt").write_text("".join(traceback.format_exception(exc)))
-            tracker.log_artifacts(run_id, tmp)
-        tracker.set_tags(run_id, {f"{TAG}error": f"{type(exc).__name__}: {exc}"[:5000]})
-    finally:
-        tracker.end_run(run_id, status)
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    if "torch" in sys.modules:  # only when a translator already uses torch: keep CPU-only runs light
-        sys.modules["torch"].manual_seed(seed)

@@ -1,0 +1,112 @@
+"""A pool of worker processes on this machine, one fresh process per job.
+
+GPU jobs each get exactly one free GPU, set through ``CUDA_VISIBLE_DEVICES`` in the environment
+the process starts with (setting it after CUDA is initialised does nothing). CPU jobs run
+alongside, at most ``cpu_workers`` at a time, each limited to its share of the cores so they do
+not oversubscribe them. A worker that crashes (out of memory, a signal) fails its own job only.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..jobs import JobResult, JobSpec
+from . import Executor
+
+POLL_S = 0.2
+
+
+@dataclass
+class _Running:
+    spec: JobSpec
+    proc: subprocess.Popen[bytes]
+    gpu: str | None
+    log: Path
+
+
+def detect_gpus() -> int:
+    """Visible NVIDIA GPUs, without initialising CUDA in this (driver) process."""
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(line.startswith("GPU ") for line in out.stdout.splitlines()) if out.returncode == 0 else 0
+
+
+class LocalExecutor(Executor):
+    def __init__(self, gpus: int | None = None, cpu_workers: int | None = None) -> None:
+        self.gpus = detect_gpus() if gpus is None else gpus
+        cores = os.cpu_count() or 1
+        self.cpu_workers = cpu_workers or max(1, cores // 2)
+        self.threads = max(1, cores // self.cpu_workers)
+        self.pending: list[JobSpec] = []
+        self.running: list[_Running] = []
+
+    def submit(self, spec: JobSpec) -> None:
+        self.pending.append(spec)
+
+    def results(self) -> Iterator[JobResult]:
+        try:
+            while self.pending or self.running:
+                self._start_what_fits()
+                for job in [j for j in self.running if j.proc.poll() is not None]:
+                    self.running.remove(job)
+                    yield self._collect(job)
+                time.sleep(POLL_S)
+        finally:
+            self.close()
+
+    def _start_what_fits(self) -> None:
+        for spec in list(self.pending):
+            wants_gpu = spec.gpus > 0 and self.gpus > 0
+            if wants_gpu:
+                busy = {j.gpu for j in self.running if j.gpu is not None}
+                free = [str(g) for g in range(self.gpus) if str(g) not in busy]
+                if not free:
+                    continue
+                gpu = free[0]
+            else:
+                if sum(j.gpu is None for j in self.running) >= self.cpu_workers:
+                    continue
+                gpu = None
+            self.pending.remove(spec)
+            self.running.append(self._launch(spec, gpu))
+
+    def _launch(self, spec: JobSpec, gpu: str | None) -> _Running:
+        out = Path(spec.out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        spec.n_jobs = self.threads
+        (out / "spec.json").write_text(spec.to_json())
+        env = dict(os.environ)
+        env["CUDA_VISIBLE_DEVICES"] = gpu if gpu is not None else ""  # a CPU job sees no GPU
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            env[var] = str(self.threads)
+        log = out / "worker.log"
+        with log.open("wb") as fh:
+            proc = subprocess.Popen([sys.executable, "-m", "omibench.jobs", str(out / "spec.json")],
+                                    stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=spec.cwd)
+        return _Running(spec, proc, gpu, log)
+
+    def _collect(self, job: _Running) -> JobResult:
+        result_file = Path(job.spec.out_dir) / "result.json"
+        if job.proc.returncode == 0 and result_file.is_file():
+            raw = __import__("json").loads(result_file.read_text())
+            raw["reports"] = [(int(s), v) for s, v in raw["reports"]]
+            return JobResult(**raw)
+        tail = job.log.read_text(errors="replace")[-4000:] if job.log.is_file() else ""
+        code = job.proc.returncode
+        why = f"killed by signal {-code}" + (" (out of memory?)" if code == -9 else "") if code < 0 else f"exit status {code}"
+        return JobResult(job.spec.run_id, "FAILED", error=f"worker process died: {why}", traceback=tail)
+
+    def close(self) -> None:
+        for job in self.running:
+            if job.proc.poll() is None:
+                job.proc.kill()
+                job.proc.wait()
+        self.running.clear()

@@ -1,0 +1,161 @@
+"""Executors: GPU slots on one machine, a real local Ray cluster, and resume after SIGKILL."""
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from omibench.cli import cli
+from omibench.tracking import TAG, Tracker
+
+from .conftest import small_experiment
+
+GPU_SLEEPER = '''
+import json, os, time
+import numpy as np
+from omibench import Resources, Translator, hookimpl
+
+class GpuSleeper(Translator):
+    """Wants one GPU; records which one it was given and when it ran."""
+    name = "gpu_sleeper"
+    resources = Resources(gpus=1)
+    default_params = {"log_dir": "", "seconds": 1.0}
+
+    def fit(self, train, val, context):
+        start = time.time()
+        time.sleep(self.params["seconds"])
+        record = {"gpu": os.environ.get("CUDA_VISIBLE_DEVICES"), "start": start, "end": time.time()}
+        with open(os.path.join(self.params["log_dir"], f"{os.getpid()}.json"), "w") as fh:
+            json.dump(record, fh)
+        self.mean_ = train.a.mean(axis=0)
+        return self
+
+    def predict(self, b):
+        return np.tile(self.mean_, (len(b), 1)).astype(np.float32)
+
+    def get_state(self):
+        return {"mean": self.mean_}
+
+    def set_state(self, state):
+        self.mean_ = state["mean"]
+
+@hookimpl
+def omibench_register_translators(register):
+    register(GpuSleeper)
+'''
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def test_two_pretended_gpus_are_never_shared_and_both_used(write_config, tmp_path):
+    plugdir, logs = tmp_path / "plugins", tmp_path / "gpu_logs"
+    plugdir.mkdir()
+    logs.mkdir()
+    (plugdir / "sleeper.py").write_text(GPU_SLEEPER)
+    entries = [{"name": "gpu_sleeper", "label": f"sleeper{i}", "params": {"log_dir": str(logs), "seconds": 2.0}}
+               for i in range(4)]
+    cfg = write_config(small_experiment(translators=entries, plugins_dir=str(plugdir),
+                                        executor={"kind": "local", "gpus": 2, "cpu_workers": 1}))
+    result = invoke("run", cfg, "--store", tmp_path / "store")
+    assert result.exit_code == 0, result.output
+    records = [json.loads(p.read_text()) for p in logs.iterdir()]
+    assert len(records) == 4
+    assert {r["gpu"] for r in records} == {"0", "1"}
+    for gpu in ("0", "1"):
+        spans = sorted((r["start"], r["end"]) for r in records if r["gpu"] == gpu)
+        for (_, end), (start, _) in zip(spans, spans[1:]):
+            assert start >= end, f"GPU {gpu} was shared: {spans}"
+    # the two GPUs did work at the same time
+    s0 = [(r["start"], r["end"]) for r in records if r["gpu"] == "0"]
+    s1 = [(r["start"], r["end"]) for r in records if r["gpu"] == "1"]
+    assert any(a < d and c < b for a, b in s0 for c, d in s1)
+
+
+def _metrics(store, experiment="t"):
+    tracker = Tracker(store)
+    exp = tracker.client.get_experiment_by_name(experiment)
+    runs = tracker.client.search_runs([exp.experiment_id], filter_string="attributes.status = 'FINISHED'")
+    return {r.data.tags[f"{TAG}label"]: r.data.metrics for r in runs}
+
+
+def test_ray_cluster_gives_the_same_metrics_as_inline(write_config, tmp_path):
+    ray_bin = shutil.which("ray", path=os.path.dirname(sys.executable))
+    if ray_bin is None:
+        pytest.skip("ray is not installed (pip install 'omibench[ray]')")
+    port = "6391"
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    common = ["--num-cpus", "1", "--num-gpus", "0", "--disable-usage-stats"]
+    subprocess.run([ray_bin, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port,
+                    "--include-dashboard", "false", *common], check=True, env=env, capture_output=True)
+    try:
+        subprocess.run([ray_bin, "start", "--address", f"127.0.0.1:{port}", "--node-ip-address", "127.0.0.1", *common],
+                       check=True, env=env, capture_output=True)
+        cfg = write_config(small_experiment())
+        inline = invoke("run", cfg, "--store", tmp_path / "inline")
+        assert inline.exit_code == 0, inline.output
+        ray_cfg = write_config(small_experiment(executor={"kind": "ray", "address": f"127.0.0.1:{port}"}), "ray.yaml")
+        on_ray = invoke("run", ray_cfg, "--store", tmp_path / "ray")
+        assert on_ray.exit_code == 0, on_ray.output
+        a, b = _metrics(tmp_path / "inline"), _metrics(tmp_path / "ray")
+        assert set(a) == set(b) == {"linear_regression", "lasso"}
+        for label in a:
+            for name in ("test/mse", "test/median_r2_featurewise", "val/mse"):
+                assert b[label][name] == pytest.approx(a[label][name], rel=1e-6), (label, name)
+        tracker = Tracker(tmp_path / "ray")
+        exp = tracker.client.get_experiment_by_name("t")
+        run = tracker.client.search_runs([exp.experiment_id])[0]
+        assert "results" in {f.path for f in tracker.client.list_artifacts(run.info.run_id)}
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True)
+
+
+def _finished_seed_runs(db) -> int:
+    """Read the store with plain sqlite (an MLflow client here would race the run on the schema)."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return con.execute(
+                "select count(*) from runs r join tags t on t.run_uuid = r.run_uuid "
+                f"where t.key = '{TAG}level' and t.value = 'seed' and r.status = 'FINISHED'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_sigkill_mid_benchmark_then_rerun_finishes_every_job_once(write_config, tmp_path):
+    store = tmp_path / "store"
+    td = {"hidden": 8, "epochs": 40, "batch_size": 8}
+    cfg = write_config(small_experiment(seeds=[0, 1, 2], translators=[
+        {"name": "linear_regression"}, {"name": "tdimpute", "params": td}]))
+    cmd = [sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while time.time() < deadline and _finished_seed_runs(store / "mlflow.db") < 4:  # kill mid-benchmark
+        time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    tracker = Tracker(store)
+    exp = tracker.client.get_experiment_by_name("t")
+    seed_runs = tracker.client.search_runs([exp.experiment_id], filter_string=f"tags.`{TAG}level` = 'seed'")
+    assert 4 <= sum(r.info.status == "FINISHED" for r in seed_runs) < 6, "the kill came too late to test resume"
+
+    result = invoke("run", cfg, "--store", store)
+    assert result.exit_code == 0, result.output
+    runs = tracker.client.search_runs([exp.experiment_id])
+    finished = [r for r in runs if r.info.status == "FINISHED"]
+    keys = [r.data.tags[f"{TAG}job_key"] for r in finished]
+    assert len(keys) == len(set(keys)) == 2 + 6  # two summaries, six seed jobs, each finished once
+    assert not [r for r in runs if r.info.status == "RUNNING"]
