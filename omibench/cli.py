@@ -87,10 +87,11 @@ def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
     dirs = list(plugin_dirs) + ([cfg.plugins_dir] if cfg.plugins_dir else [])
     registry = _registry(dirs)
     _echo_err(f"omibench: preparing {cfg.name!r} (data source {cfg.data['source']!r})")
-    prepared = prepare(cfg, registry)
+    store_dir = Path(store or cfg.tracking.store)
+    prepared = prepare(cfg, registry, store_dir / "cache")
     _echo_err(f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test samples, "
               f"{prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}")
-    tracker = Tracker(store or cfg.tracking.store, cfg.tracking.uri)
+    tracker = Tracker(store_dir, cfg.tracking.uri)
     if tuned:
         prepared = _apply_tuned(prepared, config, overrides, dirs, storage, str(tracker.store))
     ex = cfg.executor
@@ -248,6 +249,54 @@ def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str 
     if table.empty:
         raise OmibenchError(f"no finished runs of experiment {experiment!r} in {tracker.uri}: run `omibench run` first or check --store")
     click.echo(format_table(table, fmt))  # type: ignore[arg-type]
+
+
+@cli.group()
+def data() -> None:
+    """Look at input files and run the preprocessing pipeline alone."""
+
+
+@data.command("inspect")
+@click.argument("file", type=click.Path(path_type=Path))
+@_user_errors
+def data_inspect(file: Path) -> None:
+    """Summarise a matrix: shape, orientation guess, value range, missing values, scale guess."""
+    from .data.inspect import inspect_matrix
+
+    for key, value in inspect_matrix(file).items():
+        click.echo(f"{key:>18}: {value}")
+
+
+@data.command("prepare")
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--store", type=click.Path(path_type=Path), default=None)
+@_user_errors
+def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> None:
+    """Load, pair, split and preprocess an experiment's data (cached), and report what came out."""
+    from .config import load_config
+    from .runner import prepare
+
+    cfg = load_config(config, overrides)
+    registry = _registry(list(plugin_dirs) + ([cfg.plugins_dir] if cfg.plugins_dir else []), quiet=True)
+    cfg = cfg.model_copy(update={"translators": cfg.translators[:1]})  # translators play no part here
+    store_dir = Path(store or cfg.tracking.store)
+    p = prepare(cfg, registry, store_dir / "cache")
+    n = p.train.n_samples + p.val.n_samples + p.test.n_samples
+    click.echo(f"dataset {p.train.name}: {n} paired samples, content hash {p.dataset_hash}")
+    click.echo(f"split {p.split.hash}: {p.train.n_samples} train / {p.val.n_samples} val / {p.test.n_samples} test "
+               f"(saved in {p.split.save(store_dir / 'splits' / f'{p.split.hash}.json')})")
+    click.echo(f"B: {p.train.b.shape[1]} features (first {', '.join(map(str, p.train.b_features[:3]))}), "
+               f"range {float(p.train.b.min()):.4g}..{float(p.train.b.max()):.4g}")
+    click.echo(f"A: {p.train.a.shape[1]} features (first {', '.join(map(str, p.train.a_features[:3]))}), "
+               f"range {float(p.train.a.min()):.4g}..{float(p.train.a.max()):.4g}")
+    if p.train.has_labels:
+        import collections
+
+        counts = collections.Counter(lab for lab in p.train.labels if lab is not None)  # type: ignore[union-attr]
+        click.echo(f"labels (train): {dict(sorted(counts.items()))}")
+    click.echo(f"cache: {store_dir / 'cache'}")
 
 
 def main() -> None:

@@ -38,11 +38,16 @@ class SplitConfig(_Strict):
     val_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.2, ge=0, lt=1)
     test_ids: Path | None = None
+    given: bool = False  # use the test samples the data source defines (e.g. MOGONET's *_te files)
     stratify: bool = True
 
 
 class PreprocessConfig(_Strict):
+    """Feature steps per omics (fitted on training rows; see omibench.data.steps), then imputation."""
+
     impute: Literal["none", "mean"] = "none"
+    b: list[dict[str, Any]] = Field(default_factory=list)
+    a: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class TrackingConfig(_Strict):

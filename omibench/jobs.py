@@ -44,6 +44,7 @@ class JobSpec:
     dataset_hash: str
     split_hash: str
     n_jobs: int = 1
+    cache_dir: str | None = None  # the driver's data cache, when this machine shares its disk
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str)
@@ -115,7 +116,8 @@ def run_spec(spec: JobSpec) -> JobResult:
 
     os.chdir(spec.cwd)
     try:
-        prepared = prepare(ExperimentConfig(**spec.config), load_registry(spec.plugin_dirs))
+        cache = Path(spec.cache_dir) if spec.cache_dir and Path(spec.cache_dir).is_dir() else None
+        prepared = prepare(ExperimentConfig(**spec.config), load_registry(spec.plugin_dirs), cache)
         if (prepared.dataset_hash, prepared.split.hash) != (spec.dataset_hash, spec.split_hash):
             raise RuntimeError(f"this worker sees dataset {prepared.dataset_hash} / split {prepared.split.hash}, the driver "
                                f"{spec.dataset_hash} / {spec.split_hash}: the data differ between machines")

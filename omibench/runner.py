@@ -21,10 +21,12 @@ import yaml
 from ._errors import DataError
 from ._provenance import git_commit, package_versions
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
+from .data.cache import load_cached
 from .data.paired import PairedData
 from .data.preprocess import Preprocessor
 from .data.sources import build_source
 from .data.splits import Split, make_split
+from .data.steps import build_steps
 from .data.tabular import read_id_list
 from .executors import make_executor
 from .jobs import JobResult, JobSpec
@@ -71,20 +73,26 @@ class Outcome:
     error: str = ""
 
 
-def prepare(config: ExperimentConfig, registry: Registry) -> Prepared:
-    """Resolve translators, load data, draw the split and fit preprocessing on the training rows."""
+def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None = None) -> Prepared:
+    """Resolve translators, load data (through the cache in ``cache_dir``), draw the split and fit
+    preprocessing on the training rows."""
     planned = [(entry, registry.translator(entry.name)) for entry in config.translators]
     resolved = [(entry, cls, validate_params(cls, entry.params)) for entry, cls in planned]
 
-    data = _load(config.data, registry)
+    data = _load(config.data, registry, cache_dir)
     test_ids = read_id_list(config.split.test_ids) if config.split.test_ids else None
+    if config.split.given:
+        if data.given_test_ids is None:
+            raise DataError(f"split.given: data source {config.data['source']!r} defines no test samples")
+        test_ids = list(data.given_test_ids)
     split = make_split(
         data, seed=config.split.seed, val_fraction=config.split.val_fraction, test_fraction=config.split.test_fraction,
         test_ids=test_ids, stratify=config.split.stratify, test_ids_source=str(config.split.test_ids),
     )
     rows = split.rows(data)
     parts = {k: data.subset(v) for k, v in rows.items()}
-    pre = Preprocessor(impute=config.preprocess.impute).fit(parts["train"])
+    pre = Preprocessor(config.preprocess.impute, build_steps(config.preprocess.b, "b"),
+                       build_steps(config.preprocess.a, "a")).fit(parts["train"])
     parts = {k: pre.transform(v, k) for k, v in parts.items()}
     if parts["test"].n_samples < 2:
         raise DataError(f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
@@ -92,7 +100,7 @@ def prepare(config: ExperimentConfig, registry: Registry) -> Prepared:
 
     source = None
     if config.source_data is not None:
-        source = _align_source(_load(config.source_data, registry), split, pre)
+        source = _align_source(_load(config.source_data, registry, cache_dir), split, pre)
 
     dataset_hash = data.fingerprint()
     semantic = config.semantic_dict()
@@ -120,9 +128,9 @@ def with_params(prepared: Prepared, label: str, params: dict[str, Any], origin: 
     return replace(prepared, translators=plans)
 
 
-def _load(block: dict[str, Any], registry: Registry) -> PairedData:
+def _load(block: dict[str, Any], registry: Registry, cache_dir: Path | None) -> PairedData:
     fields = {k: v for k, v in block.items() if k != "source"}
-    return build_source(registry.dataset(block["source"]), fields).load()
+    return load_cached(build_source(registry.dataset(block["source"]), fields), block, cache_dir)
 
 
 def _align_source(source: PairedData, split: Split, pre: Preprocessor) -> PairedData:
@@ -185,6 +193,7 @@ def run_experiment(prepared: Prepared, tracker: Tracker, force: bool = False, sh
                            out_dir=str(jobs_dir / run_id), config=config.model_dump(mode="json"),
                            plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs], cwd=os.getcwd(),
                            dataset_hash=prepared.dataset_hash, split_hash=prepared.split.hash,
+                           cache_dir=str(tracker.store / "cache"),
                            n_jobs=config.n_jobs or os.cpu_count() or 1)
             runner.submit(spec)
             by_run[run_id] = (entry, seed)

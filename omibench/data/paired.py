@@ -34,6 +34,7 @@ class PairedData:
     a_features: np.ndarray
     labels: np.ndarray | None = None
     name: str = "data"
+    given_test_ids: tuple[str, ...] | None = None  # a split published with the data, if any
     _fingerprint: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -68,7 +69,7 @@ class PairedData:
             a_features=self.a_features,
             labels=None if self.labels is None else self.labels[rows],
             name=self.name,
-        )
+        )  # given_test_ids belong to the whole dataset, not to a part
 
     def fingerprint(self) -> str:
         """A content hash of values, ids and labels (16 hex digits); computed once."""

@@ -77,8 +77,10 @@ class FilesSource(DataSource):
         a: Path
         labels: Path | None = None
         label_column: str | None = None
+        label_id_column: str | None = None  # the labels file's sample-id column (default: the first)
         orientation: Literal["auto", "samples_in_rows", "samples_in_columns"] = "auto"
         strict: bool = False
+        match: Literal["id", "tcga_sample", "tcga_patient"] = "id"  # how sample ids pair across files
         missing_hint: str | None = None  # said when a file is absent, e.g. where to download it
 
     def load(self) -> PairedData:
@@ -87,19 +89,29 @@ class FilesSource(DataSource):
         for path in (b_path, a_path, None if p.labels is None else p.root / p.labels):
             if path is not None and not path.is_file() and p.missing_hint:
                 raise DataError(f"{path}: file not found. {p.missing_hint}")
-        data = read_paired_files(b_path, a_path, orientation=p.orientation, strict=p.strict, name=str(p.root))
+        data = read_paired_files(b_path, a_path, orientation=p.orientation, strict=p.strict, name=str(p.root), match=p.match)
         if p.labels is None:
             return data
-        labels = read_labels(p.root / p.labels, p.label_column, data.sample_ids)
+        labels = read_labels(p.root / p.labels, p.label_column, data.sample_ids, p.match, p.label_id_column)
         return PairedData(
             b=data.b, a=data.a, sample_ids=data.sample_ids, b_features=data.b_features,
             a_features=data.a_features, labels=labels, name=data.name,
         )
 
 
-def read_labels(path: Path, column: str | None, sample_ids: np.ndarray) -> np.ndarray:
+def read_labels(path: Path, column: str | None, sample_ids: np.ndarray, match: str = "id",
+                id_column: str | None = None) -> np.ndarray:
     """Class labels aligned to ``sample_ids``; ``None`` for samples without one."""
     table = read_table(path)
+    if id_column is not None:
+        if id_column not in table.columns:
+            raise DataError(f"{path}: no sample-id column {id_column!r}; columns are {', '.join(map(str, table.columns[:10]))}")
+        table = table.set_index(id_column)
+        table.index = table.index.map(str)
+    if match != "id":
+        from .tabular import tcga_key
+
+        table.index = [tcga_key(str(i), match) for i in table.index]  # type: ignore[arg-type]
     if column is None:
         column = str(table.columns[0])
     if column not in table.columns:
@@ -136,5 +148,7 @@ def build_source(cls: type[DataSource], fields: Mapping[str, Any]) -> DataSource
 
 @hookimpl
 def omibench_register_datasets(register: Callable[[type], None]) -> None:
-    register(SyntheticSource)
-    register(FilesSource)
+    from .formats import AnnDataSource, MogonetSource
+
+    for cls in (SyntheticSource, FilesSource, MogonetSource, AnnDataSource):
+        register(cls)

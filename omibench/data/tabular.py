@@ -9,6 +9,7 @@ files share.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -58,21 +59,33 @@ def read_id_list(path: str | Path) -> list[str]:
     return [i for i in ids if i]
 
 
+Match = Literal["id", "tcga_sample", "tcga_patient"]
+_TCGA = re.compile(r"^TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(-\d{2}[A-Z]?)?", re.IGNORECASE)
+
+
 def read_paired_files(
     b_path: str | Path,
     a_path: str | Path,
     orientation: Orientation = "auto",
     strict: bool = False,
     name: str = "files",
+    match: Match = "id",
 ) -> PairedData:
     """Read B and A, pair them by sample id, and return them as float32 (NaN kept for imputation).
 
-    Samples present in only one file are dropped with a warning that counts them and names a few,
-    or rejected when ``strict``. Non-numeric cells and infinite values are errors that name the
-    file, sample and feature.
+    ``match`` pairs on the ids as written, or on TCGA barcodes cut to the sample
+    (``TCGA-AB-1234-01``, vial and aliquot ignored) or the patient (``TCGA-AB-1234``). Samples
+    present in only one file are dropped with a warning that counts them and names a few, or
+    rejected when ``strict``. Non-numeric cells and infinite values are errors that name the file,
+    sample and feature.
     """
     b_df, a_df = read_table(b_path), read_table(a_path)
+    if match != "id":  # orient on the normalised ids, so both layouts pair
+        b_df = _normalise_axis(b_df, Path(b_path), match)
+        a_df = _normalise_axis(a_df, Path(a_path), match)
     b_df, a_df = _orient(b_df, a_df, Path(b_path), Path(a_path), orientation)
+    if match != "id":
+        b_df, a_df = _dedupe(b_df, Path(b_path)), _dedupe(a_df, Path(a_path))
     for df, path in ((b_df, b_path), (a_df, a_path)):
         _check_unique(df.index, path, "sample")
         _check_unique(df.columns, path, "feature")
@@ -101,6 +114,38 @@ def read_paired_files(
         a_features=np.array(a_df.columns, dtype=object),
         name=name,
     )
+
+
+def tcga_key(sample: str, match: Match) -> str:
+    """The part of a TCGA barcode that pairing uses; other ids are returned unchanged."""
+    m = _TCGA.match(sample)
+    if m is None:
+        return sample
+    parts = sample.split("-")
+    return "-".join(parts[:3]).upper() if match == "tcga_patient" else "-".join(parts[:4])[:15].upper()
+
+
+def _normalise_axis(df: pd.DataFrame, path: Path, match: Match) -> pd.DataFrame:
+    """Normalise whichever axis holds TCGA barcodes (the other holds feature ids)."""
+    rows = sum(bool(_TCGA.match(str(i))) for i in df.index[:50])
+    cols = sum(bool(_TCGA.match(str(c))) for c in df.columns[:50])
+    if rows == cols == 0:
+        log.warning("%s: no TCGA barcodes found; samples are matched on their ids as written", path)
+        return df
+    df = df.copy()
+    if rows >= cols:
+        df.index = [tcga_key(str(i), match) for i in df.index]
+    else:
+        df.columns = [tcga_key(str(c), match) for c in df.columns]
+    return df
+
+
+def _dedupe(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    dupes = df.index.duplicated(keep="first")
+    if dupes.any():
+        log.warning("%s: %d samples share a barcode with an earlier one (e.g. %s: another vial or aliquot) and are "
+                    "dropped; the first is kept", path, int(dupes.sum()), df.index[dupes][0])
+    return df[~dupes]
 
 
 def _orient(b: pd.DataFrame, a: pd.DataFrame, b_path: Path, a_path: Path, orientation: Orientation) -> tuple[pd.DataFrame, pd.DataFrame]:
