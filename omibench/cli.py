@@ -80,7 +80,8 @@ def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
     """Run every translator of an experiment YAML and print the leaderboard."""
     from .config import load_config
     from .leaderboard import DEFAULT_SORT, format_table, leaderboard
-    from .runner import prepare, run_experiment
+    from .preparation import prepare
+    from .runner import run_experiment
     from .tracking import Tracker
 
     cfg = load_config(config, overrides)
@@ -113,7 +114,7 @@ def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
 
 
 def _apply_tuned(prepared, config, overrides, dirs, storage, store):  # type: ignore[no-untyped-def]
-    from .runner import with_params
+    from .preparation import with_params
     from .tuning import TuneRequest, study_name, tuned_params
 
     for plan in prepared.translators:
@@ -149,7 +150,7 @@ def tune(config: Path, label: str, trials: int, timeout: float | None, jobs: int
     import yaml
 
     from .config import load_config
-    from .runner import prepare
+    from .preparation import prepare
     from .tracking import Tracker
     from .tuning import TuneRequest, run_trials, study_name, sync_to_mlflow
 
@@ -276,7 +277,7 @@ def data_inspect(file: Path) -> None:
 def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> None:
     """Load, pair, split and preprocess an experiment's data (cached), and report what came out."""
     from .config import load_config
-    from .runner import prepare
+    from .preparation import prepare
 
     cfg = load_config(config, overrides)
     registry = _registry(list(plugin_dirs) + ([cfg.plugins_dir] if cfg.plugins_dir else []), quiet=True)

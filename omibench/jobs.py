@@ -25,7 +25,7 @@ from .metrics import score
 from .translator import FitContext, resolve_device
 
 if TYPE_CHECKING:
-    from .runner import PlannedTranslator, Prepared
+    from .preparation import PlannedTranslator, Prepared
 
 __all__ = ["JobSpec", "JobResult", "execute_job", "run_spec"]
 
@@ -112,7 +112,7 @@ def run_spec(spec: JobSpec) -> JobResult:
     """Rebuild the data from the spec in this process (a worker), then execute the job."""
     from .config import ExperimentConfig
     from .plugins import load_registry
-    from .runner import prepare
+    from .preparation import prepare
 
     os.chdir(spec.cwd)
     try:

@@ -1,67 +1,31 @@
-"""The benchmark loop: config -> data -> split -> preprocessing -> one job per translator and seed.
+"""The benchmark loop: one job per translator and seed, sent to an executor, logged by the driver.
 
-Everything that can be wrong with the user's input (config, plugins, data, split) is checked in
-``prepare`` before the tracking store is touched, so bad input never leaves half-written runs.
+Resume is by key: a job whose result already finished is not run again (see ``run_experiment``).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import statistics
 import tempfile
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 import yaml
 
-from ._errors import DataError
 from ._provenance import git_commit, package_versions
-from .config import ExperimentConfig, TranslatorEntry, canonical_hash
-from .data.cache import load_cached
-from .data.paired import PairedData
-from .data.preprocess import Preprocessor
-from .data.sources import build_source
-from .data.splits import Split, make_split
-from .data.steps import build_steps
-from .data.tabular import read_id_list
+from .config import canonical_hash
 from .executors import make_executor
 from .jobs import JobResult, JobSpec
-from .plugins import Registry
+from .preparation import PlannedTranslator, Prepared
 from .tracking import LEVEL_SEED, LEVEL_SUMMARY, TAG, Tracker
-from .translator import Translator, validate_params
 
-__all__ = ["Prepared", "PlannedTranslator", "Outcome", "prepare", "run_experiment", "with_params"]
+__all__ = ["Outcome", "run_experiment", "seed_key"]
 
 Echo = Callable[[str], None]
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PlannedTranslator:
-    entry: TranslatorEntry
-    cls: type[Translator]
-    params: dict[str, Any]
-    key: str  # identifies the result: same key, same result (used to skip finished work)
-    tuned_from: str = ""  # the tuning study whose best parameters were merged in, if any
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Everything a job needs, validated: the three preprocessed parts and the plan."""
-
-    config: ExperimentConfig
-    train: PairedData
-    val: PairedData
-    test: PairedData
-    source: PairedData | None  # source_data restricted to the target's features, for transfer
-    split: Split
-    dataset_hash: str
-    config_hash: str
-    translators: list[PlannedTranslator]
 
 
 @dataclass
@@ -71,89 +35,6 @@ class Outcome:
     run_id: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
-
-
-def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None = None) -> Prepared:
-    """Resolve translators, load data (through the cache in ``cache_dir``), draw the split and fit
-    preprocessing on the training rows."""
-    planned = [(entry, registry.translator(entry.name)) for entry in config.translators]
-    resolved = [(entry, cls, validate_params(cls, entry.params)) for entry, cls in planned]
-
-    data = _load(config.data, registry, cache_dir)
-    test_ids = read_id_list(config.split.test_ids) if config.split.test_ids else None
-    if config.split.given:
-        if data.given_test_ids is None:
-            raise DataError(f"split.given: data source {config.data['source']!r} defines no test samples")
-        test_ids = list(data.given_test_ids)
-    split = make_split(
-        data, seed=config.split.seed, val_fraction=config.split.val_fraction, test_fraction=config.split.test_fraction,
-        test_ids=test_ids, stratify=config.split.stratify, test_ids_source=str(config.split.test_ids),
-    )
-    rows = split.rows(data)
-    parts = {k: data.subset(v) for k, v in rows.items()}
-    pre = Preprocessor(config.preprocess.impute, build_steps(config.preprocess.b, "b"),
-                       build_steps(config.preprocess.a, "a")).fit(parts["train"])
-    parts = {k: pre.transform(v, k) for k, v in parts.items()}
-    if parts["test"].n_samples < 2:
-        raise DataError(f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
-                        "raise split.test_fraction")
-
-    source = None
-    if config.source_data is not None:
-        source = _align_source(_load(config.source_data, registry, cache_dir), split, pre)
-
-    dataset_hash = data.fingerprint()
-    semantic = config.semantic_dict()
-    base = {"data": semantic["data"], "dataset_hash": dataset_hash, "split_hash": split.hash,
-            "preprocess": semantic["preprocess"], "seeds": semantic["seeds"]}
-    if source is not None:
-        base["source_hash"] = source.fingerprint()
-    translators = [
-        PlannedTranslator(entry, cls, params, canonical_hash({**base, "translator": cls.name, "params": params}))
-        for entry, cls, params in resolved
-    ]
-    return Prepared(config, parts["train"], parts["val"], parts["test"], source, split, dataset_hash,
-                    canonical_hash(semantic), translators)
-
-
-def with_params(prepared: Prepared, label: str, params: dict[str, Any], origin: str) -> Prepared:
-    """``prepared`` with the translator ``label`` run on ``params`` merged over its own (e.g. the
-    best trial of a tuning study, named by ``origin``); its job key changes accordingly."""
-    plans = []
-    for plan in prepared.translators:
-        if plan.entry.display == label:
-            merged = validate_params(plan.cls, {**plan.params, **params})
-            plan = PlannedTranslator(plan.entry, plan.cls, merged, canonical_hash({"base": plan.key, "tuned": params}), origin)
-        plans.append(plan)
-    return replace(prepared, translators=plans)
-
-
-def _load(block: dict[str, Any], registry: Registry, cache_dir: Path | None) -> PairedData:
-    fields = {k: v for k, v in block.items() if k != "source"}
-    return load_cached(build_source(registry.dataset(block["source"]), fields), block, cache_dir)
-
-
-def _align_source(source: PairedData, split: Split, pre: Preprocessor) -> PairedData:
-    """The source cohort on the target's features, without any target validation / test sample
-    (which would leak), preprocessed exactly like the target (training-row statistics)."""
-    held_out = set(split.val) | set(split.test)
-    rows = np.array([i for i, s in enumerate(source.sample_ids.tolist()) if s not in held_out], dtype=np.int64)
-    if len(rows) < source.n_samples:
-        log.warning("source_data: %d samples are in the target's validation/test split and are left out",
-                    source.n_samples - len(rows))
-    b_pos = {f: i for i, f in enumerate(source.b_features.tolist())}
-    a_pos = {f: i for i, f in enumerate(source.a_features.tolist())}
-    missing = [f for f in pre.b_features_in_.tolist() if f not in b_pos] + [f for f in pre.a_features_in_.tolist() if f not in a_pos]
-    if missing:
-        raise DataError(f"source_data lacks {len(missing)} features of the target data (e.g. {', '.join(missing[:3])}): "
-                        "translators need the same features in both")
-    aligned = PairedData(
-        b=source.b[np.ix_(rows, [b_pos[f] for f in pre.b_features_in_.tolist()])],
-        a=source.a[np.ix_(rows, [a_pos[f] for f in pre.a_features_in_.tolist()])],
-        sample_ids=source.sample_ids[rows], b_features=pre.b_features_in_, a_features=pre.a_features_in_,
-        labels=None if source.labels is None else source.labels[rows], name=f"{source.name} (source)",
-    )
-    return pre.transform(aligned, "source")
 
 
 def run_experiment(prepared: Prepared, tracker: Tracker, force: bool = False, show_progress: bool = False,

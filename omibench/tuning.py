@@ -19,7 +19,7 @@ import numpy as np
 
 from ._errors import ConfigError, PluginError
 from .metrics import score
-from .runner import PlannedTranslator, Prepared
+from .preparation import PlannedTranslator, Prepared
 from .tracking import TAG, Tracker
 from .translator import FitContext, resolve_device, validate_params
 
@@ -176,7 +176,7 @@ def _worker(request: TuneRequest, worker: int, target: int, timeout: float | Non
 
     from .config import load_config
     from .plugins import load_registry
-    from .runner import prepare
+    from .preparation import prepare
 
     config = load_config(request.config_path, request.overrides)
     prepared = prepare(config, load_registry([*request.plugin_dirs, *([config.plugins_dir] if config.plugins_dir else [])]))

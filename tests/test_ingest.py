@@ -15,7 +15,7 @@ from omibench.data.annotation import location_order
 from omibench.data.steps import build_steps
 from omibench.data.tabular import read_paired_files
 from omibench.plugins import load_registry
-from omibench.runner import prepare
+from omibench.preparation import prepare
 
 from .conftest import REPO, SHARED_DATA, small_experiment
 
@@ -69,9 +69,10 @@ def test_steps_fit_on_training_rows_only():
         x, kept = s.fit(x, kept).apply(x, kept)
     assert list(kept) == ["f2", "f3", "f4"]
     test = rng.normal(size=(4, 5)).astype(np.float32) * 100  # test rows never change the choice
+    test_ids = ids
     for s in steps:
-        test, ids_t = s.apply(test, ids if s is steps[0] else ids_t)
-    assert list(ids_t) == ["f2", "f3", "f4"]
+        test, test_ids = s.apply(test, test_ids)
+    assert list(test_ids) == ["f2", "f3", "f4"]
     top = build_steps([{"variance": {"top_k": 2}}], "a")[0].fit(np.nan_to_num(train), ids)
     assert sorted(ids[top.keep_]) == sorted(ids[np.argsort(-np.nanvar(np.nan_to_num(train), axis=0))[:2]])
 

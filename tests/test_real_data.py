@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from omibench.cli import cli
 from omibench.config import load_config
 from omibench.plugins import load_registry
-from omibench.runner import prepare
+from omibench.preparation import prepare
 from omibench.tracking import TAG, Tracker
 
 from .conftest import REPO

@@ -12,7 +12,7 @@ from .._errors import ConfigError
 
 if TYPE_CHECKING:
     from ..jobs import JobResult, JobSpec
-    from ..runner import Prepared
+    from ..preparation import Prepared
 
 __all__ = ["Executor", "make_executor", "EXECUTORS"]
 

@@ -8,7 +8,7 @@ from ..jobs import JobResult, JobSpec, execute_job
 from . import Executor
 
 if TYPE_CHECKING:
-    from ..runner import Prepared
+    from ..preparation import Prepared
 
 
 class InlineExecutor(Executor):
