@@ -49,3 +49,22 @@ def test_bad_override(write_config):
         load_config(write_config(small_experiment()), ["seeds"])
     with pytest.raises(ConfigError, match="not an index"):
         load_config(write_config(small_experiment()), ["translators.9.name=x"])
+
+
+def test_every_shipped_experiment_validates():
+    from omibench.data.steps import build_steps
+    from omibench.plugins import load_registry
+    from omibench.translator import validate_params
+
+    from .conftest import REPO
+
+    registry = load_registry()
+    files = sorted((REPO / "experiments").glob("*.yaml"))
+    assert len(files) >= 6
+    for path in files:
+        cfg = load_config(path)
+        for entry in cfg.translators:
+            validate_params(registry.translator(entry.name), entry.params)
+        build_steps(cfg.preprocess.b, "b")
+        build_steps(cfg.preprocess.a, "a")
+        registry.dataset(cfg.data["source"])
