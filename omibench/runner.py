@@ -26,6 +26,8 @@ from .tracking import LEVEL_SEED, LEVEL_SUMMARY, TAG, Tracker
 __all__ = ["Outcome", "run_experiment", "seed_key"]
 
 Echo = Callable[[str], None]
+# what a job reports (per-epoch step metrics such as loss_d are not seed results)
+_RESULT_METRICS = ("test/", "val/", "fit_time_s", "predict_time_s")
 
 
 @dataclass
@@ -82,6 +84,7 @@ def run_experiment(prepared: Prepared, tracker: Tracker, force: bool = False, sh
         for result in runner.results():
             entry, seed = by_run[result.run_id]
             _record(tracker, result)
+            shutil.rmtree(jobs_dir / result.run_id, ignore_errors=True)  # failed jobs' partial files too
             entry.finish_seed(seed, result)
             if result.status == "FINISHED":
                 m = result.metrics
@@ -178,7 +181,8 @@ def _open_entry(prepared: Prepared, plan: PlannedTranslator, tracker: Tracker, e
                     tracker.end_run(stale, "FAILED")
                 finished = tracker.find_runs(exp_id, key, "FINISHED")
                 if finished:
-                    done[seed] = dict(tracker.client.get_run(finished[0]).data.metrics)
+                    metrics = tracker.client.get_run(finished[0]).data.metrics
+                    done[seed] = {k: v for k, v in metrics.items() if k.startswith(_RESULT_METRICS)}
     if parent is None:
         parent = tracker.start_run(exp_id, plan.entry.display, {**tags, f"{TAG}level": LEVEL_SUMMARY})
         tracker.log_params(parent, {**plan.params, "translator": plan.cls.name, "seeds": seeds,
@@ -212,8 +216,6 @@ def _record(tracker: Tracker, result: JobResult) -> None:
             _log_job_dir(tracker, run_id, Path(tmp))
         elif result.out_dir:
             _log_job_dir(tracker, run_id, Path(result.out_dir))
-    if result.out_dir:
-        shutil.rmtree(result.out_dir, ignore_errors=True)
     tracker.end_run(run_id)
 
 
