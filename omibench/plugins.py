@@ -147,7 +147,10 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             source = sources[id(impl.plugin)]
             try:
-                impl.function(**{a: (lambda cls, _s=source, _k=kind: registry.add(_k, cls, _s)) for a in impl.argnames})
+                returned = impl.function(**{a: (lambda cls, _s=source, _k=kind: registry.add(_k, cls, _s)) for a in impl.argnames})
+                if returned is not None:
+                    registry.problems.append(f"{source}: {hook_name} returned a value, which is ignored: "
+                                             f"take a `register` argument and call register(cls) for each class")
             except Exception as exc:  # noqa: BLE001
                 registry.problems.append(f"{source}: {hook_name} raised {_one_line(exc)}")
     return registry
