@@ -61,6 +61,7 @@ def cli(verbose: bool) -> None:
     import os
 
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 @cli.command()
@@ -196,6 +197,27 @@ def tune(config: Path, label: str, trials: int, timeout: float | None, jobs: int
 
 
 @cli.command()
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--store", type=click.Path(path_type=Path), default=None)
+@_user_errors
+def downstream(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> None:
+    """Add Table 3 (the downstream classifier) to finished runs of an experiment that lack it."""
+    from .config import load_config
+    from .preparation import prepare
+    from .runner import add_downstream
+    from .tracking import Tracker
+
+    cfg = load_config(config, overrides)
+    registry = _registry(list(plugin_dirs) + ([cfg.plugins_dir] if cfg.plugins_dir else []), quiet=True)
+    store_dir = Path(store or cfg.tracking.store)
+    prepared = prepare(cfg, registry, store_dir / "cache")
+    n = add_downstream(prepared, Tracker(store_dir, cfg.tracking.uri), _echo_err)
+    click.echo(f"{cfg.experiment_name}: {n} finished translator run(s) on split {prepared.split.hash} have Table 3")
+
+
+@cli.command()
 @click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
 @_user_errors
 def plugins(plugin_dirs: tuple[Path, ...]) -> None:
@@ -250,6 +272,63 @@ def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str 
     if table.empty:
         raise OmibenchError(f"no finished runs of experiment {experiment!r} in {tracker.uri}: run `omibench run` first or check --store")
     click.echo(format_table(table, fmt))  # type: ignore[arg-type]
+
+
+@cli.command()
+@click.argument("experiment")
+@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
+@click.option("--split", "split_hash", default=None, help="Split hash (default: the newest run's split).")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: reports/<experiment>).")
+@click.option("--no-log", is_flag=True, help="Do not log the report to MLflow.")
+@_user_errors
+def report(experiment: str, store: Path, uri: str | None, split_hash: str | None, out: Path | None, no_log: bool) -> None:
+    """Write an experiment's HTML and Markdown report: Tables 1 and 3 and the figures."""
+    from .report import build_report, log_report, write_report
+    from .tracking import Tracker
+
+    tracker = Tracker(store, uri)
+    built = build_report(tracker, experiment, split_hash)
+    html_path, md_path = write_report(built, out or Path("reports") / experiment)
+    click.echo(f"report: {html_path} and {md_path} ({len(built.table1)} translators, {len(built.figures)} figures)")
+    if not no_log:
+        click.echo(f"logged as run {log_report(tracker, built, html_path.parent)}")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help="New methylation matrix (CSV/TSV/parquet, either orientation).")
+@click.option("--output", "output_path", required=True, type=click.Path(path_type=Path), help="Where to write predicted expression (.csv, .tsv[.gz], .parquet).")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None, help="Sample labels: draw the Fig. 9 t-SNE.")
+@click.option("--label-column", default=None, help="Column of --labels (default: the first).")
+@click.option("--figure", "figure_path", type=click.Path(path_type=Path), default=None, help="t-SNE PNG (default: beside --output).")
+@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@_user_errors
+def translate(model: str, input_path: Path, output_path: Path, labels_path: Path | None, label_column: str | None,
+              figure_path: Path | None, store: Path, uri: str | None, plugin_dirs: tuple[Path, ...]) -> None:
+    """Predict expression for new methylation with a trained translator (MODEL: run id or model folder)."""
+    import tempfile
+
+    from .data.tabular import read_table
+    from .tracking import Tracker
+    from .translate import load_trained, orient_samples, translate_frame, translation_figure, write_matrix
+
+    if not output_path.name.lower().removesuffix(".gz").endswith((".csv", ".tsv", ".txt", ".parquet", ".pq")):
+        raise OmibenchError(f"{output_path}: unknown output type; use .csv, .tsv (optionally .gz) or .parquet")
+    with tempfile.TemporaryDirectory() as tmp:
+        trained = load_trained(model, _registry(plugin_dirs, quiet=True), Tracker(store, uri), Path(tmp))
+        frame = orient_samples(read_table(input_path), [str(f) for f in trained.preprocessor.b_features_in_], input_path)
+        pred, counts = translate_frame(trained, frame, str(input_path))
+        write_matrix(pred, output_path)
+        click.echo(f"{output_path}: {counts['samples']} samples x {pred.shape[1]} genes; {counts['missing_features']} model "
+                   f"features missing and {counts['missing_cells']} empty cells filled with training means, "
+                   f"{counts['extra_features']} extra features ignored")
+        if labels_path is not None:
+            figure = figure_path or output_path.with_suffix(".tsne.png")
+            n = translation_figure(trained, pred, labels_path, label_column, figure)
+            click.echo(f"{figure}: t-SNE of {n} labelled new samples with the real training set")
 
 
 @cli.group()

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ._errors import ConfigError
 
-__all__ = ["ExperimentConfig", "TranslatorEntry", "load_config", "apply_overrides", "canonical_hash"]
+__all__ = ["DownstreamConfig", "ExperimentConfig", "TranslatorEntry", "load_config", "apply_overrides", "canonical_hash"]
 
 
 class _Strict(BaseModel):
@@ -68,6 +68,30 @@ class ExecutorConfig(_Strict):
     address: str | None = None
 
 
+class DownstreamConfig(_Strict):
+    """The Table 3 judge: an OmiEmbed classifier trained on the real training expression and labels,
+    applied to real and translated test expression (see omibench.classifier). ``enabled: null``
+    turns it on when the training split has labels of at least two classes."""
+
+    enabled: bool | None = None
+    epochs: list[int] = Field(default_factory=lambda: [50, 50, 100], min_length=3, max_length=3)
+    decay_epochs: int = Field(50, ge=0)
+    latent: int = Field(128, ge=2)
+    batch_size: int = Field(32, ge=2)
+    lr: float = Field(1e-4, gt=0)
+    scaling: Literal["minmax", "none"] = "minmax"
+    seed: int = 0
+    tsne: bool = True  # the Fig. 8 embedding of every run (a few seconds each)
+    top_genes: int = Field(6, ge=0)  # genes in the real-vs-predicted scatter (supplementary Fig. 5)
+
+    @field_validator("epochs")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(e < 0 for e in value) or sum(value) == 0:
+            raise ValueError("downstream.epochs are the three phases' lengths, e.g. [50, 50, 100]")
+        return value
+
+
 class ExperimentConfig(_Strict):
     """A benchmark: data + split + preprocessing + translators, run for each seed."""
 
@@ -81,6 +105,7 @@ class ExperimentConfig(_Strict):
     split: SplitConfig = Field(default_factory=SplitConfig)
     preprocess: PreprocessConfig = Field(default_factory=PreprocessConfig)
     translators: list[TranslatorEntry] = Field(min_length=1)
+    downstream: DownstreamConfig = Field(default_factory=DownstreamConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 

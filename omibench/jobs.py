@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from .artifacts import write_run_artifacts
+from .translate import save_preprocessing
 from .metrics import score
 from .translator import FitContext, resolve_device
 
@@ -100,8 +101,10 @@ def execute_job(spec: JobSpec, prepared: "Prepared", reporter: Callable[[int, di
             metrics.update({f"val/{k}": v for k, v in score(prepared.val.a, val_pred).summary.items()})
         metrics.update(fit_time_s=fit_time, predict_time_s=predict_time)
         out = Path(spec.out_dir)
-        write_run_artifacts(out / "results", prepared.test, test_pred, test_scores)
+        write_run_artifacts(out / "results", prepared.test, test_pred, test_scores, prepared.config.downstream.top_genes)
         model.save(out / "model")
+        if prepared.preprocessor is not None:
+            save_preprocessing(out / "model", prepared.preprocessor, prepared.train.b_features, prepared.train.a_features)
     except Exception as exc:  # noqa: BLE001 - the job fails alone; the driver records it
         return JobResult(spec.run_id, "FAILED", reports=[] if reporter else context.reported,
                          error=f"{type(exc).__name__}: {exc}", traceback="".join(traceback.format_exception(exc)))

@@ -52,6 +52,7 @@ class Prepared:
     dataset_hash: str
     config_hash: str
     translators: list[PlannedTranslator]
+    preprocessor: Preprocessor | None = None  # fitted on the training rows; saved beside each model
 
 
 def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None = None) -> Prepared:
@@ -79,6 +80,11 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         raise DataError(f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
                         "raise split.test_fraction")
 
+    if config.downstream.enabled and len({str(x) for x in (parts["train"].labels if parts["train"].labels is not None else [])
+                                          if x is not None}) < 2:
+        raise DataError("downstream.enabled: the training split has labels of fewer than two classes; the classifier "
+                        "needs at least two: give data.labels (and label_column), or set downstream.enabled: false")
+
     source = None
     if config.source_data is not None:
         source = _align_source(_load(config.source_data, registry, cache_dir), split, pre)
@@ -94,7 +100,7 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         for entry, cls, params in resolved
     ]
     return Prepared(config, parts["train"], parts["val"], parts["test"], source, split, dataset_hash,
-                    canonical_hash(semantic), translators)
+                    canonical_hash(semantic), translators, pre)
 
 
 def with_params(prepared: Prepared, label: str, params: dict[str, Any], origin: str) -> Prepared:

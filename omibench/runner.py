@@ -5,6 +5,7 @@ Resume is by key: a job whose result already finished is not run again (see ``ru
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import statistics
@@ -18,16 +19,17 @@ import yaml
 
 from ._provenance import git_commit, package_versions
 from .config import canonical_hash
+from .downstream import Downstream, setup_downstream
 from .executors import make_executor
 from .jobs import JobResult, JobSpec
 from .preparation import PlannedTranslator, Prepared
 from .tracking import LEVEL_SEED, LEVEL_SUMMARY, TAG, Tracker
 
-__all__ = ["Outcome", "run_experiment", "seed_key"]
+__all__ = ["Outcome", "add_downstream", "run_experiment", "seed_key"]
 
 Echo = Callable[[str], None]
 # what a job reports (per-epoch step metrics such as loss_d are not seed results)
-_RESULT_METRICS = ("test/", "val/", "fit_time_s", "predict_time_s")
+_RESULT_METRICS = ("test/", "val/", "downstream/", "fit_time_s", "predict_time_s")
 
 
 @dataclass
@@ -81,9 +83,16 @@ def run_experiment(prepared: Prepared, tracker: Tracker, force: bool = False, sh
             runner.submit(spec)
             by_run[run_id] = (entry, seed)
     try:
+        judge = setup_downstream(prepared, tracker, exp_id, echo)
+        if judge:
+            for outcome in outcomes.values():  # finished before Table 3 existed: score their logged predictions
+                _backfill_downstream(judge, tracker, outcome, echo)
         for result in runner.results():
             entry, seed = by_run[result.run_id]
-            _record(tracker, result)
+            extra = _score_downstream(judge, result, f"{entry.label} seed {seed}", echo) if judge else None
+            _record(tracker, result, *(extra or (None, "")))
+            if extra:
+                shutil.rmtree(extra[0], ignore_errors=True)
             shutil.rmtree(jobs_dir / result.run_id, ignore_errors=True)  # failed jobs' partial files too
             entry.finish_seed(seed, result)
             if result.status == "FINISHED":
@@ -101,6 +110,22 @@ def run_experiment(prepared: Prepared, tracker: Tracker, force: bool = False, sh
                 tracker.end_run(run_id, "KILLED")
         raise
     return [outcomes[p.entry.display] for p in prepared.translators]
+
+
+def add_downstream(prepared: Prepared, tracker: Tracker, echo: Echo = lambda _: None) -> int:
+    """Score Table 3 for every finished translator run of this experiment on the same data and split
+    that lacks it (e.g. runs from before the classifier existed); return how many runs have it now."""
+    exp_id = tracker.experiment_id(prepared.config.experiment_name)
+    assert exp_id is not None
+    judge = setup_downstream(prepared, tracker, exp_id, echo)
+    if judge is None:
+        return 0
+    runs = tracker.client.search_runs(
+        [exp_id], filter_string=f"tags.`{TAG}level` = '{LEVEL_SUMMARY}' and attributes.status = 'FINISHED' "
+                                f"and tags.`{TAG}split_hash` = '{prepared.split.hash}' "
+                                f"and tags.`{TAG}dataset_hash` = '{prepared.dataset_hash}'")
+    return sum(_backfill_downstream(judge, tracker, Outcome(run.data.tags.get(f"{TAG}label", run.info.run_name), "FINISHED",
+                                                            run.info.run_id), echo) for run in runs)
 
 
 @dataclass
@@ -196,8 +221,67 @@ def _open_entry(prepared: Prepared, plan: PlannedTranslator, tracker: Tracker, e
     return _Entry(plan.entry.display, plan, parent, {}, done, tracker, exp_id, tags, multi)
 
 
-def _record(tracker: Tracker, result: JobResult) -> None:
-    """Log one job's outcome into its run and close it: metrics, per-epoch values, artifacts."""
+def _score_downstream(judge: Downstream, result: JobResult, title: str, echo: Echo,
+                      predictions: Path | None = None) -> tuple[Path, str] | None:
+    """Table 3 for one finished job: classify its test predictions (from the job, or the file
+    ``predictions``); the metrics go into ``result.metrics``; return the figures' folder and a note."""
+    if result.status != "FINISHED":
+        return None
+    import pandas as pd
+
+    rel = "results/predictions_test.parquet"
+    try:
+        if predictions is not None:
+            source: Any = predictions
+        else:
+            source = io.BytesIO(result.files[rel]) if rel in result.files else Path(result.out_dir) / rel
+        prediction = pd.read_parquet(source).to_numpy(dtype=np.float32)
+        out = Path(tempfile.mkdtemp(prefix="omibench-downstream-"))
+        metrics, note = judge.score(prediction, out / "downstream", title)
+    except Exception as exc:  # noqa: BLE001 - Table 3 failing must not lose the translator's results
+        echo(f"    {title}: downstream scoring failed: {type(exc).__name__}: {exc}")
+        return None
+    result.metrics.update(metrics)
+    return out, note
+
+
+def _backfill_downstream(judge: Downstream, tracker: Tracker, outcome: Outcome, echo: Echo) -> bool:
+    """Add Table 3 to a skipped translator's runs that lack it, from their logged test predictions."""
+    assert outcome.run_id is not None
+    parent = tracker.client.get_run(outcome.run_id)
+    children = tracker.client.search_runs([parent.info.experiment_id],
+                                          filter_string=f"tags.mlflow.parentRunId = '{outcome.run_id}'")
+    per_seed = []
+    for run in children or [parent]:
+        metrics = {k: v for k, v in run.data.metrics.items() if k.startswith("downstream/")}
+        if not metrics:
+            with tempfile.TemporaryDirectory() as tmp:
+                try:
+                    path = tracker.client.download_artifacts(run.info.run_id, "results/predictions_test.parquet", tmp)
+                except Exception:  # noqa: BLE001 - nothing to score
+                    echo(f"    {outcome.label}: run {run.info.run_id} has no logged test predictions; Table 3 skipped")
+                    return False
+                title = f"{outcome.label} seed {run.data.tags.get(f'{TAG}seed', '?')}"
+                result = JobResult(run.info.run_id, "FINISHED")
+                extra = _score_downstream(judge, result, title, echo, predictions=Path(path))
+                if extra is None:
+                    return False
+                metrics = result.metrics
+                tracker.log_metrics(run.info.run_id, metrics)
+                tracker.log_artifacts(run.info.run_id, extra[0])
+                if extra[1]:
+                    tracker.set_tags(run.info.run_id, {f"{TAG}downstream_note": extra[1][:5000]})
+                shutil.rmtree(extra[0], ignore_errors=True)
+            echo(f"    {title}: Table 3 added to its finished run, downstream accuracy {metrics['downstream/accuracy']:.4f}")
+        per_seed.append(metrics)
+    if children:
+        tracker.log_metrics(outcome.run_id, _aggregate(per_seed))
+    return True
+
+
+def _record(tracker: Tracker, result: JobResult, extra: Path | None = None, note: str = "") -> None:
+    """Log one job's outcome into its run and close it: metrics, per-epoch values, artifacts
+    (plus ``extra``, a folder of driver-side artifacts such as the downstream figures)."""
     run_id = result.run_id
     for step, values in result.reports:
         tracker.log_metrics(run_id, values, step=step)
@@ -216,6 +300,10 @@ def _record(tracker: Tracker, result: JobResult) -> None:
             _log_job_dir(tracker, run_id, Path(tmp))
         elif result.out_dir:
             _log_job_dir(tracker, run_id, Path(result.out_dir))
+    if extra is not None:
+        tracker.log_artifacts(run_id, extra)
+    if note:
+        tracker.set_tags(run_id, {f"{TAG}downstream_note": note[:5000]})
     tracker.end_run(run_id)
 
 

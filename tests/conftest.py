@@ -48,6 +48,7 @@ def small_experiment(**overrides) -> dict:
         "split": {"seed": 0, "val_fraction": 0.2, "test_fraction": 0.2},
         "translators": [{"name": "linear_regression"}, {"name": "lasso", "params": {"n_alphas": 3}}],
         "n_jobs": 1,
+        "downstream": {"enabled": False},  # Table 3 has its own tests (test_downstream.py)
     }
     body.update(overrides)
     return body

@@ -30,12 +30,18 @@ def test_brca_loads_pairs_and_splits(brca_dir):
 def test_brca_linear_regression_end_to_end(brca_dir, tmp_path):
     result = CliRunner().invoke(cli, ["run", str(REPO / "experiments" / "brca.yaml"), "--store", str(tmp_path),
                                       "--set", f"data.root={brca_dir}", "--set", "translators=[{name: linear_regression}]",
-                                      "--set", "seeds=[0]"])
+                                      "--set", "seeds=[0]", "--set", "downstream.epochs=[10,10,20]",
+                                      "--set", "downstream.decay_epochs=10"])
     assert result.exit_code == 0, result.output
     tracker = Tracker(tmp_path)
     exp = tracker.client.get_experiment_by_name("tcga_brca")
-    (run,) = tracker.client.search_runs([exp.experiment_id])
+    runs = {r.data.tags[f"{TAG}level"]: r for r in tracker.client.search_runs([exp.experiment_id])}
+    run, reference = runs["summary"], runs["reference"]
     assert run.data.tags[f"{TAG}dataset"].endswith("tcga_brca_lockdunson")
+    # Table 3 on PAM50: the classifier of real expression beats the majority class (34 LumA of 68)
+    assert reference.data.metrics["downstream/accuracy"] > 34 / 68
+    assert reference.data.metrics["downstream/n_samples"] == 68  # 2 unlabelled test samples left out
+    assert 0.0 <= run.data.metrics["downstream/f1"] <= 1.0
     # minimum-norm LR overfits 574 CpGs on 243 samples: clearly worse than the mean on held-out genes
     assert run.data.metrics["test/median_r2_featurewise"] < 0.0
     assert run.data.metrics["val/mse"] > 0

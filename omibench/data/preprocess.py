@@ -68,6 +68,13 @@ class Preprocessor:
         return _with(data, b, a, b_ids[self.b_keep_], a_ids[self.a_keep_])
 
 
+    def transform_b_only(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New B rows (n, len(b_features_in_)), columns in training order, NaN where unknown:
+        the fitted steps and feature filter, without imputation. Returns values and feature ids."""
+        x, ids = _apply_steps(self.b_steps, b, np.asarray(self.b_features_in_, dtype=object))
+        return x[:, self.b_keep_], ids[self.b_keep_]
+
+
 def _fit_steps(steps: list[Step], x: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for step in steps:
         x, ids = step.fit(x, ids).apply(x, ids)

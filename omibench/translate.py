@@ -1,0 +1,186 @@
+"""``omibench translate``: apply a trained translator to new methylation with no expression (Fig. 9).
+
+A trained model is a run's ``model/`` folder: the translator's files plus ``preprocess.pkl``, the
+preprocessing fitted on that run's training rows (``omibench run`` writes both). New input is
+reindexed to the training's raw B features: features the new matrix lacks, and cells it leaves
+empty, are filled with the *training* means after the fitted steps (counted in a warning); features
+it has in excess are ignored (counted). Output: predicted expression, samples x genes, on the scale
+the translator was trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._errors import DataError, OmibenchError
+from .data.preprocess import Preprocessor
+from .plugins import Registry
+from .tracking import TAG, Tracker
+
+__all__ = ["Trained", "load_trained", "orient_samples", "save_preprocessing", "translate_frame", "translation_figure",
+           "write_matrix"]
+
+log = logging.getLogger(__name__)
+PREPROCESS_FILE = "preprocess.pkl"
+
+
+@dataclass
+class Trained:
+    model: Any  # a fitted Translator
+    preprocessor: Preprocessor
+    b_features: list[str]  # the translator's input columns, in order
+    a_features: list[str]  # its output columns
+    run_id: str = ""
+    classifier_dir: Path | None = None  # the split's downstream classifier, when the run has one
+
+
+def save_preprocessing(path: Path, preprocessor: Preprocessor, b_features: Any, a_features: Any) -> None:
+    """Next to a saved model: the fitted preprocessing and the feature order it produces."""
+    with open(path / PREPROCESS_FILE, "wb") as fh:
+        pickle.dump({"preprocessor": preprocessor, "b_features": [str(f) for f in b_features],
+                     "a_features": [str(f) for f in a_features]}, fh)
+
+
+def load_trained(source: str, registry: Registry, tracker: Tracker | None = None, workdir: Path | None = None) -> Trained:
+    """``source`` is a model folder (with ``translator.json`` and ``preprocess.pkl``) or an MLflow
+    run id in ``tracker``'s store (a multi-seed summary run gives its first seed's model)."""
+    path = Path(source)
+    run_id, classifier_dir = "", None
+    if not path.is_dir():
+        if tracker is None or not tracker.exists():
+            raise OmibenchError(f"{source}: neither a model folder nor a run id in a tracking store (check --store)")
+        try:
+            run = tracker.client.get_run(source)
+        except Exception:  # noqa: BLE001 - mlflow raises its own types for unknown ids
+            raise OmibenchError(f"{source}: no such folder, and no run with this id in {tracker.uri}") from None
+        children = tracker.client.search_runs([run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{source}'")
+        if children:
+            run = min(children, key=lambda r: int(r.data.tags.get(f"{TAG}seed", "0")))
+        run_id = run.info.run_id
+        workdir = workdir or Path(tempfile.mkdtemp(prefix="omibench-translate-"))
+        try:
+            path = Path(tracker.client.download_artifacts(run_id, "model", str(workdir)))
+        except Exception:  # noqa: BLE001
+            raise OmibenchError(f"run {run_id} has no logged model; only finished translator runs do") from None
+        classifier_dir = _classifier_of(tracker, run, workdir)
+    if (path / "model").is_dir():
+        path = path / "model"
+    if not (path / "translator.json").is_file():
+        raise OmibenchError(f"{path}: not a saved translator (translator.json missing)")
+    if not (path / PREPROCESS_FILE).is_file():
+        raise OmibenchError(f"{path}: {PREPROCESS_FILE} missing; the model was saved by an omibench older than translate: "
+                            "rerun it with `omibench run --force`")
+    import json
+
+    name = json.loads((path / "translator.json").read_text())["translator"]
+    model = registry.translator(name).load(path)
+    with open(path / PREPROCESS_FILE, "rb") as fh:
+        pre = pickle.load(fh)  # written by omibench itself next to the model (trusted, like the model)
+    return Trained(model, pre["preprocessor"], pre["b_features"], pre["a_features"], run_id, classifier_dir)
+
+
+def _classifier_of(tracker: Tracker, run: Any, workdir: Path) -> Path | None:
+    split = run.data.tags.get(f"{TAG}split_hash")
+    refs = tracker.client.search_runs([run.info.experiment_id], filter_string=
+                                      f"tags.`{TAG}level` = 'reference' and attributes.status = 'FINISHED' "
+                                      f"and tags.`{TAG}split_hash` = '{split}'", order_by=["attributes.start_time DESC"])
+    if not refs:
+        return None
+    try:
+        return Path(tracker.client.download_artifacts(refs[0].info.run_id, "classifier", str(workdir / "classifier_dl")))
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def orient_samples(frame: pd.DataFrame, known: list[str], path: Path) -> pd.DataFrame:
+    """Samples in rows: transpose when the row ids, not the columns, are the known features."""
+    known_set = set(known)
+    in_cols = sum(c in known_set for c in frame.columns)
+    in_rows = sum(i in known_set for i in frame.index)
+    if in_rows > in_cols:
+        frame = frame.T
+    if max(in_rows, in_cols) == 0:
+        raise DataError(f"{path}: none of its row or column ids is a methylation feature the model was trained on "
+                        f"(e.g. {', '.join(known[:3])}); check the file and the feature naming")
+    return frame
+
+
+def translate_frame(trained: Trained, frame: pd.DataFrame, name: str = "input") -> tuple[pd.DataFrame, dict[str, int]]:
+    """Predict expression for ``frame`` (samples x raw methylation features, as read from a file).
+
+    Returns the predictions (samples x genes) and counts: ``missing_features`` (training features
+    absent from ``frame``, filled with training means), ``missing_cells`` (empty cells of present
+    features, filled likewise) and ``extra_features`` (columns of ``frame`` the model does not use).
+    """
+    pre = trained.preprocessor
+    raw_features = [str(f) for f in pre.b_features_in_]
+    present = set(frame.columns)
+    missing_raw = [f for f in raw_features if f not in present]
+    extra = [c for c in frame.columns if c not in set(raw_features)]
+    try:
+        values = frame.reindex(columns=raw_features).to_numpy(dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name}: non-numeric cells in the methylation matrix ({str(exc).splitlines()[0]})") from None
+    x, ids = pre.transform_b_only(values)
+    means = pre.b_means_[pre.b_keep_]
+    if [str(i) for i in ids] != trained.b_features:
+        raise DataError(f"{name}: preprocessing produced features that differ from the model's inputs; "
+                        "the model folder is inconsistent")
+    absent = np.isin(ids, np.asarray(missing_raw, dtype=object))
+    nan = np.isnan(x)
+    missing_cells = int(nan[:, ~absent].sum())
+    if nan.any():
+        x = np.where(nan, means[None, :], x).astype(np.float32)
+    pred = trained.model.predict(np.ascontiguousarray(x, dtype=np.float32))
+    counts = {"samples": len(frame), "missing_features": int(absent.sum()), "missing_cells": missing_cells,
+              "extra_features": len(extra)}
+    if counts["missing_features"] or counts["missing_cells"]:
+        log.warning("%s: %d of %d model features are missing and %d cells are empty; filled with training means",
+                    name, counts["missing_features"], len(ids), missing_cells)
+    if extra:
+        log.warning("%s: %d features are not model inputs and were ignored (e.g. %s)", name, len(extra), ", ".join(extra[:3]))
+    return pd.DataFrame(pred, index=pd.Index(frame.index.astype(str), name="sample"), columns=trained.a_features), counts
+
+
+def write_matrix(frame: pd.DataFrame, path: Path) -> None:
+    """CSV, TSV (optionally .gz) or parquet by the file name; written whole, then moved into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    name = path.name.lower().removesuffix(".gz")
+    tmp = path.with_name(f".{path.name}.partial")
+    if name.endswith((".parquet", ".pq")):
+        frame.to_parquet(tmp)
+    elif name.endswith((".csv", ".tsv", ".txt")):
+        frame.to_csv(tmp, sep="," if name.endswith(".csv") else "\t",
+                     compression="gzip" if path.name.lower().endswith(".gz") else None)
+    else:
+        raise OmibenchError(f"{path}: unknown output type; use .csv, .tsv (optionally .gz) or .parquet")
+    tmp.replace(path)
+
+
+def translation_figure(trained: Trained, pred: pd.DataFrame, labels_path: Path, label_column: str | None,
+                       figure_path: Path) -> int:
+    """Fig. 9: the new samples' translated expression in the classifier's latent space, with the real
+    training set; return how many labelled new samples it shows."""
+    from .classifier import OmiEmbedClassifier
+    from .data.sources import read_labels
+    from .figures import tsne_figure
+
+    if trained.classifier_dir is None or not (trained.classifier_dir / "train_latent.npy").is_file():
+        raise OmibenchError("--labels needs the experiment's downstream classifier: give a run id of a store where "
+                            "`omibench run` logged Table 3 (its 'original data' run)")
+    labels = read_labels(labels_path, label_column, np.asarray(pred.index, dtype=object))
+    clf = OmiEmbedClassifier.load(trained.classifier_dir)
+    rows = [i for i, lab in enumerate(labels) if lab is not None]
+    latent, _ = clf.encode(pred.to_numpy(dtype=np.float32)[rows])
+    train_labels = (trained.classifier_dir / "train_labels.txt").read_text().splitlines()
+    tsne_figure(figure_path, np.load(trained.classifier_dir / "train_latent.npy"), train_labels, latent,
+                [str(labels[i]) for i in rows], "translated new samples: classifier latent means (t-SNE)", test_kind="translated")
+    return len(rows)
