@@ -319,7 +319,7 @@ def translate(model: str, input_path: Path, output_path: Path, labels_path: Path
         raise OmibenchError(f"{output_path}: unknown output type; use .csv, .tsv (optionally .gz) or .parquet")
     with tempfile.TemporaryDirectory() as tmp:
         trained = load_trained(model, _registry(plugin_dirs, quiet=True), Tracker(store, uri), Path(tmp))
-        frame = orient_samples(read_table(input_path), [str(f) for f in trained.preprocessor.b_features_in_], input_path)
+        frame = orient_samples(read_table(input_path, numeric=True), [str(f) for f in trained.preprocessor.b_features_in_], input_path)
         pred, counts = translate_frame(trained, frame, str(input_path))
         write_matrix(pred, output_path)
         click.echo(f"{output_path}: {counts['samples']} samples x {pred.shape[1]} genes; {counts['missing_features']} model "

@@ -227,7 +227,7 @@ def _score_downstream(judge: Downstream, result: JobResult, title: str, echo: Ec
     ``predictions``); the metrics go into ``result.metrics``; return the figures' folder and a note."""
     if result.status != "FINISHED":
         return None
-    import pandas as pd
+    from .artifacts import read_predictions
 
     rel = "results/predictions_test.parquet"
     try:
@@ -235,7 +235,7 @@ def _score_downstream(judge: Downstream, result: JobResult, title: str, echo: Ec
             source: Any = predictions
         else:
             source = io.BytesIO(result.files[rel]) if rel in result.files else Path(result.out_dir) / rel
-        prediction = pd.read_parquet(source).to_numpy(dtype=np.float32)
+        prediction = read_predictions(source).to_numpy(dtype=np.float32)
         out = Path(tempfile.mkdtemp(prefix="omibench-downstream-"))
         metrics, note = judge.score(prediction, out / "downstream", title)
     except Exception as exc:  # noqa: BLE001 - Table 3 failing must not lose the translator's results

@@ -22,7 +22,7 @@ from torch import nn
 
 from omibench import PairedData, Resources, hookimpl
 from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
-from omibench_plugins._torch_base import TorchTranslator, batches, linear_decay_multiplier
+from omibench_plugins._torch_base import TorchTranslator, adam, batches, linear_decay_multiplier
 
 COMMON: Mapping[str, Any] = {
     "epochs": 800,  # total epochs (the paper's 800 = code's epoch_num 700 + epoch_num_decay 100)
@@ -88,8 +88,8 @@ class _ConditionalGAN(TorchTranslator):
                 raise ValueError(f"{self.name}: output_bias train_mean needs a per-gene output layer (FC generator)")
             with torch.no_grad():
                 bias.copy_(torch.from_numpy(self.a_mean_))
-        self.opt_g = torch.optim.Adam(self.net.parameters(), lr=p["lr_g"], betas=(p["beta1"], 0.999))
-        self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=p["lr_d"], betas=(p["beta1"], 0.999))
+        self.opt_g = adam(self.net.parameters(), lr=p["lr_g"], betas=(p["beta1"], 0.999))
+        self.opt_d = adam(self.disc.parameters(), lr=p["lr_d"], betas=(p["beta1"], 0.999))
         rule = linear_decay_multiplier(p["epochs"], p["epochs_decay"])
         self.schedulers = [torch.optim.lr_scheduler.LambdaLR(o, rule) for o in (self.opt_g, self.opt_d)]
         self.gan_loss = {"vanilla": nn.BCEWithLogitsLoss(), "lsgan": nn.MSELoss()}[p["gan_mode"]]

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from omibench import FitContext, PairedData, PluginError, Resources, hookimpl
-from omibench_plugins._torch_base import TorchTranslator, batches
+from omibench_plugins._torch_base import TorchTranslator, adam, batches
 
 
 class TDimpute(TorchTranslator):
@@ -72,7 +72,7 @@ class TDimpute(TorchTranslator):
             if isinstance(m, nn.Linear):  # TensorFlow's default: glorot uniform, zero bias
                 nn.init.xavier_uniform_(m.weight)
                 nn.init.zeros_(m.bias)
-        self.opt = torch.optim.Adam(self.net.parameters(), lr=p["lr"])
+        self.opt = adam(self.net.parameters(), lr=p["lr"])
         self._batch_size = p["batch_size"]
 
     def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "TDimpute":

@@ -72,3 +72,16 @@ def test_baselines_find_the_linear_signal_of_synthetic_data():
         got = score(test.a, REG.translator(name)().fit(train, val, FitContext()).predict(test.b))
         assert got.summary["mse"] < floor.summary["mse"], name
         assert got.summary["median_r2_featurewise"] > 0.1, name
+
+
+def test_stack_blends_members_with_nonnegative_validation_weights():
+    train, val, test = (make_synthetic(n_samples=260, n_cpgs=50, n_genes=12, seed=5).subset(r)
+                        for r in (np.arange(160), np.arange(160, 210), np.arange(210, 260)))
+    model = REG.translator("stack")().fit(train, val, FitContext())
+    assert (model.weights_ > 0).all() and set(model.names_) <= {"ridge", "ridge_std", "krr", "knn"}
+    # the blend is at least as good on validation as its best member (the members' mix includes it)
+    blend = ((model.predict(val.b) - val.a) ** 2).mean()
+    for name in ("ridge", "knn"):
+        member = REG.translator(name)().fit(train, val, FitContext())
+        assert blend <= ((member.predict(val.b) - val.a) ** 2).mean() + 1e-6
+    assert score(test.a, model.predict(test.b)).summary["median_r2_featurewise"] > 0.1

@@ -177,3 +177,18 @@ def test_data_inspect_cli(xena):
     assert out.exit_code == 0
     assert "samples in columns (Xena layout)" in out.output and "missing values: 1" in out.output
     assert "11 rows" not in out.output  # 6 feature rows x 11 sample columns
+
+
+def test_numeric_tables_are_parsed_straight_to_float32(tmp_path):
+    import pandas as pd
+
+    from omibench.data.tabular import read_table
+
+    frame = pd.DataFrame(np.random.default_rng(0).random((5, 4)), index=[f"s{i}" for i in range(5)],
+                         columns=[f"cg{i}" for i in range(4)])
+    frame.iloc[1, 2] = np.nan
+    frame.to_csv(tmp_path / "m.csv")
+    parsed = read_table(tmp_path / "m.csv", numeric=True)
+    assert set(parsed.dtypes) == {np.dtype("float32")} and parsed.isna().sum().sum() == 1
+    frame.astype(object).assign(cg0=["x", 1, 2, 3, 4]).to_csv(tmp_path / "bad.csv")
+    assert read_table(tmp_path / "bad.csv", numeric=True)["cg0"].dtype == object  # read as text, then named by the caller

@@ -25,8 +25,12 @@ log = logging.getLogger(__name__)
 Orientation = Literal["auto", "samples_in_rows", "samples_in_columns"]
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A matrix file as a DataFrame indexed by its first column (ids as strings, cells as read)."""
+def read_table(path: str | Path, numeric: bool = False) -> pd.DataFrame:
+    """A matrix file as a DataFrame indexed by its first column (ids as strings, cells as read).
+
+    ``numeric=True`` parses the cells straight to float32 (a 9,081 x 60,483 matrix never exists as
+    float64); a file with a non-numeric cell is then read as text instead, so that the caller can
+    name the cell."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found; check the path (relative paths are from the current directory)")
@@ -38,7 +42,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
                 df = df.set_index(df.columns[0])
         elif name.endswith((".csv", ".tsv", ".txt", ".tab")):
             sep = "," if name.endswith(".csv") else "\t"
-            df = pd.read_csv(path, sep=sep, index_col=0, low_memory=False)
+            df = _read_float32(path, sep) if numeric else None
+            if df is None:
+                df = pd.read_csv(path, sep=sep, index_col=0, low_memory=False)
         else:
             raise DataError(f"{path}: unknown file type; use .csv, .tsv, .txt (tab-separated), optionally .gz, or .parquet")
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
@@ -48,6 +54,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
     df.index = df.index.map(str)
     df.columns = df.columns.map(str)
     return df
+
+
+def _read_float32(path: Path, sep: str) -> pd.DataFrame | None:
+    header = pd.read_csv(path, sep=sep, index_col=0, nrows=0).columns
+    try:
+        return pd.read_csv(path, sep=sep, index_col=0, dtype={c: np.float32 for c in header})
+    except (ValueError, TypeError):  # a non-numeric cell: the caller reads it as text and names it
+        return None
 
 
 def read_id_list(path: str | Path) -> list[str]:
@@ -79,7 +93,7 @@ def read_paired_files(
     rejected when ``strict``. Non-numeric cells and infinite values are errors that name the file,
     sample and feature.
     """
-    b_df, a_df = read_table(b_path), read_table(a_path)
+    b_df, a_df = read_table(b_path, numeric=True), read_table(a_path, numeric=True)
     if match != "id":  # orient on the normalised ids, so both layouts pair
         b_df = _normalise_axis(b_df, Path(b_path), match)
         a_df = _normalise_axis(a_df, Path(a_path), match)
