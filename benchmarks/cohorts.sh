@@ -15,5 +15,5 @@ for cohort in brca laml rosmap coad; do
     "$OMIBENCH" tune "experiments/$cohort.yaml" --store "$STORE" --set "$ALL" --set 'seeds=[0]' \
       --translator "$t" --trials "$TRIALS" --timeout "$TIMEOUT"
   done
-  "$OMIBENCH" run "experiments/$cohort.yaml" --store "$STORE" --set "$ALL" --tuned
+  "$OMIBENCH" run "experiments/$cohort.yaml" --store "$STORE" --set "$ALL" --set 'seeds=[0,1,2]' --tuned
 done
