@@ -52,11 +52,9 @@ def _pm(mean: float | None, sd: float | None) -> str:
     return text
 
 
-def _first_seed_run(tracker: Tracker, run_id: str, exp_id: str) -> str:
-    children = tracker.client.search_runs([exp_id], filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
-    if not children:
-        return run_id
-    return min(children, key=lambda r: int(r.data.tags.get(f"{TAG}seed", "0"))).info.run_id
+def _first_seed_run(tracker: Tracker, run_id: str) -> str:
+    children = tracker.seed_runs(run_id)
+    return children[0].info.run_id if children else run_id
 
 
 def _artifact(tracker: Tracker, run_id: str, path: str) -> bytes | None:
@@ -114,7 +112,7 @@ def build_report(tracker: Tracker, experiment: str, split_hash: str | None = Non
     first_runs = {}
     for _, row in runs.iterrows():
         label = row[f"tags.{TAG}label"]
-        first_runs[label] = _first_seed_run(tracker, row["run_id"], exp_id)
+        first_runs[label] = _first_seed_run(tracker, row["run_id"])
         data = _artifact(tracker, first_runs[label], "results/r2_per_gene.csv")
         if data is not None:
             r2[label] = pd.read_csv(io.BytesIO(data))["r2"].to_numpy()
@@ -150,7 +148,7 @@ def write_report(report: Report, out: Path, title: str = "") -> tuple[Path, Path
     out.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
     title = title or f"omibench report: {report.experiment}"
-    lower = ", ".join(_SHORT[m] for m in LOWER_IS_BETTER)
+    lower = ", ".join(_SHORT[m] for m in METRIC_NAMES if m in LOWER_IS_BETTER)
     intro = (f"Test split {report.split_hash}. Mean ± sd over seeds. Lower is better for {lower}; higher for the rest. "
              "Table 3: a classifier trained on the real training expression, applied to the real test expression "
              "(original data) and to each translator's test predictions.")

@@ -249,8 +249,7 @@ def _backfill_downstream(judge: Downstream, tracker: Tracker, outcome: Outcome, 
     """Add Table 3 to a skipped translator's runs that lack it, from their logged test predictions."""
     assert outcome.run_id is not None
     parent = tracker.client.get_run(outcome.run_id)
-    children = tracker.client.search_runs([parent.info.experiment_id],
-                                          filter_string=f"tags.mlflow.parentRunId = '{outcome.run_id}'")
+    children = tracker.seed_runs(outcome.run_id)
     per_seed = []
     for run in children or [parent]:
         metrics = {k: v for k, v in run.data.metrics.items() if k.startswith("downstream/")}

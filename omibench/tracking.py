@@ -74,6 +74,13 @@ class Tracker:
             tags["mlflow.parentRunId"] = parent_id
         return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
 
+    def seed_runs(self, run_id: str) -> list[Any]:
+        """The per-seed child runs of a summary run, by seed; ``[]`` for a single-seed run."""
+        parent = self.client.get_run(run_id)
+        children = self.client.search_runs([parent.info.experiment_id],
+                                           filter_string=f"tags.mlflow.parentRunId = '{run_id}'")
+        return sorted(children, key=lambda r: int(r.data.tags.get(f"{TAG}seed", "0")))
+
     def end_run(self, run_id: str, status: str = "FINISHED") -> None:
         self.client.set_terminated(run_id, status=status)
 

@@ -61,9 +61,9 @@ def load_trained(source: str, registry: Registry, tracker: Tracker | None = None
             run = tracker.client.get_run(source)
         except Exception:  # noqa: BLE001 - mlflow raises its own types for unknown ids
             raise OmibenchError(f"{source}: no such folder, and no run with this id in {tracker.uri}") from None
-        children = tracker.client.search_runs([run.info.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{source}'")
+        children = tracker.seed_runs(source)
         if children:
-            run = min(children, key=lambda r: int(r.data.tags.get(f"{TAG}seed", "0")))
+            run = children[0]
         run_id = run.info.run_id
         workdir = workdir or Path(tempfile.mkdtemp(prefix="omibench-translate-"))
         try:
