@@ -24,7 +24,6 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._errors import DataError
 from ._provenance import git_commit, package_versions
 from .classifier import ClassifierSettings, OmiEmbedClassifier
 from .config import canonical_hash
@@ -111,10 +110,7 @@ def setup_downstream(prepared: Prepared, tracker: Tracker, exp_id: str, echo: Ca
     train, test = prepared.train, prepared.test
     labelled = [i for i, lab in enumerate(train.labels if train.labels is not None else []) if lab is not None]
     classes = sorted({str(train.labels[i]) for i in labelled})
-    if len(classes) < 2:
-        if cfg.enabled:
-            raise DataError(f"downstream.enabled: the training split has labels of {len(classes)} class(es); the "
-                            "classifier needs at least two: give data.labels, or set downstream.enabled: false")
+    if len(classes) < 2:  # downstream.enabled: true without two classes was already refused by prepare()
         return None
     settings = ClassifierSettings(latent=cfg.latent, epochs=tuple(cfg.epochs), decay_epochs=cfg.decay_epochs,  # type: ignore[arg-type]
                                   batch_size=cfg.batch_size, lr=cfg.lr, scaling=cfg.scaling, seed=cfg.seed)
