@@ -122,7 +122,7 @@ def _apply_tuned(prepared, config, overrides, dirs, storage, store):  # type: ig
         request = TuneRequest(str(config), tuple(overrides), tuple(map(str, dirs)), plan.entry.display, storage=storage, store=store)
         best = tuned_params(request, prepared, plan)
         if best is None:
-            _echo_err(f"omibench: {plan.entry.display}: no finished tuning study, default parameters kept")
+            _echo_err(f"omibench: {plan.entry.display}: no tuning trial finished (or no study yet), default parameters kept")
             continue
         _echo_err(f"omibench: {plan.entry.display}: tuned parameters {best}")
         prepared = with_params(prepared, plan.entry.display, best, study_name(prepared, plan))
@@ -133,7 +133,7 @@ def _apply_tuned(prepared, config, overrides, dirs, storage, store):  # type: ig
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--translator", "label", required=True, help="Label (or name) of the experiment's translator to tune.")
 @click.option("--trials", type=click.IntRange(min=1), required=True, help="Trials to add to the study.")
-@click.option("--timeout", type=float, default=None, help="Stop starting trials after this many seconds.")
+@click.option("--timeout", type=float, default=None, help="Time budget: no trial starts after this many seconds, and a trial still training then is pruned.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (one GPU each when GPUs exist).")
 @click.option("--metric", type=click.Choice(["val_mse", "val_median_r2_featurewise"]), default="val_mse", show_default=True)
 @click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median", show_default=True)
@@ -180,7 +180,7 @@ def tune(config: Path, label: str, trials: int, timeout: float | None, jobs: int
                f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); MLflow run {parent}")
     best = study.best_trial if states.count("COMPLETE") else None
     if best is None:
-        raise OmibenchError("no trial completed: check the failed trials in MLflow, or raise --trials")
+        raise OmibenchError("no trial completed: check the failed or pruned trials in MLflow, or raise --trials / --timeout")
     params = best.user_attrs.get("translator_params", {})
     click.echo(f"best trial {best.number}: {metric}={best.value:.6g} with {params}")
     click.echo(f"score it like every other run:  omibench run {config} --tuned")

@@ -18,7 +18,7 @@ import numpy as np
 
 from .data.splits import make_split
 from .data.synthetic import make_synthetic
-from .translator import FitContext, Translator, resolve_device
+from .translator import FitContext, Translator, resolve_device, validate_params
 
 __all__ = ["CheckResult", "check_translator"]
 
@@ -58,6 +58,14 @@ def check_translator(cls: type[Translator], device: str | None = None) -> list[C
             return "unknown parameter rejected"
         raise AssertionError("constructor accepted an undeclared parameter")
 
+    def search_space_valid() -> str:
+        from .tuning import BoundTrial
+
+        for upper in (False, True):
+            drawn = cls.search_space(BoundTrial(upper))
+            cls(**validate_params(cls, {**cls.check_params, **drawn}))
+        return f"tunable: {', '.join(sorted(drawn))}; both ends valid" if drawn else "no search space (not tunable)"
+
     def fit_returns_self() -> str:
         model = cls(**cls.check_params)
         b_before = train.b.copy()
@@ -92,11 +100,11 @@ def check_translator(cls: type[Translator], device: str | None = None) -> list[C
         np.testing.assert_allclose(pred, state["pred"], rtol=1e-5, atol=1e-6, err_msg="loaded model predicts differently")
         return "identical predictions after load"
 
-    checks: list[Callable[[], str]] = [declares, rejects_unknown_param, fit_returns_self, predict_contract,
-                                       deterministic_under_seed, save_load_round_trip]
+    checks: list[Callable[[], str]] = [declares, rejects_unknown_param, search_space_valid, fit_returns_self,
+                                       predict_contract, deterministic_under_seed, save_load_round_trip]
     results = []
     for check in checks:
-        needs_model = check not in (declares, rejects_unknown_param, fit_returns_self)
+        needs_model = check not in (declares, rejects_unknown_param, search_space_valid, fit_returns_self)
         if needs_model and ("model" not in state or (check is not predict_contract and "pred" not in state)):
             results.append(CheckResult(check.__name__, False, "skipped: an earlier check failed"))
             continue

@@ -89,7 +89,9 @@ def build_report(tracker: Tracker, experiment: str, split_hash: str | None = Non
         entry = {"translator": row[f"tags.{TAG}label"], "seeds": row.get("params.seeds", "")}
         for name in METRIC_NAMES:
             entry[_SHORT[name]] = _pm(get(row, f"test/{name}"), get(row, f"test/{name}_std"))
-        entry.update(config=row.get(f"tags.{TAG}config_hash", ""), split=split_hash, run=row["run_id"])
+        tuned = row.get(f"tags.{TAG}tuned_from")
+        entry.update(tuned="yes" if isinstance(tuned, str) and tuned else "no",  # from `omibench run --tuned`
+                     config=row.get(f"tags.{TAG}config_hash", ""), split=split_hash, run=row["run_id"])
         t1.append(entry)
 
     reference = tracker.client.search_runs(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -26,7 +27,7 @@ from .translator import FitContext, resolve_device, validate_params
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["TuneRequest", "TUNE_METRICS", "study_name", "open_study", "run_trials", "sync_to_mlflow", "tuned_params"]
+__all__ = ["BoundTrial", "TuneRequest", "TUNE_METRICS", "study_name", "open_study", "run_trials", "sync_to_mlflow", "tuned_params"]
 
 log = logging.getLogger(__name__)
 # tuned metric -> (direction, the per-epoch value a neural translator reports for pruning)
@@ -82,9 +83,11 @@ def open_study(request: TuneRequest, name: str, worker: int = 0) -> "optuna.Stud
     )
 
 
-def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str) -> Callable[["optuna.Trial"], float]:
+def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str,
+                   deadline: float | None = None) -> Callable[["optuna.Trial"], float]:
     """Fit on the training split, report per-epoch validation values (pruning), return the
-    validation metric. The test split is never touched."""
+    validation metric. The test split is never touched. A trial still reporting epochs after
+    ``deadline`` (``time.monotonic()``) is pruned: the time budget is a hard one."""
     import optuna
 
     report_key = TUNE_METRICS[metric][1]
@@ -101,6 +104,9 @@ def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str) -> 
                 trial.report(values[report_key], step)
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at epoch {step}")
+                if deadline is not None and time.monotonic() > deadline:
+                    trial.set_user_attr("pruned_by", "time budget")
+                    raise optuna.TrialPruned(f"time budget spent at epoch {step}")
 
         seed = prepared.config.seeds[0]
         context = FitContext(seed=seed, device=resolve_device(plan.cls.resources),
@@ -117,10 +123,11 @@ def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str) -> 
 
 def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator, n_trials: int,
                timeout: float | None, jobs: int, on_trial: Callable[[Any], None] | None = None) -> "optuna.Study":
-    """Run ``n_trials`` more trials (finished + pruned count) in this process or ``jobs`` workers."""
+    """Run ``n_trials`` more trials (finished + pruned count) in this process or ``jobs`` workers,
+    within ``timeout`` seconds: no trial starts after it, and a trial still training is pruned."""
     import optuna
 
-    if not plan.cls.search_space(_Recorder()):
+    if not plan.cls.search_space(BoundTrial()):
         raise PluginError(f"translator {plan.cls.name!r} declares no search space: nothing to tune")
     study = open_study(request, study_name(prepared, plan))
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -128,7 +135,7 @@ def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator
     stop = optuna.study.MaxTrialsCallback(target, states=done)
     callbacks = [stop] + ([lambda _s, t: on_trial(t)] if on_trial else [])
     if jobs <= 1:
-        study.optimize(make_objective(prepared, plan, request.metric), timeout=timeout, callbacks=callbacks,
+        study.optimize(make_objective(prepared, plan, request.metric, _deadline(timeout)), timeout=timeout, callbacks=callbacks,
                        catch=(FloatingPointError, RuntimeError))
         return study
     ctx = mp.get_context("spawn")
@@ -147,17 +154,25 @@ def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator
     return open_study(request, study_name(prepared, plan))
 
 
-class _Recorder:
-    """A stand-in trial that answers every suggestion with its lower bound (to test emptiness)."""
+class BoundTrial:
+    """A stand-in Optuna trial that answers every suggestion with its lower (or upper) bound:
+    tests whether a search space is empty, and (conformance) whether its extremes are valid."""
+
+    def __init__(self, upper: bool = False) -> None:
+        self.upper = upper
 
     def suggest_float(self, name: str, low: float, high: float, **_: Any) -> float:
-        return low
+        return high if self.upper else low
 
     def suggest_int(self, name: str, low: int, high: int, **_: Any) -> int:
-        return low
+        return high if self.upper else low
 
     def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return list(choices)[0]
+        return list(choices)[-1 if self.upper else 0]
+
+
+def _deadline(timeout: float | None) -> float | None:
+    return None if timeout is None else time.monotonic() + timeout
 
 
 def _gpu_count() -> int:
@@ -183,7 +198,7 @@ def _worker(request: TuneRequest, worker: int, target: int, timeout: float | Non
     plan = next(p for p in prepared.translators if p.entry.display == request.translator)
     study = open_study(request, study_name(prepared, plan), worker)
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    study.optimize(make_objective(prepared, plan, request.metric), timeout=timeout,
+    study.optimize(make_objective(prepared, plan, request.metric, _deadline(timeout)), timeout=timeout,
                    callbacks=[optuna.study.MaxTrialsCallback(target, states=done)], catch=(FloatingPointError, RuntimeError))
 
 

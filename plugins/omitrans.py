@@ -53,7 +53,11 @@ class _ConditionalGAN(TorchTranslator):
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
         lr = trial.suggest_float("lr", 1e-5, 1e-3, log=True)
-        space = {"lr_g": lr, "lr_d": lr, "dropout": trial.suggest_float("dropout", 0.0, 0.5)}
+        # epochs are tunable because a time budget (``omibench tune --timeout``) is the budget users
+        # have; the decay keeps the paper's share (the last 100 of 800 epochs)
+        epochs = trial.suggest_int("epochs", 20, 800, log=True)
+        space = {"lr_g": lr, "lr_d": lr, "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+                 "epochs": epochs, "epochs_decay": max(1, epochs // 8)}
         if cls.default_params["lambda_dist"]:
             space["lambda_dist"] = trial.suggest_float("lambda_dist", 1.0, 1000.0, log=True)
         return space
@@ -162,7 +166,8 @@ class OmiTransFC(_ConditionalGAN):
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {**super().search_space(trial), "latent": trial.suggest_categorical("latent", [64, 128, 256, 512])}
+        return {**super().search_space(trial), "latent": trial.suggest_categorical("latent", [64, 128, 256, 512]),
+                "output_bias": trial.suggest_categorical("output_bias", ["zero", "train_mean"])}
 
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
         p = self.params

@@ -13,7 +13,7 @@ def test_builtin_translators_conform(name):
     results = check_translator(load_registry().translator(name))
     failed = [r for r in results if not r.passed]
     assert not failed, failed
-    assert len(results) == 6
+    assert len(results) == 7
 
 
 class Noisy(Translator):
@@ -49,3 +49,21 @@ def test_checks_catch_broken_translators():
     by_name = {r.name: r for r in check_translator(WrongShape)}
     assert not by_name["predict_contract"].passed
     assert "predict shape" in by_name["predict_contract"].detail
+
+
+class BadSearchSpace(Noisy):
+    """Its search space names a parameter it never declared."""
+
+    name = "bad_search_space"
+    default_params = {"shrink": 0.5}
+
+    @classmethod
+    def search_space(cls, trial):
+        return {"shrink": trial.suggest_float("shrink", 0.0, 1.0), "shrinkage": trial.suggest_int("k", 1, 3)}
+
+
+def test_check_catches_a_search_space_with_undeclared_parameters():
+    by_name = {r.name: r for r in check_translator(BadSearchSpace)}
+    assert not by_name["search_space_valid"].passed
+    assert "shrinkage" in by_name["search_space_valid"].detail
+    assert by_name["declares"].passed

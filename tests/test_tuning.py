@@ -55,6 +55,16 @@ def test_lasso_study_continues_and_feeds_a_normal_run(write_config, tmp_path):
     assert float(run.data.params["alpha"]) == best.params["alpha"]
     assert run.data.tags[f"{TAG}tuned_from"].startswith("t.lasso.")
 
+    plain = invoke("run", cfg, "--store", store, "--set", "translators=[{name: ridge}]")
+    assert plain.exit_code == 0, plain.output
+    assert invoke("report", "t", "--store", store, "--out", tmp_path / "report").exit_code == 0
+    rows: dict[str, str] = {}
+    for line in (tmp_path / "report" / "report.md").read_text().splitlines():
+        if line.startswith(("| lasso", "| ridge")):
+            cells = [c.strip() for c in line.split("|")]
+            rows.setdefault(cells[1], cells)  # Table 1 comes first
+    assert "yes" in rows["lasso"] and "no" in rows["ridge"]  # Table 1 says which rows were tuned
+
 
 def test_pruning_stops_poor_neural_trials(write_config, tmp_path):
     store = tmp_path / "store"
@@ -69,6 +79,19 @@ def test_pruning_stops_poor_neural_trials(write_config, tmp_path):
     exp = tracker.client.get_experiment_by_name("t")
     killed = tracker.client.search_runs([exp.experiment_id], filter_string="attributes.status = 'KILLED'")
     assert len(killed) == len(pruned)
+
+
+def test_time_budget_prunes_a_trial_still_training(write_config, tmp_path):
+    store = tmp_path / "store"
+    endless = {**TINY_TD, "epochs": 100_000}
+    cfg = write_config(small_experiment(translators=[{"name": "tdimpute", "params": endless}]))
+    started = time.monotonic()
+    result = invoke("tune", cfg, "--translator", "tdimpute", "--trials", "5", "--timeout", "2", "--store", store)
+    assert time.monotonic() - started < 60  # not 100,000 epochs
+    assert result.exit_code != 0 and "no trial completed" in result.output
+    (trial,) = study_trials(store, "t.tdimpute.")
+    assert trial.state.name == "PRUNED" and trial.user_attrs["pruned_by"] == "time budget"
+    assert 0 < max(trial.intermediate_values) < endless["epochs"]
 
 
 def test_killed_study_resumes_without_losing_trials(write_config, tmp_path):
