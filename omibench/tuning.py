@@ -141,9 +141,11 @@ def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator
     ctx = mp.get_context("spawn")
     gpus = _gpu_count()
     procs = []
+    # workers get the wall-clock end of the budget: their own start-up (data loading) counts
+    ends_at = None if timeout is None else time.time() + timeout
     for w in range(jobs):
         env = {"CUDA_VISIBLE_DEVICES": str(w % gpus)} if gpus else {}
-        procs.append(ctx.Process(target=_worker, args=(request, w, target, timeout, env), daemon=False))
+        procs.append(ctx.Process(target=_worker, args=(request, w, target, ends_at, env), daemon=False))
     for p in procs:
         p.start()
     for p in procs:
@@ -184,7 +186,7 @@ def _gpu_count() -> int:
         return 0
 
 
-def _worker(request: TuneRequest, worker: int, target: int, timeout: float | None, env: dict[str, str]) -> None:
+def _worker(request: TuneRequest, worker: int, target: int, ends_at: float | None, env: dict[str, str]) -> None:
     """One worker process: rebuild the data from the request, join the study, run trials."""
     os.environ.update(env)  # before anything touches CUDA in this fresh process
     import optuna
@@ -198,6 +200,7 @@ def _worker(request: TuneRequest, worker: int, target: int, timeout: float | Non
     plan = next(p for p in prepared.translators if p.entry.display == request.translator)
     study = open_study(request, study_name(prepared, plan), worker)
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    timeout = None if ends_at is None else max(0.0, ends_at - time.time())
     study.optimize(make_objective(prepared, plan, request.metric, _deadline(timeout)), timeout=timeout,
                    callbacks=[optuna.study.MaxTrialsCallback(target, states=done)], catch=(FloatingPointError, RuntimeError))
 

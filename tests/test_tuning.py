@@ -94,6 +94,19 @@ def test_time_budget_prunes_a_trial_still_training(write_config, tmp_path):
     assert 0 < max(trial.intermediate_values) < endless["epochs"]
 
 
+def test_time_budget_holds_for_parallel_workers(write_config, tmp_path):
+    store = tmp_path / "store"
+    endless = {**TINY_TD, "epochs": 100_000}
+    cfg = write_config(small_experiment(translators=[{"name": "tdimpute", "params": endless}]))
+    started = time.monotonic()
+    result = invoke("tune", cfg, "--translator", "tdimpute", "--trials", "4", "--jobs", "2", "--timeout", "20",
+                    "--store", store)
+    assert time.monotonic() - started < 120
+    assert result.exit_code != 0 and "no trial completed" in result.output
+    trials = study_trials(store, "t.tdimpute.")
+    assert trials and all(t.user_attrs.get("pruned_by") == "time budget" for t in trials)
+
+
 def test_killed_study_resumes_without_losing_trials(write_config, tmp_path):
     store = tmp_path / "store"
     slow = {**TINY_TD, "epochs": 60}
