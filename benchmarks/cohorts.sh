@@ -14,7 +14,7 @@ TIMEOUT=${3:-180}
 GROUP=${4:-all}
 OMIBENCH=${OMIBENCH:-omibench}
 COHORTS=${COHORTS:-brca laml rosmap coad}
-FAST='translators=[{name: train_mean},{name: linear_regression},{name: ridge},{name: pcr},{name: knn},{name: lasso},{name: stack},{name: tdimpute}]'
+FAST='translators=[{name: train_mean},{name: linear_regression},{name: ridge},{name: pcr},{name: knn},{name: lasso},{name: stack},{name: krr},{name: tdimpute}]'
 # OmiTrans-CNN as in the cohort YAMLs (8 filters, 200 epochs): at the paper's 64 filters one BRCA
 # epoch takes ~49 s on a 2-core CPU. Tuning draws epochs anew (20-800) for all three.
 NEURAL='translators=[{name: omitrans_fc},{name: omitrans_cnn, params: {filters: 8, disc_filters: 8, epochs: 200, epochs_decay: 50}},{name: cgan}]'

@@ -223,7 +223,8 @@ def sync_to_mlflow(study: "optuna.Study", tracker: Tracker, prepared: Prepared, 
     for trial in study.get_trials(deepcopy=False):
         if trial.state.name not in _STATUS or str(trial.number) in logged:
             continue
-        child = tracker.start_run(exp_id, f"trial {trial.number}", {**tags, f"{TAG}level": "trial",
+        why = {f"{TAG}pruned_by": trial.user_attrs["pruned_by"]} if "pruned_by" in trial.user_attrs else {}
+        child = tracker.start_run(exp_id, f"trial {trial.number}", {**tags, f"{TAG}level": "trial", **why,
                                   f"{TAG}trial": str(trial.number), f"{TAG}trial_state": trial.state.name}, parent_id=parent)
         tracker.log_params(child, {**plan.params, **trial.user_attrs.get("translator_params", {})})
         for step, value in sorted(trial.intermediate_values.items()):
