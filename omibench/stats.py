@@ -1,0 +1,261 @@
+"""Uncertainty over outer splits, for one cohort: intervals, paired differences, P(better).
+
+Data contract: every function takes one value per **outer split** (see
+:mod:`omibench.data.resampling`), for one metric on the **test** part of that split. Paired
+functions take two such vectors in the same split order (translator X and the reference, e.g.
+``ridge``, scored on the same splits; seeds averaged within a split first).
+
+Which interval, and why:
+  - A metric's mean over splits gets a Student-t interval (:func:`mean_interval`). It describes how
+    the score moves with the choice of test samples; it is not a test.
+  - A paired difference X - reference defaults to the **corrected resampled t** of Nadeau & Bengio
+    (2003, "Inference for the Generalization Error", Machine Learning 52): the variance of the mean
+    difference over J splits is ``(1/J + n_test/n_train) * s²`` rather than ``s²/J``. Outer splits
+    drawn from one cohort share most of their training samples (and, for repeated holdout, some test
+    samples), so the J differences are positively correlated; the plain paired t treats them as
+    independent, its interval shrinks like 1/sqrt(J) however many splits are drawn, and it declares
+    differences "significant" far more often than its level says (Dietterich 1998; Bouckaert & Frank
+    2004). The correction holds for repeated holdout and for repeated k-fold (n_test/n_train =
+    1/(k-1) there).
+  - The paired **bootstrap** (percentile, resampling splits) is an option for skewed differences; it
+    too treats splits as independent, so with overlapping splits it is as optimistic as the plain t.
+  - P(X beats reference) follows Bouthillier et al. (2021, "Accounting for Variance in Machine
+    Learning Benchmarks", MLSys): the share of paired splits where X is better (ties count one half),
+    direction-aware for metrics to minimise, with a Wilson score interval (which, unlike a bootstrap of
+    10 splits, does not collapse to [1, 1] when X wins every split).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy import stats as st
+
+from .data.splits import Split
+from .metrics import LOWER_IS_BETTER
+
+__all__ = [
+    "Interval",
+    "PairedComparison",
+    "bootstrap_interval",
+    "corrected_t_interval",
+    "mean_interval",
+    "paired_comparison",
+    "prob_better",
+    "split_sizes",
+    "wilson_interval",
+]
+
+PairedMethod = Literal["corrected_t", "bootstrap"]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate with a two-sided interval. Bounds are NaN when fewer than 2 values exist."""
+
+    estimate: float
+    low: float
+    high: float
+    confidence: float
+    method: str
+    n: int
+
+    @property
+    def crosses_zero(self) -> bool:
+        """True when 0 lies inside the closed interval, or the interval is undefined."""
+        if math.isnan(self.low) or math.isnan(self.high):
+            return True
+        return self.low <= 0.0 <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.estimate:.4g} [{self.low:.4g}, {self.high:.4g}]"
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Translator X against a reference over the same outer splits, for one metric.
+
+    ``difference`` is mean(X - reference) in the metric's own units (negative is better for a
+    metric to minimise); ``p_better`` is the share of splits where X is better. ``pvalue`` is the
+    two-sided corrected resampled t-test (NaN with the bootstrap).
+    """
+
+    metric: str | None
+    lower_is_better: bool
+    n_splits: int
+    mean_x: float
+    mean_reference: float
+    difference: Interval
+    p_better: Interval
+    pvalue: float
+
+    @property
+    def crosses_zero(self) -> bool:
+        return self.difference.crosses_zero
+
+    @property
+    def verdict(self) -> str:
+        """``better`` / ``worse`` when the whole interval is on one side of zero, else ``inconclusive``."""
+        if self.crosses_zero:
+            return "inconclusive"
+        improved = self.difference.high < 0 if self.lower_is_better else self.difference.low > 0
+        return "better" if improved else "worse"
+
+
+def _vector(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if arr.size == 0:
+        raise ValueError(f"{what}: no values")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{what}: non-finite values {arr[~np.isfinite(arr)][:3].tolist()}")
+    return arr
+
+
+def _t_interval(mean: float, se: float, n: int, confidence: float, method: str) -> Interval:
+    if n < 2:
+        return Interval(mean, math.nan, math.nan, confidence, method, n)
+    half = float(st.t.ppf(0.5 + confidence / 2, n - 1)) * se
+    return Interval(mean, mean - half, mean + half, confidence, method, n)
+
+
+def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
+    """Mean over outer splits with a Student-t interval (sd/sqrt(n), n-1 degrees of freedom)."""
+    x = _vector(values, "mean_interval")
+    se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
+    return _t_interval(float(x.mean()), se, x.size, confidence, "t")
+
+
+def corrected_t_interval(
+    differences: Sequence[float] | np.ndarray, n_train: float, n_test: float, confidence: float = 0.95
+) -> tuple[Interval, float]:
+    """Nadeau & Bengio's corrected resampled t: interval for the mean paired difference, and its p-value.
+
+    ``n_train``: samples a model was fitted and selected on (training + validation parts); ``n_test``:
+    test samples per split (means over splits if they vary). See the module docstring for why the
+    variance is inflated by ``n_test / n_train``.
+    """
+    d = _vector(differences, "corrected_t_interval")
+    if n_train <= 0 or n_test <= 0:
+        raise ValueError(f"corrected_t_interval: n_train={n_train} and n_test={n_test} must be positive")
+    j = d.size
+    mean = float(d.mean())
+    if j < 2:
+        return Interval(mean, math.nan, math.nan, confidence, "corrected_t", j), math.nan
+    se = math.sqrt((1.0 / j + n_test / n_train) * float(d.var(ddof=1)))
+    interval = _t_interval(mean, se, j, confidence, "corrected_t")
+    if se == 0.0:
+        return interval, 1.0 if mean == 0.0 else 0.0
+    pvalue = float(2 * st.t.sf(abs(mean) / se, j - 1))
+    return interval, pvalue
+
+
+def bootstrap_interval(
+    differences: Sequence[float] | np.ndarray, confidence: float = 0.95, n_boot: int = 10_000, seed: int = 0
+) -> Interval:
+    """Percentile bootstrap of the mean paired difference, resampling outer splits with replacement."""
+    d = _vector(differences, "bootstrap_interval")
+    mean = float(d.mean())
+    if d.size < 2:
+        return Interval(mean, math.nan, math.nan, confidence, "bootstrap", d.size)
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, d.size, size=(n_boot, d.size))].mean(axis=1)
+    low, high = np.quantile(means, [0.5 - confidence / 2, 0.5 + confidence / 2])
+    return Interval(mean, float(low), float(high), confidence, "bootstrap", d.size)
+
+
+def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> Interval:
+    """Wilson score interval for a proportion ``successes / n`` (successes may be fractional: ties)."""
+    if n <= 0:
+        return Interval(math.nan, math.nan, math.nan, confidence, "wilson", 0)
+    p = successes / n
+    z = float(st.norm.ppf(0.5 + confidence / 2))
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Interval(p, max(0.0, centre - half), min(1.0, centre + half), confidence, "wilson", n)
+
+
+def prob_better(
+    x: Sequence[float] | np.ndarray,
+    reference: Sequence[float] | np.ndarray,
+    *,
+    lower_is_better: bool,
+    confidence: float = 0.95,
+    method: Literal["wilson", "bootstrap"] = "wilson",
+    n_boot: int = 10_000,
+    seed: int = 0,
+) -> Interval:
+    """P(X beats the reference): the share of paired splits where X is better; a tie counts 1/2."""
+    a, b = _pair(x, reference)
+    wins = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0)) if lower_is_better else np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+    if method == "wilson":
+        return wilson_interval(float(wins.sum()), wins.size, confidence)
+    if method != "bootstrap":
+        raise ValueError(f"prob_better: unknown method {method!r}")
+    p = float(wins.mean())
+    rng = np.random.default_rng(seed)
+    shares = wins[rng.integers(0, wins.size, size=(n_boot, wins.size))].mean(axis=1)
+    low, high = np.quantile(shares, [0.5 - confidence / 2, 0.5 + confidence / 2])
+    return Interval(p, float(low), float(high), confidence, "bootstrap", wins.size)
+
+
+def paired_comparison(
+    x: Sequence[float] | np.ndarray,
+    reference: Sequence[float] | np.ndarray,
+    *,
+    metric: str | None = None,
+    lower_is_better: bool | None = None,
+    n_train: float | None = None,
+    n_test: float | None = None,
+    method: PairedMethod = "corrected_t",
+    confidence: float = 0.95,
+    n_boot: int = 10_000,
+    seed: int = 0,
+) -> PairedComparison:
+    """Compare X with the reference over the same outer splits (equal length, same order).
+
+    ``lower_is_better`` defaults to the metric's direction in :data:`omibench.metrics.LOWER_IS_BETTER`.
+    The corrected t needs ``n_train`` and ``n_test`` (see :func:`split_sizes`).
+    """
+    a, b = _pair(x, reference)
+    lower = (metric in LOWER_IS_BETTER) if lower_is_better is None else lower_is_better
+    d = a - b
+    if method == "corrected_t":
+        if n_train is None or n_test is None:
+            raise ValueError("paired_comparison: the corrected t needs n_train and n_test (see split_sizes)")
+        diff, pvalue = corrected_t_interval(d, n_train, n_test, confidence)
+    elif method == "bootstrap":
+        diff, pvalue = bootstrap_interval(d, confidence, n_boot, seed), math.nan
+    else:
+        raise ValueError(f"paired_comparison: unknown method {method!r}: use corrected_t or bootstrap")
+    return PairedComparison(
+        metric=metric,
+        lower_is_better=lower,
+        n_splits=int(d.size),
+        mean_x=float(a.mean()),
+        mean_reference=float(b.mean()),
+        difference=diff,
+        p_better=prob_better(a, b, lower_is_better=lower, confidence=confidence),
+        pvalue=pvalue,
+    )
+
+
+def split_sizes(splits: Sequence[Split]) -> tuple[float, float]:
+    """(n_train, n_test) for the corrected t: mean training + validation size and mean test size."""
+    if not splits:
+        raise ValueError("split_sizes: no splits")
+    n_train = float(np.mean([len(s.train) + len(s.val) for s in splits]))
+    n_test = float(np.mean([len(s.test) for s in splits]))
+    return n_train, n_test
+
+
+def _pair(x: Sequence[float] | np.ndarray, reference: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = _vector(x, "x")
+    b = _vector(reference, "reference")
+    if a.shape != b.shape:
+        raise ValueError(f"paired values need one per outer split on both sides, got {a.size} and {b.size}")
+    return a, b
