@@ -180,3 +180,25 @@ def test_nemenyi_cliques():
     assert nemenyi_cliques([3.9, 2.6, 1.5, 1.0], 1.25) == [(3, 2), (2, 1)]
     assert nemenyi_cliques([1.0, 2.0, 3.0], 5.0) == [(0, 1, 2)]
     assert nemenyi_cliques([1.0, 3.0, 5.0], 1.0) == []
+
+
+def test_figures_render_png(tmp_path):
+    from omibench.stats_figures import critical_difference_figure, paired_difference_figure
+
+    ref = np.array([0.20, 0.22, 0.19, 0.21, 0.23, 0.20, 0.18, 0.22, 0.21, 0.20])
+    noise = np.array(D * 2) - 0.02
+    comps = {
+        "stack": paired_comparison(ref + 0.03, ref, metric="median_r2_featurewise", n_train=80, n_test=20),
+        "lasso": paired_comparison(ref + noise, ref, metric="median_r2_featurewise", n_train=80, n_test=20),
+        "knn": paired_comparison(ref - 0.05, ref, metric="median_r2_featurewise", n_train=80, n_test=20),
+    }
+    png = paired_difference_figure(comps, reference="ridge", metric="median R²f", path=tmp_path / "diff.png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert (tmp_path / "diff.png").read_bytes() == png
+    names = ["stack", "ridge", "lasso", "knn", "pcr"]
+    ranks = np.array([1.4, 2.1, 2.9, 4.0, 4.6])
+    cd = nemenyi_critical_difference(len(names), 8)
+    cd_png = critical_difference_figure(names, ranks, cd=cd, cliques=nemenyi_cliques(ranks, cd), title="4 cohorts",
+                                        path=tmp_path / "cd.png")
+    assert cd_png[:8] == b"\x89PNG\r\n\x1a\n" and len(cd_png) > 5000
+    assert critical_difference_figure(names[:2], ranks[:2], cd=None)[:4] == b"\x89PNG"
