@@ -48,8 +48,8 @@ def main() -> None:
     ap.add_argument("--root", default="../shared/data/tcga_brca_lockdunson")
     ap.add_argument("--repeats", type=int, default=10)
     args = ap.parse_args()
-    src = FilesSource(FilesSource.Params(root=Path(args.root), b="methylation_beta.csv", a="expression_log2ratio.csv",
-                                         labels="labels.csv", label_column="pam50"))
+    src = FilesSource(FilesSource.Params(root=Path(args.root), b=Path("methylation_beta.csv"), a=Path("expression_log2ratio.csv"),
+                                         labels=Path("labels.csv"), label_column="pam50"))
     data = src.load()
     assert data.labels is not None
     labels = np.array(["<none>" if x is None else str(x) for x in data.labels], dtype=object)
