@@ -28,7 +28,7 @@ Which interval, and why:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -42,6 +42,7 @@ __all__ = [
     "Interval",
     "PairedComparison",
     "bootstrap_interval",
+    "compare_to_reference",
     "corrected_t_interval",
     "mean_interval",
     "paired_comparison",
@@ -242,6 +243,49 @@ def paired_comparison(
         p_better=prob_better(a, b, lower_is_better=lower, confidence=confidence),
         pvalue=pvalue,
     )
+
+
+def compare_to_reference(
+    values: Mapping[str, Mapping[str, float]],
+    reference: str,
+    *,
+    metric: str,
+    splits: Sequence[Split] = (),
+    n_train: float | None = None,
+    n_test: float | None = None,
+    method: PairedMethod = "corrected_t",
+    confidence: float = 0.95,
+    exclude: Sequence[str] = (),
+) -> dict[str, PairedComparison]:
+    """Every translator of ``values`` against ``reference``, paired on the outer splits both have.
+
+    ``values``: translator label -> {split hash -> test value of ``metric``} (seeds averaged within a
+    split). A split one side lacks (a failed run) is left out of that pair only. ``n_train`` /
+    ``n_test`` default to :func:`split_sizes` over the ``splits`` used. ``exclude``: labels never
+    compared (controls).
+    """
+    if reference not in values:
+        raise ValueError(f"compare_to_reference: no values for the reference {reference!r}")
+    by_hash = {s.hash: s for s in splits}
+    ref = values[reference]
+    out: dict[str, PairedComparison] = {}
+    for label, vals in values.items():
+        if label == reference or label in exclude:
+            continue
+        common = [h for h in ref if h in vals]
+        if not common:
+            continue
+        nt, ns = n_train, n_test
+        if method == "corrected_t" and (nt is None or ns is None):
+            used = [by_hash[h] for h in common if h in by_hash]
+            if len(used) != len(common):
+                raise ValueError("compare_to_reference: give n_train and n_test, or the splits of every split hash")
+            nt, ns = split_sizes(used)
+        out[label] = paired_comparison(
+            [vals[h] for h in common], [ref[h] for h in common], metric=metric,
+            n_train=nt, n_test=ns, method=method, confidence=confidence,
+        )
+    return out
 
 
 def split_sizes(splits: Sequence[Split]) -> tuple[float, float]:

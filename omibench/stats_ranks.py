@@ -11,7 +11,7 @@ reference lines, not competitors.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,7 @@ __all__ = [
     "nemenyi_cliques",
     "nemenyi_critical_difference",
     "rank_matrix",
+    "scores_matrix",
     "wilcoxon_cliques",
     "wilcoxon_holm",
 ]
@@ -66,6 +67,23 @@ def _scores(scores: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(s)):
         raise ValueError("scores: every dataset needs a finite value for every method")
     return s
+
+
+def scores_matrix(
+    means: Mapping[str, Mapping[str, float]], *, exclude: Sequence[str] = ()
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """(scores, datasets, methods) from dataset -> {method -> value}.
+
+    Keeps the methods that have a finite value on every dataset (first-seen order), minus ``exclude``
+    (controls); the caller can name the dropped ones by comparing with its own list.
+    """
+    datasets = list(means)
+    seen: list[str] = []
+    for d in datasets:
+        seen.extend(m for m in means[d] if m not in seen and m not in exclude)
+    methods = [m for m in seen if all(m in means[d] and math.isfinite(means[d][m]) for d in datasets)]
+    matrix = np.array([[means[d][m] for m in methods] for d in datasets], dtype=np.float64)
+    return matrix.reshape(len(datasets), len(methods)), datasets, methods
 
 
 def rank_matrix(scores: Sequence[Sequence[float]] | np.ndarray, *, lower_is_better: bool = False) -> np.ndarray:

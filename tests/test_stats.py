@@ -202,3 +202,41 @@ def test_figures_render_png(tmp_path):
                                         path=tmp_path / "cd.png")
     assert cd_png[:8] == b"\x89PNG\r\n\x1a\n" and len(cd_png) > 5000
     assert critical_difference_figure(names[:2], ranks[:2], cd=None)[:4] == b"\x89PNG"
+
+
+def test_compare_to_reference_pairs_on_split_hashes():
+    from omibench.stats import compare_to_reference
+
+    splits = [Split((f"t{i}", "x", "y", "z"), ("v",), (f"s{i}", "w")) for i in range(4)]
+    h = [s.hash for s in splits]
+    values = {
+        "ridge": {h[0]: 0.20, h[1]: 0.22, h[2]: 0.19, h[3]: 0.21},
+        "stack": {h[3]: 0.25, h[0]: 0.23, h[1]: 0.26},  # split 2 failed; order differs
+        "train_mean": {h[0]: 0.0, h[1]: 0.0},
+    }
+    out = compare_to_reference(values, "ridge", metric="median_r2_featurewise", splits=splits, exclude=["train_mean"])
+    assert list(out) == ["stack"]
+    c = out["stack"]
+    assert c.n_splits == 3
+    assert c.difference.estimate == pytest.approx(np.mean([0.03, 0.04, 0.04]))
+    # n_train = 4 train + 1 val, n_test = 2 -> the variance factor is 1/3 + 2/5
+    iv, _ = corrected_t_interval([0.03, 0.04, 0.04], 5, 2)
+    assert (c.difference.low, c.difference.high) == pytest.approx((iv.low, iv.high))
+    with pytest.raises(ValueError, match="reference"):
+        compare_to_reference(values, "lasso", metric="mse", splits=splits)
+    with pytest.raises(ValueError, match="n_train"):
+        compare_to_reference(values, "ridge", metric="mse")
+
+
+def test_scores_matrix_keeps_methods_scored_everywhere():
+    from omibench.stats_ranks import scores_matrix
+
+    means = {
+        "brca": {"ridge": 0.22, "stack": 0.25, "train_mean": 0.0, "cnn": 0.1},
+        "laml": {"stack": 0.30, "ridge": 0.28, "train_mean": 0.0},
+        "coad": {"ridge": 0.10, "stack": 0.09, "train_mean": 0.0, "cnn": float("nan")},
+    }
+    m, datasets, methods = scores_matrix(means, exclude=["train_mean"])
+    assert datasets == ["brca", "laml", "coad"] and methods == ["ridge", "stack"]
+    assert m.tolist() == [[0.22, 0.25], [0.28, 0.30], [0.10, 0.09]]
+    assert average_ranks(m).tolist() == pytest.approx([5 / 3, 4 / 3])
