@@ -174,3 +174,25 @@ def test_bad_settings_are_user_errors():
         outer_splits(data, "kfold", folds=5, groups=["a", "b"] * 15)
     with pytest.raises(DataError, match="group ids"):
         outer_splits(data, groups=["a"])
+    with pytest.raises(ConfigError, match="test_fraction"):
+        outer_splits(data, test_fraction=0.02)
+    with pytest.raises(DataError, match="under 2"):
+        outer_splits(data, "kfold", folds=20)
+
+
+def test_published_omitrans_split_leaks_patients_and_grouped_kfold_does_not():
+    from tests.conftest import SHARED_DATA
+
+    root = SHARED_DATA / "omitrans_split"
+    if not (root / "sample_id_all.tsv").is_file():
+        pytest.skip("../shared/data/omitrans_split is not present")
+    all_ids = [line.split()[0] for line in (root / "sample_id_all.tsv").read_text().splitlines() if line.strip()]
+    test = {line.split()[0] for line in (root / "sample_id_testset.tsv").read_text().splitlines() if line.strip()}
+    groups = tcga_patient_groups(all_ids)
+    patient = dict(zip(all_ids, groups.tolist()))
+    published = Split(tuple(s for s in all_ids if s not in test), (), tuple(sorted(test)))
+    assert len(leaky_test_samples(published, patient)) > 0  # tumour and normal of one patient on both sides
+    data = _data(all_ids)
+    for sp in outer_splits(data, "kfold", folds=5, groups=groups, val_fraction=0.1):
+        assert leaky_test_samples(sp, patient) == ()
+        assert {patient[s] for s in sp.train}.isdisjoint({patient[s] for s in sp.val})

@@ -134,6 +134,11 @@ def outer_splits(
         return [_finish(data, test, rest, strata, group_arr, round(val_fraction * n), rng)]
 
     if scheme == "repeated_holdout":
+        if round(test_fraction * n) < 2:
+            raise ConfigError(
+                f"split.test_fraction: {test_fraction} of {n} samples leaves {round(test_fraction * n)} test samples; "
+                "featurewise R² needs at least 2: raise it"
+            )
         out = []
         for r in range(repeats):
             s = _repeat_seed(seed, r)
@@ -164,6 +169,8 @@ def _kfold(
     if folds > n_units:
         what = "samples" if group_arr is None else "groups (patients)"
         raise DataError(f"{data.name}: {folds} folds need at least {folds} {what}, the data have {n_units}: lower split.folds")
+    if n // folds < 2:
+        raise DataError(f"{data.name}: {folds} folds of {n} samples leave test parts under 2 samples: lower split.folds")
     k_val = round(val_fraction * n)
     stratified = stratify and len(np.unique(strata)) > 1
     out: list[Split] = []
