@@ -6,8 +6,9 @@ functions take two such vectors in the same split order (translator X and the re
 ``ridge``, scored on the same splits; seeds averaged within a split first).
 
 Which interval, and why:
-  - A metric's mean over splits gets a Student-t interval (:func:`mean_interval`). It describes how
-    the score moves with the choice of test samples; it is not a test.
+  - A metric's mean over splits gets a Student-t interval (:func:`mean_interval`): plain, it describes
+    how the score moves with the test samples drawn; with the split sizes it gets the same correction
+    as the paired difference below and reads as an interval for the translator's expected score.
   - A paired difference X - reference defaults to the **corrected resampled t** of Nadeau & Bengio
     (2003, "Inference for the Generalization Error", Machine Learning 52): the variance of the mean
     difference over J splits is ``(1/J + n_test/n_train) * s²`` rather than ``s²/J``. Outer splits
@@ -123,11 +124,27 @@ def _t_interval(mean: float, se: float, n: int, confidence: float, method: str) 
     return Interval(mean, mean - half, mean + half, confidence, method, n)
 
 
-def mean_interval(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
-    """Mean over outer splits with a Student-t interval (sd/sqrt(n), n-1 degrees of freedom)."""
+def mean_interval(
+    values: Sequence[float] | np.ndarray,
+    confidence: float = 0.95,
+    *,
+    n_train: float | None = None,
+    n_test: float | None = None,
+) -> Interval:
+    """Mean over outer splits with a Student-t interval (n-1 degrees of freedom).
+
+    Plain (sd/sqrt(n)) by default: how the score moves with the test samples drawn. Given ``n_train``
+    and ``n_test``, the standard error is Nadeau & Bengio's corrected one, sd * sqrt(1/n + n_test/n_train),
+    which accounts for the splits sharing training samples when the interval is read as one for the
+    translator's expected score at this training size.
+    """
     x = _vector(values, "mean_interval")
-    se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
-    return _t_interval(float(x.mean()), se, x.size, confidence, "t")
+    if x.size < 2:
+        return Interval(float(x.mean()), math.nan, math.nan, confidence, "t", x.size)
+    if n_train is not None and n_test is not None:
+        se = math.sqrt((1.0 / x.size + n_test / n_train) * float(x.var(ddof=1)))
+        return _t_interval(float(x.mean()), se, x.size, confidence, "corrected_t")
+    return _t_interval(float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size)), x.size, confidence, "t")
 
 
 def corrected_t_interval(

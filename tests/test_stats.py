@@ -41,6 +41,10 @@ def test_mean_interval_matches_scipy_t_interval():
     assert iv.method == "t" and iv.n == 7
     single = mean_interval([0.3])
     assert math.isnan(single.low) and single.crosses_zero
+    corrected = mean_interval(x, n_train=80, n_test=20)
+    half = st.t.ppf(0.975, 6) * x.std(ddof=1) * math.sqrt(1 / 7 + 0.25)
+    assert corrected.method == "corrected_t"
+    assert (corrected.low, corrected.high) == pytest.approx((x.mean() - half, x.mean() + half))
 
 
 def test_corrected_t_hand_computed():
