@@ -19,6 +19,10 @@ import scipy.linalg
 import scipy.sparse
 
 from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
+from omibench.constraints import Interval
+from omibench.translator import Chosen
+
+POSITIVE = Interval(float, 0.0, None, closed="neither")
 
 
 class LinearRegression(Translator):
@@ -26,6 +30,8 @@ class LinearRegression(Translator):
 
     name = "linear_regression"
     default_params: Mapping[str, Any] = {"rcond": None}
+    param_constraints = {"rcond": [None, Interval(float, 0.0, 1.0)]}
+    seed_dependent = False
 
     def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "LinearRegression":
         x = train.b.astype(np.float64)
@@ -66,7 +72,33 @@ class Lasso(Translator):
         "tol": 1e-4,  # duality gap below tol * ||y||^2 / n, as celer.Lasso
         "max_iter": 50,  # working-set iterations per alpha
     }
+    param_constraints = {
+        "alpha": [None, POSITIVE],
+        "n_alphas": [Interval(int, 1, None)],
+        "alpha_min_ratio": [Interval(float, 0.0, 1.0, closed="right")],
+        "tol": [POSITIVE],
+        "max_iter": [Interval(int, 1, None)],
+    }
     check_params: Mapping[str, Any] = {"n_alphas": 3}
+    seed_dependent = False
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        if params.get("alpha") is None and val.n_samples == 0:
+            return ("lasso with alpha: null chooses alpha on the validation split, which is empty: "
+                    "set split.val_fraction > 0 or give alpha")
+        return None
+
+    def chosen(self) -> Chosen:
+        """The fixed alpha, or the per-gene alphas chosen on validation summarised by quartiles
+        (genes without signal, whose alpha_max is 0, are left out)."""
+        if self.params["alpha"] is not None:
+            return {"alpha": float(self.params["alpha"])}
+        picked = self.alpha_[self.alpha_ > 0]
+        if not len(picked):
+            return {}
+        q25, q50, q75 = np.quantile(picked, [0.25, 0.5, 0.75])
+        return {"alpha_q25": float(q25), "alpha_median": float(q50), "alpha_q75": float(q75)}
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
