@@ -128,7 +128,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
         source = PluginSource("entry point", f"{label}: {ep.name} = {ep.value}")
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take down the others
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not take down the others
             registry.problems.append(f"{source}: import failed: {_one_line(exc)}")
             continue
         register(module, f"ep:{ep.name}", source)
@@ -138,7 +138,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
             source = PluginSource("file", str(path))
             try:
                 module = _import_file(path)
-            except Exception as exc:  # noqa: BLE001
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - sys.exit() at import is a broken plugin too
                 registry.problems.append(f"{source}: import failed: {_one_line(exc)}")
                 continue
             register(module, f"file:{path}", source)
