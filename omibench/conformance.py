@@ -118,8 +118,6 @@ def check_declares(cls: type[Translator]) -> str:
     parameters, and defaults and check parameters that pass the constraints."""
     assert isinstance(cls.name, str) and cls.name.strip(), "class attribute `name` must be a non-empty string"
     json.dumps(dict(cls.default_params))
-    unknown = set(cls.check_params) - set(cls.default_params)
-    assert not unknown, f"check_params names undeclared parameters {sorted(unknown)}"
     unconstrained = set(cls.param_constraints) - set(cls.default_params)
     assert not unconstrained, f"param_constraints names undeclared parameters {sorted(unconstrained)}"
     assert isinstance(cls.seed_dependent, bool), "seed_dependent must be True or False"

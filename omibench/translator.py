@@ -128,6 +128,17 @@ class Translator:
         return {}
 
     @classmethod
+    def extra_params(cls, extra: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters not in ``default_params`` (``params``: the declared ones, validated). The
+        default refuses them with a did-you-mean; a wrapper that forwards parameters to another
+        library (the ``sklearn`` translator) validates and returns them instead."""
+        for key in extra:
+            close = difflib.get_close_matches(key, list(cls.default_params), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(cls.default_params)) or 'none'}"
+            raise PluginError(f"translator {cls.name!r} has no parameter {key!r}{hint}")
+        return {}
+
+    @classmethod
     def param_conflict(cls, params: Mapping[str, Any]) -> str | None:
         """Why these (individually valid, complete) parameters cannot go together, e.g.
         ``"epochs_decay (900) must not exceed epochs (800)"``; ``None`` when they can."""
@@ -212,11 +223,11 @@ def validate_params(cls: type[Translator], params: Mapping[str, Any]) -> dict[st
     outside ``cls.param_constraints`` and combinations ``cls.param_conflict`` refuses, each with
     one line naming the translator, the parameter, the value and what is allowed."""
     defaults = dict(cls.default_params)
+    extra: dict[str, Any] = {}
     for key, value in params.items():
         if key not in defaults:
-            close = difflib.get_close_matches(key, list(defaults), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(defaults)) or 'none'}"
-            raise PluginError(f"translator {cls.name!r} has no parameter {key!r}{hint}")
+            extra[key] = value
+            continue
         default = defaults[key]
         if not _same_kind(default, value):
             raise PluginError(
@@ -226,11 +237,12 @@ def validate_params(cls: type[Translator], params: Mapping[str, Any]) -> dict[st
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         defaults[key] = value
-    bad = first_violation(defaults, getattr(cls, "param_constraints", {}) or {})
+    bad = first_violation(defaults, cls.param_constraints)
     if bad is not None:
         key, value, allowed = bad
         raise PluginError(f"translator {cls.name!r}: parameter {key!r} = {value!r} is not allowed: must be {allowed}")
-    conflict = cls.param_conflict(defaults) if hasattr(cls, "param_conflict") else None
+    defaults.update(cls.extra_params(extra, defaults))
+    conflict = cls.param_conflict(defaults)
     if conflict:
         raise PluginError(f"translator {cls.name!r}: {conflict}")
     return defaults

@@ -301,5 +301,7 @@ class KNN(Translator):
 
 @hookimpl
 def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]
-    for cls in (TrainMean, Ridge, PCR, KNN):
+    from omibench_plugins.scikit import SklearnTranslator  # registered here: no entry point of its own
+
+    for cls in (TrainMean, Ridge, PCR, KNN, SklearnTranslator):
         register(cls)

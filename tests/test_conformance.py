@@ -18,7 +18,7 @@ def test_builtin_translators_conform(translator, check):
 
 def test_every_builtin_is_checked_with_every_check():
     names = {cls.name for cls in BUILTINS}
-    assert {"ridge", "lasso", "omitrans_fc", "omitrans_cnn", "tdimpute", "stack"} <= names
+    assert {"ridge", "lasso", "omitrans_fc", "omitrans_cnn", "tdimpute", "stack", "sklearn"} <= names
     assert len(list(translator_checks(BUILTINS[0]))) == 12
 
 
