@@ -17,8 +17,9 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 from ._errors import ConfigError, OmibenchError, PluginError
 

@@ -24,10 +24,11 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -93,7 +94,8 @@ def _fit(cls: type[Translator], seed: int = 0) -> _Fit:
             model = cls(**cls.check_params)
             out = model.fit(train, val, FitContext(seed=seed, device=resolve_device(cls.resources), n_jobs=1))
             result.model, result.returned_self = model, out is model
-            result.input_unchanged = bool(np.array_equal(train.b, cohort.train.b) and np.array_equal(train.a, cohort.train.a))
+            result.input_unchanged = bool(np.array_equal(train.b, cohort.train.b)
+                                          and np.array_equal(train.a, cohort.train.a))
             result.pred = model.predict(_fresh(cohort.test).b)
         except BaseException as exc:  # a check failure, whatever it is: SystemExit included
             result.error = _one_line(exc)
@@ -153,7 +155,7 @@ def check_rejects_out_of_range(cls: type[Translator]) -> str:
     return "no range or choice declared (kinds only)"
 
 
-def check_search_space(cls: type[Translator]) -> str:
+def check_search_space_valid(cls: type[Translator]) -> str:
     """Both ends of the search space are valid parameters."""
     drawn: dict[str, Any] = {}
     for upper in (False, True):
@@ -258,7 +260,8 @@ def check_load_rejects_garbled_file(cls: type[Translator]) -> str:
 
 
 _CHECKS: tuple[Check, ...] = (
-    check_declares, check_rejects_unknown_param, check_rejects_out_of_range, check_search_space, check_skip_reason,
+    check_declares, check_rejects_unknown_param, check_rejects_out_of_range, check_search_space_valid,
+    check_skip_reason,
     check_fit_returns_self, check_predict_contract, check_deterministic_under_seed, check_seed_dependent_declared,
     check_chosen, check_save_load_round_trip, check_load_rejects_garbled_file,
 )

@@ -20,8 +20,9 @@ smallest addition that still yields one precise sentence ("must be null or a flo
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 __all__ = ["Constraint", "Interval", "Options", "ListOf", "describe", "first_violation"]
 

@@ -16,8 +16,9 @@ import io
 import json
 import math
 import pickle
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +45,8 @@ class DivergenceError(FloatingPointError):
 
 
 def linear_decay_multiplier(epochs: int, epochs_decay: int) -> Callable[[int], float]:
-    """OmiTrans's 'linear' policy (pix2pix's ``lambda_rule`` in the OmiTrans code): constant for ``epochs - epochs_decay`` epochs, then
+    """OmiTrans's 'linear' policy (pix2pix's ``lambda_rule`` in the OmiTrans code): constant for
+    ``epochs - epochs_decay`` epochs, then
     multiplier 1 - (k + 1 - n_const) / (epochs_decay + 1) after scheduler step k. With 800 / 100
     that is 1e-4 for epochs 1-700, 1e-4*100/101 at 701 and 1e-4/101 at 800 (never exactly 0)."""
     n_const = epochs - epochs_decay
@@ -163,7 +165,7 @@ class TorchTranslator(Translator):
     def from_model_scale(self, a: torch.Tensor) -> torch.Tensor:
         return a
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "TorchTranslator":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> TorchTranslator:
         torch.manual_seed(context.seed)
         generator = torch.Generator().manual_seed(context.seed)
         self.device_ = torch.device(context.device)
@@ -226,7 +228,7 @@ class TorchTranslator(Translator):
         torch.save(state, path / "weights.pt")
 
     @classmethod
-    def load(cls, path: str | Path) -> "TorchTranslator":
+    def load(cls, path: str | Path) -> TorchTranslator:
         path = Path(path)
         meta = read_model_meta(path, cls)
         missing = [k for k in ("n_in", "n_out", "best_epoch", "extra") if k not in meta]
@@ -242,7 +244,8 @@ class TorchTranslator(Translator):
             model.net.load_state_dict(state)
         except (OSError, RuntimeError, pickle.UnpicklingError, KeyError, ValueError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise PluginError(f"{weights}: cannot be loaded as {cls.name!r} weights ({first}): save the model again") from None
+            raise PluginError(f"{weights}: cannot be loaded as {cls.name!r} weights ({first}): "
+                              "save the model again") from None
         model.net.eval()
         model.device_ = torch.device("cpu")
         return model

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Mapping, Sequence, TypeVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -43,8 +44,8 @@ def resolve_device(resources: Resources) -> str:
 
 
 Reporter = Callable[[int, Mapping[str, float]], None]
-Chosen = dict[str, Union[float, int, str]]
-ParamConstraints = Mapping[str, Sequence[Union[Constraint, None]]]
+Chosen = dict[str, float | int | str]
+ParamConstraints = Mapping[str, Sequence[Constraint | None]]
 
 
 @dataclass
@@ -68,7 +69,7 @@ class FitContext:
     n_jobs: int = 1
     reporter: Reporter | None = None
     show_progress: bool = False
-    source: "PairedData | None" = None
+    source: PairedData | None = None
     reported: list[tuple[int, dict[str, float]]] = field(default_factory=list, repr=False)
 
     def report(self, step: int, **values: float) -> None:
@@ -134,7 +135,8 @@ class Translator:
         library (the ``sklearn`` translator) validates and returns them instead."""
         for key in extra:
             close = difflib.get_close_matches(key, list(cls.default_params), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(cls.default_params)) or 'none'}"
+            known = ", ".join(sorted(cls.default_params)) or "none"
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {known}"
             raise PluginError(f"translator {cls.name!r} has no parameter {key!r}{hint}")
         return {}
 
@@ -145,7 +147,7 @@ class Translator:
         return None
 
     @classmethod
-    def skip_reason(cls, params: Mapping[str, Any], train: "PairedData", val: "PairedData") -> str | None:
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         """Why this translator cannot run with ``params`` on these splits, or ``None`` if it can.
 
         Called in preparation with the preprocessed training and validation splits, before any
@@ -154,7 +156,7 @@ class Translator:
         """
         return None
 
-    def fit(self: Self, train: "PairedData", val: "PairedData", context: FitContext) -> Self:
+    def fit(self: Self, train: PairedData, val: PairedData, context: FitContext) -> Self:
         raise NotImplementedError
 
     def predict(self, b: np.ndarray) -> np.ndarray:
@@ -205,7 +207,8 @@ def read_model_meta(path: str | Path, cls: type[Translator] | None = None) -> di
     try:
         meta = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PluginError(f"{file}: missing; {Path(path)} is not a saved translator (save it with omibench run)") from None
+        raise PluginError(f"{file}: missing; {Path(path)} is not a saved translator "
+                          "(omibench run saves one per run)") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PluginError(f"{file}: not readable JSON ({_first_line(exc)}): save the model again") from None
     if not isinstance(meta, dict) or not isinstance(meta.get("translator"), str) \

@@ -16,7 +16,8 @@ so the same grid means the same shrinkage on any cohort's scale.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -43,7 +44,7 @@ class TrainMean(Translator):
     default_params: Mapping[str, Any] = {}
     seed_dependent = False
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "TrainMean":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> TrainMean:
         self.y_mean_ = train.a.astype(np.float64).mean(axis=0)
         return self
 
@@ -82,7 +83,7 @@ class _SvdRegression(Translator):
     def chosen(self) -> Chosen:
         return {self._path_name: self.chosen_}
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "_SvdRegression":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> _SvdRegression:
         # X in float64 for the SVD; targets and products with them in float32 (at the paper's
         # 7,265 x 60,483 targets a float64 copy alone is 3.5 GB)
         x = train.b.astype(np.float64)
@@ -252,7 +253,7 @@ class KNN(Translator):
                 "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
                 "standardize": trial.suggest_categorical("standardize", [False, True])}
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "KNN":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> KNN:
         x = train.b.astype(np.float32)
         self.x_mean_ = x.mean(axis=0)
         sd = x.std(axis=0) if self.params["standardize"] else np.ones(x.shape[1], np.float32)
@@ -263,7 +264,7 @@ class KNN(Translator):
             self.k_ = int(self.params["k"])
         else:
             if val.n_samples == 0:
-                raise PluginError("knn chooses k on the validation split, which is empty: set split.val_fraction > 0 or give k")
+                raise PluginError(_empty_val("knn", "k", val) or "")
             grid = [k for k in self.params["k_grid"] if k <= train.n_samples] or [train.n_samples]
             yv = val.a.astype(np.float32)
             order, dist = self._neighbours(val.b, max(grid))

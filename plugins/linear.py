@@ -12,7 +12,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -33,7 +34,7 @@ class LinearRegression(Translator):
     param_constraints = {"rcond": [None, Interval(float, 0.0, 1.0)]}
     seed_dependent = False
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "LinearRegression":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> LinearRegression:
         x = train.b.astype(np.float64)
         y = train.a.astype(np.float64)
         self.x_mean_, self.y_mean_ = x.mean(axis=0), y.mean(axis=0)
@@ -105,11 +106,11 @@ class Lasso(Translator):
         # one alpha for every gene, in celer's units (the objective's 1/(2n) scaling)
         return {"alpha": trial.suggest_float("alpha", 1e-4, 1.0, log=True)}
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "Lasso":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> Lasso:
         from joblib import Parallel, delayed
 
         if self.params["alpha"] is None and val.n_samples == 0:
-            raise PluginError("lasso with alpha: null chooses alpha on the validation split, which is empty: set split.val_fraction > 0 or give alpha")
+            raise PluginError(self.skip_reason(self.params, train, val) or "")
         x = np.asfortranarray(train.b, dtype=np.float64)
         self.x_mean_ = x.mean(axis=0)
         x -= self.x_mean_
@@ -147,7 +148,8 @@ class Lasso(Translator):
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.y_mean_, self.alpha_ = state["x_mean"], state["y_mean"], state["alpha"]
         shape = tuple(int(v) for v in state["coef_shape"])
-        self.coef_ = scipy.sparse.csc_matrix((state["coef_data"], state["coef_indices"], state["coef_indptr"]), shape=shape)
+        parts = (state["coef_data"], state["coef_indices"], state["coef_indptr"])
+        self.coef_ = scipy.sparse.csc_matrix(parts, shape=shape)
 
 
 def _fit_genes(x: np.ndarray, y: np.ndarray, yv: np.ndarray | None, xv: np.ndarray | None,

@@ -7,7 +7,8 @@
 - ``omitrans_cnn``: 1-D U-Net generator + CNN discriminator (OT ``unet_in`` + ``multi_conv_new``).
 - ``cgan``: the FC networks with objective (4) only (lambda 0), the paper's cGAN baseline.
 
-One discriminator step then one generator step per batch (as the OmiTrans code's ``optimize_parameters``). Dropout is the only noise
+One discriminator step then one generator step per batch (as the OmiTrans code's
+``optimize_parameters``). Dropout is the only noise
 (pix2pix style) and is off at prediction time, so predictions are deterministic.
 Deviation from the code, documented: ``zo_norm`` scales with the *training* min / max, not the
 whole matrix (which included test samples).
@@ -15,15 +16,16 @@ whole matrix (which included test samples).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
+from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
 from torch import nn
 
 from omibench import PairedData, Resources, hookimpl
 from omibench.constraints import Interval, ListOf, Options
 from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, batches, linear_decay_multiplier
-from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
 
 COMMON: Mapping[str, Any] = {
     "epochs": 800,  # total epochs (the paper's 800 = code's epoch_num 700 + epoch_num_decay 100)
@@ -150,7 +152,8 @@ class _ConditionalGAN(TorchTranslator):
             totals += torch.stack([loss_d.detach(), loss_gan.detach(), loss_dist.detach()])
             n_batches += 1
         loss_d, loss_gan, loss_dist = (totals / max(n_batches, 1)).tolist()  # one host sync per epoch
-        return {"loss_d": loss_d, "loss_g_gan": loss_gan, "loss_g_dist": loss_dist, "lr_g": self.opt_g.param_groups[0]["lr"]}
+        return {"loss_d": loss_d, "loss_g_gan": loss_gan, "loss_g_dist": loss_dist,
+                "lr_g": self.opt_g.param_groups[0]["lr"]}
 
     def _distance(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         if self.params["dist_loss"] == "BCE":

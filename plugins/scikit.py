@@ -24,8 +24,9 @@ import difflib
 import importlib
 import json
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -127,7 +128,7 @@ class SklearnTranslator(Translator):
             return MultiOutputRegressor(estimator, n_jobs=context.n_jobs)
         return estimator
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "SklearnTranslator":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> SklearnTranslator:
         self.estimator_ = self._build(context).fit(train.b, train.a)
         self.n_out_ = train.a.shape[1]
         return self
@@ -160,7 +161,7 @@ class SklearnTranslator(Translator):
         skops.io.dump(self.estimator_, path / "estimator.skops")
 
     @classmethod
-    def load(cls, path: str | Path) -> "SklearnTranslator":
+    def load(cls, path: str | Path) -> SklearnTranslator:
         import sklearn
         import skops.io
 

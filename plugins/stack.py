@@ -18,16 +18,17 @@ dropped. Data contract as every translator: float32 in, float32 out on the scale
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+from omibench_plugins.baselines import KNN, POSITIVE, Ridge
 
 from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
 from omibench.constraints import Interval, ListOf, Options
 from omibench.translator import Chosen
-from omibench_plugins.baselines import KNN, POSITIVE, Ridge
 
 MEMBERS = ("ridge", "ridge_std", "krr", "knn")
 
@@ -55,7 +56,8 @@ class KernelRidge(Translator):
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         if train.n_samples < 2:
-            return f"krr scales its kernel by distances between training samples; the training split has {train.n_samples}"
+            return ("krr scales its kernel by distances between training samples; the training split has "
+                    f"{train.n_samples}")
         if val.n_samples == 0:
             return ("krr chooses its bandwidth and penalty on the validation split, which is empty: "
                     "set split.val_fraction > 0")
@@ -64,7 +66,7 @@ class KernelRidge(Translator):
     def chosen(self) -> Chosen:
         return {"bandwidth": float(self.bandwidth_), "alpha": float(self.alpha_)}
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "KernelRidge":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> KernelRidge:
         if val.n_samples == 0:
             raise PluginError("krr chooses its bandwidth and penalty on the validation split, which is empty")
         x = train.b.astype(np.float64)
@@ -173,9 +175,9 @@ class Stack(Translator):
         chosen = [m for m in MEMBERS if m == "ridge" or trial.suggest_categorical(f"use_{m}", [True, False])]
         return {"members": chosen}
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "Stack":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> Stack:
         if val.n_samples < 2:
-            raise PluginError("stack fits its blend on the validation split: set split.val_fraction so that it has 2+ samples")
+            raise PluginError(self.skip_reason(self.params, train, val) or "")
         names = list(self.params["members"])
         if not names:
             raise PluginError("stack: members is empty")
@@ -201,7 +203,8 @@ class Stack(Translator):
         return np.asarray(out, dtype=np.float32)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        state: dict[str, np.ndarray] = {"weights": self.weights_, "y_mean": self.y_mean_, "names": np.array(self.names_)}
+        state: dict[str, np.ndarray] = {"weights": self.weights_, "y_mean": self.y_mean_,
+                                        "names": np.array(self.names_)}
         for i, m in enumerate(self.models_):
             state.update({f"m{i}.{k}": v for k, v in m.get_state().items()})
         return state

@@ -13,7 +13,8 @@ training rows (batch 16, 150 epochs). Without transfer: batch 16, 100 epochs (TD
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -85,7 +86,7 @@ class TDimpute(TorchTranslator):
         self.opt = adam(self.net.parameters(), lr=p["lr"])
         self._batch_size = p["batch_size"]
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "TDimpute":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> TDimpute:
         if self.params["transfer"]:
             source = context.source
             if source is None:

@@ -92,8 +92,8 @@ class BadSearchSpace(Noisy):
 
 def test_check_catches_a_search_space_with_undeclared_parameters():
     by_name = _by_name(BadSearchSpace)
-    assert not by_name["search_space"].passed
-    assert "shrinkage" in by_name["search_space"].detail
+    assert not by_name["search_space_valid"].passed
+    assert "shrinkage" in by_name["search_space_valid"].detail
     assert by_name["declares"].passed
 
 
@@ -109,7 +109,7 @@ class OutOfRangeSearch(Noisy):
 
 def test_check_catches_a_search_space_beyond_the_declared_range_and_accepts_the_range():
     by_name = _by_name(OutOfRangeSearch)
-    assert not by_name["search_space"].passed and "shrink" in by_name["search_space"].detail
+    assert not by_name["search_space_valid"].passed and "shrink" in by_name["search_space_valid"].detail
     assert by_name["rejects_out_of_range"].passed
     assert "refused" in by_name["rejects_out_of_range"].detail
 
@@ -234,7 +234,7 @@ def test_a_plugin_that_exits_or_interrupts_is_reported_failing(escaping, name, c
     if name == "hard_exit":
         assert "about to leave" in by_name[check].detail  # the child's last output is kept
         assert all(not r.passed for r in results if r.name not in ("declares", "rejects_unknown_param",
-                                                                   "rejects_out_of_range", "search_space",
+                                                                   "rejects_out_of_range", "search_space_valid",
                                                                    "skip_reason"))
 
 

@@ -24,7 +24,8 @@ def test_interval_options_and_lists_admit_and_describe():
     assert positive.admits(0.5) and positive.admits(3) and not positive.admits(0.0) and not positive.admits(-5)
     assert not positive.admits(True) and not positive.admits("1") and not positive.admits(float("nan"))
     assert not Interval(int, 1, None).admits(2.0)
-    assert Interval(float, 0.0, 1.0, closed="left").admits(0.0) and not Interval(float, 0.0, 1.0, closed="left").admits(1.0)
+    unit = Interval(float, 0.0, 1.0, closed="left")
+    assert unit.admits(0.0) and not unit.admits(1.0)
     assert str(positive) == "a number in (0, inf)" and str(Interval(int, 1, 10)) == "an int in [1, 10]"
     assert Options("a", "b").admits("a") and not Options(True, False).admits(1) and not Options(1).admits(True)
     grid = ListOf(positive, 2, 2, increasing=True)
@@ -34,7 +35,8 @@ def test_interval_options_and_lists_admit_and_describe():
 
 @pytest.mark.parametrize("name, params, says", [
     ("lasso", {"alpha": -5}, "parameter 'alpha' = -5 is not allowed: must be null or a number in (0, inf)"),
-    ("omitrans_fc", {"gan_mode": "wgan"}, "parameter 'gan_mode' = 'wgan' is not allowed: must be one of 'vanilla', 'lsgan'"),
+    ("omitrans_fc", {"gan_mode": "wgan"},
+     "parameter 'gan_mode' = 'wgan' is not allowed: must be one of 'vanilla', 'lsgan'"),
     ("omitrans_fc", {"epochs": 10, "epochs_decay": 20}, "epochs_decay (20) must not exceed epochs (10)"),
     ("omitrans_fc", {"dist_loss": "BCE"}, "dist_loss BCE needs zo_norm"),
     ("omitrans_cnn", {"kernel": 8}, "kernel (8) must be odd"),
