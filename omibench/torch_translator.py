@@ -124,6 +124,7 @@ class TorchTranslator(Translator):
     """
 
     param_constraints = TORCH_CONSTRAINTS
+    net: torch.nn.Module  # built by ``build``: the module whose output is the translation
 
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
@@ -179,7 +180,7 @@ class TorchTranslator(Translator):
         va = torch.from_numpy(np.ascontiguousarray(val.a)).to(self.device_) if has_val else None
 
         select = self.params["select"]
-        best = (math.inf, -1, None)
+        best: tuple[float, int, dict[str, Any] | None] = (math.inf, -1, None)
         epochs = self.params["epochs"]
         for epoch in context.progress(range(1, epochs + 1), total=epochs, desc=self.name):
             self.net.train()
@@ -187,7 +188,7 @@ class TorchTranslator(Translator):
             check_finite(losses, epoch)
             self.end_epoch(epoch)
             values = dict(losses)
-            if has_val and (epoch % self.params["val_every"] == 0 or epoch == epochs):
+            if vb is not None and va is not None and (epoch % self.params["val_every"] == 0 or epoch == epochs):
                 val_mse, val_r2 = validation_scores(self._predict_tensor(vb), va)
                 values.update(val_mse=val_mse, val_median_r2_featurewise=val_r2)
                 if select == "best_val" and val_mse < best[0]:

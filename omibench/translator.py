@@ -181,7 +181,7 @@ class Translator:
         path.mkdir(parents=True, exist_ok=True)
         meta = {"translator": self.name, "params": self.params}
         (path / "translator.json").write_text(json.dumps(meta, indent=2, default=str))
-        np.savez(path / "state.npz", **self.get_state())
+        np.savez(path / "state.npz", **self.get_state())  # type: ignore[arg-type]  # numpy stubs bind ** to allow_pickle
 
     @classmethod
     def load(cls: type[Self], path: str | Path) -> Self:

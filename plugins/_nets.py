@@ -1,4 +1,4 @@
-"""OmiTrans networks (Zhang & Guo; the OmiTrans code's ``networks.py``), with every size computed from the actual data.
+"""OmiTrans networks (Zhang & Guo; the OmiTrans code's ``networks.py``), every size computed from the data.
 
 - ``FCGenerator`` (OT ``fcg``): B -> hidden... -> latent -> ...hidden reversed -> A, linear output.
 - ``FCDiscriminator`` (OT ``fcd``): concat(A, B) -> disc_hidden... -> Linear(disc_out) logits.

@@ -74,8 +74,8 @@ class SklearnTranslator(Translator):
     """A scikit-learn regressor fitted on all genes at once (B -> A)."""
 
     name = "sklearn"
-    default_params: Mapping[str, Any] = {"estimator": "sklearn.linear_model.Ridge"}
-    check_params: Mapping[str, Any] = {"estimator": "sklearn.cross_decomposition.PLSRegression", "n_components": 2}
+    default_params = {"estimator": "sklearn.linear_model.Ridge"}
+    check_params = {"estimator": "sklearn.cross_decomposition.PLSRegression", "n_components": 2}
 
     @classmethod
     def extra_params(cls, extra: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
