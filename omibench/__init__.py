@@ -31,6 +31,7 @@ __all__ = [
     "PairedData",
     "PluginError",
     "Resources",
+    "TorchTranslator",
     "Translator",
     "hookimpl",
 ]
@@ -39,6 +40,7 @@ _WHERE = {
     "ConfigError": "._errors", "DataError": "._errors", "OmibenchError": "._errors", "PluginError": "._errors",
     "PairedData": ".data.paired", "DataSource": ".data.sources", "hookimpl": ".hookspecs",
     "FitContext": ".translator", "Resources": ".translator", "Translator": ".translator",
+    "TorchTranslator": ".torch_translator",
 }
 
 

@@ -15,10 +15,11 @@ import importlib.util
 import os
 import sys
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any
 
 import pluggy
 
@@ -81,7 +82,8 @@ class Registry:
 
         table, base = (self.translators, Translator) if kind == "translator" else (self.datasets, DataSource)
         if not (isinstance(cls, type) and issubclass(cls, base)):
-            self.problems.append(f"{source}: registered {cls!r}, which is not a {base.__module__.split('.')[0]}.{base.__name__} subclass; skipped")
+            where = f"{base.__module__.split('.')[0]}.{base.__name__}"
+            self.problems.append(f"{source}: registered {cls!r}, which is not a {where} subclass; skipped")
             return
         name = getattr(cls, "name", "")
         if not isinstance(name, str) or not name.strip():
@@ -128,7 +130,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
         source = PluginSource("entry point", f"{label}: {ep.name} = {ep.value}")
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take down the others
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not take down the others
             registry.problems.append(f"{source}: import failed: {_one_line(exc)}")
             continue
         register(module, f"ep:{ep.name}", source)
@@ -138,7 +140,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
             source = PluginSource("file", str(path))
             try:
                 module = _import_file(path)
-            except Exception as exc:  # noqa: BLE001
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - sys.exit() at import is a broken plugin too
                 registry.problems.append(f"{source}: import failed: {_one_line(exc)}")
                 continue
             register(module, f"file:{path}", source)
@@ -147,7 +149,8 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             source = sources[id(impl.plugin)]
             try:
-                returned = impl.function(**{a: (lambda cls, _s=source, _k=kind: registry.add(_k, cls, _s)) for a in impl.argnames})
+                returned = impl.function(**{a: (lambda cls, _s=source, _k=kind: registry.add(_k, cls, _s))
+                                            for a in impl.argnames})
                 if returned is not None:
                     registry.problems.append(f"{source}: {hook_name} returned a value, which is ignored: "
                                              f"take a `register` argument and call register(cls) for each class")

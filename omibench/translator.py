@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
 from ._errors import PluginError
+from .constraints import Constraint, first_violation
 
 if TYPE_CHECKING:
     from .data.paired import PairedData
 
-__all__ = ["Translator", "FitContext", "Resources", "resolve_device"]
+__all__ = ["Translator", "FitContext", "Resources", "resolve_device", "validate_params", "read_model_meta", "Chosen",
+           "ParamConstraints"]
 
 T = TypeVar("T")
 Self = TypeVar("Self", bound="Translator")
@@ -41,6 +44,8 @@ def resolve_device(resources: Resources) -> str:
 
 
 Reporter = Callable[[int, Mapping[str, float]], None]
+Chosen = dict[str, float | int | str]
+ParamConstraints = Mapping[str, Sequence[Constraint | None]]
 
 
 @dataclass
@@ -49,7 +54,9 @@ class FitContext:
 
     - ``seed``: seeds every random choice of the fit (weights, batches, dropout).
     - ``device``: ``"cpu"`` or ``"cuda"``; already resolved from the translator's resources.
-    - ``n_jobs``: CPU workers the fit may use (e.g. LASSO fits genes in parallel).
+    - ``n_jobs``: CPU workers the fit may use (e.g. LASSO fits genes in parallel). Pass it to
+      joblib / scikit-learn explicitly; never rely on a library's default pool. The harness caps
+      torch's and the BLAS pools' threads at it (:func:`omibench.threads.limit_threads`).
     - ``report(step, **values)``: per-epoch values such as ``val_mse``; the harness logs them to
       MLflow as step metrics (and, for tuning, passes them to Optuna for pruning).
     - ``progress(iterable)``: wraps long loops in a progress bar.
@@ -62,7 +69,7 @@ class FitContext:
     n_jobs: int = 1
     reporter: Reporter | None = None
     show_progress: bool = False
-    source: "PairedData | None" = None
+    source: PairedData | None = None
     reported: list[tuple[int, dict[str, float]]] = field(default_factory=list, repr=False)
 
     def report(self, step: int, **values: float) -> None:
@@ -87,9 +94,16 @@ class Translator:
 
     - ``name``: unique registry name used in experiment YAML (``translators: [{name: lasso}]``).
     - ``default_params``: every parameter with its default; unknown keys are rejected.
+    - ``param_constraints``: per parameter, a list of alternatives (``None`` admits null, see
+      :mod:`omibench.constraints`), checked with ``param_conflict`` before anything is written.
+      Parameters without an entry only have to be of their default's kind.
     - ``check_params``: overrides that make a fit tiny, used by the conformance check.
     - ``resources``: CPU only, or one GPU when present.
+    - ``seed_dependent``: ``False`` when the fit ignores ``context.seed`` (closed-form or convex
+      fits); the harness then fits once per split, and the conformance check verifies it.
     - ``search_space(trial)``: what ``omibench tune`` may vary, next to the defaults.
+    - ``skip_reason(params, train, val)``: why these data cannot be used (refused before a run).
+    - ``chosen()``: after ``fit``, the settings picked on the validation split (logged).
 
     Data contract: ``fit`` gets the training split and the validation split as
     :class:`~omibench.PairedData` (float32, imputed, samples in rows). It may use the validation
@@ -100,8 +114,10 @@ class Translator:
 
     name: ClassVar[str] = ""
     default_params: ClassVar[Mapping[str, Any]] = {}
+    param_constraints: ClassVar[ParamConstraints] = {}
     check_params: ClassVar[Mapping[str, Any]] = {}
     resources: ClassVar[Resources] = Resources()
+    seed_dependent: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = validate_params(type(self), params)
@@ -112,11 +128,44 @@ class Translator:
         merged over the experiment's parameters. ``{}`` (the default) means nothing to tune."""
         return {}
 
-    def fit(self: Self, train: "PairedData", val: "PairedData", context: FitContext) -> Self:
+    @classmethod
+    def extra_params(cls, extra: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+        """Parameters not in ``default_params`` (``params``: the declared ones, validated). The
+        default refuses them with a did-you-mean; a wrapper that forwards parameters to another
+        library (the ``sklearn`` translator) validates and returns them instead."""
+        for key in extra:
+            close = difflib.get_close_matches(key, list(cls.default_params), n=1)
+            known = ", ".join(sorted(cls.default_params)) or "none"
+            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {known}"
+            raise PluginError(f"translator {cls.name!r} has no parameter {key!r}{hint}")
+        return {}
+
+    @classmethod
+    def param_conflict(cls, params: Mapping[str, Any]) -> str | None:
+        """Why these (individually valid, complete) parameters cannot go together, e.g.
+        ``"epochs_decay (900) must not exceed epochs (800)"``; ``None`` when they can."""
+        return None
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        """Why this translator cannot run with ``params`` on these splits, or ``None`` if it can.
+
+        Called in preparation with the preprocessed training and validation splits, before any
+        run starts, so that e.g. "chooses k on the validation split, which is empty" is a
+        one-line refusal instead of a FAILED run. Cheap checks on shapes only; no fitting.
+        """
+        return None
+
+    def fit(self: Self, train: PairedData, val: PairedData, context: FitContext) -> Self:
         raise NotImplementedError
 
     def predict(self, b: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def chosen(self) -> Chosen:
+        """After ``fit``: what was selected on the validation split (a penalty, k, a rank, the
+        epoch kept...), as flat name -> number or string; ``{}`` when nothing was chosen."""
+        return {}
 
     # --- persistence -------------------------------------------------------------------------
     def get_state(self) -> dict[str, np.ndarray]:
@@ -132,27 +181,56 @@ class Translator:
         path.mkdir(parents=True, exist_ok=True)
         meta = {"translator": self.name, "params": self.params}
         (path / "translator.json").write_text(json.dumps(meta, indent=2, default=str))
-        np.savez(path / "state.npz", **self.get_state())
+        np.savez(path / "state.npz", **self.get_state())  # type: ignore[arg-type]  # numpy stubs bind ** to allow_pickle
 
     @classmethod
     def load(cls: type[Self], path: str | Path) -> Self:
         """Rebuild a fitted model from a directory written by ``save``."""
         path = Path(path)
-        meta = json.loads((path / "translator.json").read_text())
+        meta = read_model_meta(path, cls)
         model = cls(**meta["params"])
-        with np.load(path / "state.npz", allow_pickle=False) as state:
-            model.set_state({k: state[k] for k in state.files})
+        state_file = path / "state.npz"
+        try:
+            with np.load(state_file, allow_pickle=False) as state:
+                model.set_state({k: state[k] for k in state.files})
+        except (OSError, ValueError, KeyError) as exc:
+            raise PluginError(f"{state_file}: cannot be read as a saved {cls.name!r} model ({_first_line(exc)}): "
+                              "save the model again") from exc
         return model
 
 
+def read_model_meta(path: str | Path, cls: type[Translator] | None = None) -> dict[str, Any]:
+    """The ``translator.json`` of a saved model folder, checked: a JSON object naming a translator
+    (``cls.name`` when given) with a ``params`` object. Anything else is a one-line PluginError
+    naming the file."""
+    file = Path(path) / "translator.json"
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PluginError(f"{file}: missing; {Path(path)} is not a saved translator "
+                          "(omibench run saves one per run)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise PluginError(f"{file}: not readable JSON ({_first_line(exc)}): save the model again") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("translator"), str) \
+            or not isinstance(meta.get("params", {}), dict):
+        raise PluginError(f"{file}: expected an object with \"translator\" (a name) and \"params\" (an object)")
+    if cls is not None and meta["translator"] != cls.name:
+        raise PluginError(f"{file}: holds a {meta['translator']!r} model, not {cls.name!r}: "
+                          "load it with its own translator")
+    meta.setdefault("params", {})
+    return meta
+
+
 def validate_params(cls: type[Translator], params: Mapping[str, Any]) -> dict[str, Any]:
-    """Merge ``params`` over the class defaults, rejecting unknown names and wrong kinds of value."""
+    """Merge ``params`` over the class defaults; reject unknown names, wrong kinds of value, values
+    outside ``cls.param_constraints`` and combinations ``cls.param_conflict`` refuses, each with
+    one line naming the translator, the parameter, the value and what is allowed."""
     defaults = dict(cls.default_params)
+    extra: dict[str, Any] = {}
     for key, value in params.items():
         if key not in defaults:
-            close = difflib.get_close_matches(key, list(defaults), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(defaults)) or 'none'}"
-            raise PluginError(f"translator {cls.name!r} has no parameter {key!r}{hint}")
+            extra[key] = value
+            continue
         default = defaults[key]
         if not _same_kind(default, value):
             raise PluginError(
@@ -162,6 +240,14 @@ def validate_params(cls: type[Translator], params: Mapping[str, Any]) -> dict[st
         if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         defaults[key] = value
+    bad = first_violation(defaults, cls.param_constraints)
+    if bad is not None:
+        key, value, allowed = bad
+        raise PluginError(f"translator {cls.name!r}: parameter {key!r} = {value!r} is not allowed: must be {allowed}")
+    defaults.update(cls.extra_params(extra, defaults))
+    conflict = cls.param_conflict(defaults)
+    if conflict:
+        raise PluginError(f"translator {cls.name!r}: {conflict}")
     return defaults
 
 
@@ -175,3 +261,8 @@ def _same_kind(default: Any, value: Any) -> bool:
     if isinstance(default, (list, tuple)):
         return isinstance(value, (list, tuple))
     return isinstance(value, type(default))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,4 +1,4 @@
-"""OmiTrans networks (spec §2.4-2.8), with every size computed from the actual data.
+"""OmiTrans networks (Zhang & Guo; the OmiTrans code's ``networks.py``), every size computed from the data.
 
 - ``FCGenerator`` (OT ``fcg``): B -> hidden... -> latent -> ...hidden reversed -> A, linear output.
 - ``FCDiscriminator`` (OT ``fcd``): concat(A, B) -> disc_hidden... -> Linear(disc_out) logits.
@@ -11,7 +11,7 @@ LayerNorm without affine parameters, identical in train and eval mode.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -121,8 +121,10 @@ class UNetGenerator(nn.Module):
         self.inc = double_conv(1, f, kernel)
         self.down = nn.ModuleList([_Down(f, 2 * f, kernel, 2, 0.0), _Down(2 * f, 4 * f, kernel, 2, dropout),
                                    _Down(4 * f, 8 * f, kernel, 2, 0.0), _Down(8 * f, 16 * f, kernel, 2, dropout)])
-        self.up = nn.ModuleList([_Up(16 * f, 8 * f, 8 * f, kernel, 4, 0.0), _Up(8 * f, 4 * f, 4 * f, kernel, 2, dropout),
-                                 _Up(4 * f, 2 * f, 2 * f, kernel, 2, 0.0), _Up(2 * f, f, f, kernel, 2, dropout)])
+        self.up = nn.ModuleList([_Up(16 * f, 8 * f, 8 * f, kernel, 4, 0.0),
+                                 _Up(8 * f, 4 * f, 4 * f, kernel, 2, dropout),
+                                 _Up(4 * f, 2 * f, 2 * f, kernel, 2, 0.0),
+                                 _Up(2 * f, f, f, kernel, 2, dropout)])
         lengths = [n_in]
         for _ in range(4):
             lengths.append(lengths[-1] // 2)

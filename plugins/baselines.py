@@ -16,12 +16,25 @@ so the same grid means the same shrinkage on any cohort's scale.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.linalg
 
 from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
+from omibench.constraints import Interval, ListOf, Options
+from omibench.translator import Chosen
+
+POSITIVE = Interval(float, 0.0, None, closed="neither")
+BOOL = Options(True, False)
+
+
+def _empty_val(name: str, what: str, val: PairedData) -> str | None:
+    if val.n_samples == 0:
+        return (f"{name} chooses {what} on the validation split, which is empty: set split.val_fraction > 0 "
+                f"or give {what}")
+    return None
 
 
 class TrainMean(Translator):
@@ -29,8 +42,9 @@ class TrainMean(Translator):
 
     name = "train_mean"
     default_params: Mapping[str, Any] = {}
+    seed_dependent = False
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "TrainMean":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> TrainMean:
         self.y_mean_ = train.a.astype(np.float64).mean(axis=0)
         return self
 
@@ -53,6 +67,7 @@ class _SvdRegression(Translator):
     """
 
     default_params: Mapping[str, Any] = {"standardize": False}
+    seed_dependent = False
     _path_name = "penalty"
 
     def _path(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -61,7 +76,14 @@ class _SvdRegression(Translator):
     def _fixed(self) -> float | None:
         raise NotImplementedError
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "_SvdRegression":
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        return _empty_val(cls.name, cls._path_name, val) if params.get(cls._path_name) is None else None
+
+    def chosen(self) -> Chosen:
+        return {self._path_name: self.chosen_}
+
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> _SvdRegression:
         # X in float64 for the SVD; targets and products with them in float32 (at the paper's
         # 7,265 x 60,483 targets a float64 copy alone is 3.5 GB)
         x = train.b.astype(np.float64)
@@ -133,6 +155,12 @@ class Ridge(_SvdRegression):
         "n_alphas": 50,
         "standardize": False,  # divide each CpG by its training SD before fitting
     }
+    param_constraints = {
+        "alpha": [None, Interval(float, 0.0, None)],
+        "alpha_grid": [ListOf(POSITIVE, 2, 2, increasing=True)],
+        "n_alphas": [Interval(int, 1, None)],
+        "standardize": [BOOL],
+    }
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -161,6 +189,19 @@ class PCR(_SvdRegression):
         "n_components": None,  # None: choose on the validation split among 1 .. rank
         "standardize": False,
     }
+    param_constraints = {"n_components": [None, Interval(int, 1, None)], "standardize": [BOOL]}
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        k = params.get("n_components")
+        rank = min(train.n_samples - 1, train.b.shape[1])
+        if k is not None and k > rank:
+            return (f"pcr: n_components {k} exceeds the rank of the centred training input (at most "
+                    f"min(training samples - 1, CpGs) = {rank}): lower it or use n_components: null")
+        return super().skip_reason(params, train, val)
+
+    def chosen(self) -> Chosen:
+        return {"n_components": int(self.chosen_)}
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -187,7 +228,24 @@ class KNN(Translator):
         "weights": "uniform",  # uniform | distance
         "standardize": True,  # distances on CpGs scaled to unit training SD
     }
+    param_constraints = {
+        "k": [None, Interval(int, 1, None)],
+        "k_grid": [ListOf(Interval(int, 1, None), min_len=1)],
+        "weights": [Options("uniform", "distance")],
+        "standardize": [BOOL],
+    }
     check_params: Mapping[str, Any] = {"k_grid": [1, 3]}
+    seed_dependent = False
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        k = params.get("k")
+        if k is not None and k > train.n_samples:
+            return f"knn: k = {k} is larger than the training split ({train.n_samples} samples): lower k"
+        return _empty_val("knn", "k", val) if k is None else None
+
+    def chosen(self) -> Chosen:
+        return {"k": int(self.k_)}
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -195,9 +253,7 @@ class KNN(Translator):
                 "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
                 "standardize": trial.suggest_categorical("standardize", [False, True])}
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "KNN":
-        if self.params["weights"] not in ("uniform", "distance"):
-            raise PluginError(f"knn: weights must be 'uniform' or 'distance', not {self.params['weights']!r}")
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> KNN:
         x = train.b.astype(np.float32)
         self.x_mean_ = x.mean(axis=0)
         sd = x.std(axis=0) if self.params["standardize"] else np.ones(x.shape[1], np.float32)
@@ -208,7 +264,7 @@ class KNN(Translator):
             self.k_ = int(self.params["k"])
         else:
             if val.n_samples == 0:
-                raise PluginError("knn chooses k on the validation split, which is empty: set split.val_fraction > 0 or give k")
+                raise PluginError(_empty_val("knn", "k", val) or "")
             grid = [k for k in self.params["k_grid"] if k <= train.n_samples] or [train.n_samples]
             yv = val.a.astype(np.float32)
             order, dist = self._neighbours(val.b, max(grid))
@@ -246,5 +302,7 @@ class KNN(Translator):
 
 @hookimpl
 def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]
-    for cls in (TrainMean, Ridge, PCR, KNN):
+    from omibench_plugins.scikit import SklearnTranslator  # registered here: no entry point of its own
+
+    for cls in (TrainMean, Ridge, PCR, KNN, SklearnTranslator):
         register(cls)

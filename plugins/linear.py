@@ -12,13 +12,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse
 
 from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
+from omibench.constraints import Interval
+from omibench.translator import Chosen
+
+POSITIVE = Interval(float, 0.0, None, closed="neither")
 
 
 class LinearRegression(Translator):
@@ -26,8 +31,10 @@ class LinearRegression(Translator):
 
     name = "linear_regression"
     default_params: Mapping[str, Any] = {"rcond": None}
+    param_constraints = {"rcond": [None, Interval(float, 0.0, 1.0)]}
+    seed_dependent = False
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "LinearRegression":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> LinearRegression:
         x = train.b.astype(np.float64)
         y = train.a.astype(np.float64)
         self.x_mean_, self.y_mean_ = x.mean(axis=0), y.mean(axis=0)
@@ -66,18 +73,44 @@ class Lasso(Translator):
         "tol": 1e-4,  # duality gap below tol * ||y||^2 / n, as celer.Lasso
         "max_iter": 50,  # working-set iterations per alpha
     }
+    param_constraints = {
+        "alpha": [None, POSITIVE],
+        "n_alphas": [Interval(int, 1, None)],
+        "alpha_min_ratio": [Interval(float, 0.0, 1.0, closed="right")],
+        "tol": [POSITIVE],
+        "max_iter": [Interval(int, 1, None)],
+    }
     check_params: Mapping[str, Any] = {"n_alphas": 3}
+    seed_dependent = False
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        if params.get("alpha") is None and val.n_samples == 0:
+            return ("lasso with alpha: null chooses alpha on the validation split, which is empty: "
+                    "set split.val_fraction > 0 or give alpha")
+        return None
+
+    def chosen(self) -> Chosen:
+        """The fixed alpha, or the per-gene alphas chosen on validation summarised by quartiles
+        (genes without signal, whose alpha_max is 0, are left out)."""
+        if self.params["alpha"] is not None:
+            return {"alpha": float(self.params["alpha"])}
+        picked = self.alpha_[self.alpha_ > 0]
+        if not len(picked):
+            return {}
+        q25, q50, q75 = np.quantile(picked, [0.25, 0.5, 0.75])
+        return {"alpha_q25": float(q25), "alpha_median": float(q50), "alpha_q75": float(q75)}
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
         # one alpha for every gene, in celer's units (the objective's 1/(2n) scaling)
         return {"alpha": trial.suggest_float("alpha", 1e-4, 1.0, log=True)}
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "Lasso":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> Lasso:
         from joblib import Parallel, delayed
 
         if self.params["alpha"] is None and val.n_samples == 0:
-            raise PluginError("lasso with alpha: null chooses alpha on the validation split, which is empty: set split.val_fraction > 0 or give alpha")
+            raise PluginError(self.skip_reason(self.params, train, val) or "")
         x = np.asfortranarray(train.b, dtype=np.float64)
         self.x_mean_ = x.mean(axis=0)
         x -= self.x_mean_
@@ -115,7 +148,8 @@ class Lasso(Translator):
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.y_mean_, self.alpha_ = state["x_mean"], state["y_mean"], state["alpha"]
         shape = tuple(int(v) for v in state["coef_shape"])
-        self.coef_ = scipy.sparse.csc_matrix((state["coef_data"], state["coef_indices"], state["coef_indptr"]), shape=shape)
+        parts = (state["coef_data"], state["coef_indices"], state["coef_indptr"])
+        self.coef_ = scipy.sparse.csc_matrix(parts, shape=shape)
 
 
 def _fit_genes(x: np.ndarray, y: np.ndarray, yv: np.ndarray | None, xv: np.ndarray | None,

@@ -7,7 +7,8 @@
 - ``omitrans_cnn``: 1-D U-Net generator + CNN discriminator (OT ``unet_in`` + ``multi_conv_new``).
 - ``cgan``: the FC networks with objective (4) only (lambda 0), the paper's cGAN baseline.
 
-One discriminator step then one generator step per batch (spec §2.9). Dropout is the only noise
+One discriminator step then one generator step per batch (as the OmiTrans code's
+``optimize_parameters``). Dropout is the only noise
 (pix2pix style) and is off at prediction time, so predictions are deterministic.
 Deviation from the code, documented: ``zo_norm`` scales with the *training* min / max, not the
 whole matrix (which included test samples).
@@ -15,14 +16,16 @@ whole matrix (which included test samples).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
+from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
 from torch import nn
 
 from omibench import PairedData, Resources, hookimpl
-from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
-from omibench_plugins._torch_base import TorchTranslator, adam, batches, linear_decay_multiplier
+from omibench.constraints import Interval, ListOf, Options
+from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, batches, linear_decay_multiplier
 
 COMMON: Mapping[str, Any] = {
     "epochs": 800,  # total epochs (the paper's 800 = code's epoch_num 700 + epoch_num_decay 100)
@@ -42,6 +45,23 @@ COMMON: Mapping[str, Any] = {
     "select": "final",  # final | best_val (lowest validation MSE)
     "val_every": 1,
 }
+POSITIVE = Interval(float, 0.0, None, closed="neither")
+COMMON_CONSTRAINTS = {
+    **TORCH_CONSTRAINTS,
+    "epochs_decay": [Interval(int, 0, None)],
+    "lr_g": [POSITIVE],
+    "lr_d": [POSITIVE],
+    "beta1": [Interval(float, 0.0, 1.0, closed="left")],
+    "lambda_dist": [Interval(float, 0.0, None)],
+    "dist_loss": [Options("L1", "MSE", "BCE")],
+    "gan_mode": [Options("vanilla", "lsgan")],
+    "dropout": [Interval(float, 0.0, 1.0, closed="left")],
+    "zo_norm": [Options(True, False)],
+    "init": [Options("normal", "xavier", "kaiming", "orthogonal")],
+    "init_gain": [POSITIVE],
+    "output_bias": [Options("zero", "train_mean")],
+}
+WIDTHS = ListOf(Interval(int, 1, None), min_len=1)
 FC_SIZES: Mapping[str, Any] = {"hidden": [4096, 1024, 512], "latent": 256, "norm": "instance",
                                "disc_hidden": [128, 64, 32], "disc_logits": 16}
 SMALL_CHECK = {"epochs": 3, "epochs_decay": 1, "batch_size": 16}
@@ -49,6 +69,15 @@ SMALL_CHECK = {"epochs": 3, "epochs_decay": 1, "batch_size": 16}
 
 class _ConditionalGAN(TorchTranslator):
     resources = Resources(gpus=1)
+    param_constraints = COMMON_CONSTRAINTS
+
+    @classmethod
+    def param_conflict(cls, params: Mapping[str, Any]) -> str | None:
+        if params["epochs_decay"] > params["epochs"]:
+            return f"epochs_decay ({params['epochs_decay']}) must not exceed epochs ({params['epochs']})"
+        if params["dist_loss"] == "BCE" and not params["zo_norm"]:
+            return "dist_loss BCE needs zo_norm: true (probabilities), as in the original code"
+        return None
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -78,14 +107,10 @@ class _ConditionalGAN(TorchTranslator):
 
     def build(self, n_in: int, n_out: int) -> None:
         p = self.params
-        if p["dist_loss"] == "BCE" and not p["zo_norm"]:
-            raise ValueError(f"{self.name}: dist_loss BCE needs zo_norm: true (probabilities), as in the original code")
         gen, self.disc = self.make_networks(n_in, n_out)
         self.net = _ZeroOneOutput(gen, self.a_min_, self.a_max_) if p["zo_norm"] else gen
         for module in (gen, self.disc):
             init_weights(module, p["init"], p["init_gain"])
-        if p["output_bias"] not in ("zero", "train_mean"):
-            raise ValueError(f"{self.name}: output_bias must be zero or train_mean, got {p['output_bias']!r}")
         if p["output_bias"] == "train_mean" and self.a_mean_ is not None and not p["zo_norm"]:
             bias = last_linear(gen).bias
             if bias.shape != (n_out,):
@@ -127,7 +152,8 @@ class _ConditionalGAN(TorchTranslator):
             totals += torch.stack([loss_d.detach(), loss_gan.detach(), loss_dist.detach()])
             n_batches += 1
         loss_d, loss_gan, loss_dist = (totals / max(n_batches, 1)).tolist()  # one host sync per epoch
-        return {"loss_d": loss_d, "loss_g_gan": loss_gan, "loss_g_dist": loss_dist, "lr_g": self.opt_g.param_groups[0]["lr"]}
+        return {"loss_d": loss_d, "loss_g_gan": loss_gan, "loss_g_dist": loss_dist,
+                "lr_g": self.opt_g.param_groups[0]["lr"]}
 
     def _distance(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         if self.params["dist_loss"] == "BCE":
@@ -162,6 +188,9 @@ class OmiTransFC(_ConditionalGAN):
 
     name = "omitrans_fc"
     default_params: Mapping[str, Any] = {**COMMON, **FC_SIZES}
+    param_constraints = {**COMMON_CONSTRAINTS, "hidden": [WIDTHS], "latent": [Interval(int, 1, None)],
+                         "norm": [Options("instance", "batch", "layer", "none")], "disc_hidden": [WIDTHS],
+                         "disc_logits": [Interval(int, 1, None)]}
     check_params: Mapping[str, Any] = {**SMALL_CHECK, "hidden": [32, 16], "latent": 8, "disc_hidden": [16]}
 
     @classmethod
@@ -184,11 +213,29 @@ class ConditionalGAN(OmiTransFC):
 
 
 class OmiTransCNN(_ConditionalGAN):
-    """OmiTrans with a 1-D U-Net generator and a CNN discriminator (spec §2.8)."""
+    """OmiTrans with a 1-D U-Net generator and a CNN discriminator (OT ``unet_in`` + ``multi_conv_new``)."""
 
     name = "omitrans_cnn"
     default_params: Mapping[str, Any] = {**COMMON, "filters": 64, "disc_filters": 64, "kernel": 9}
+    param_constraints = {**COMMON_CONSTRAINTS, "filters": [Interval(int, 1, None)],
+                         "disc_filters": [Interval(int, 1, None)], "kernel": [Interval(int, 1, None)]}
     check_params: Mapping[str, Any] = {**SMALL_CHECK, "filters": 4, "disc_filters": 4}
+    MIN_FEATURES = 16  # the U-Net's four poolings by 2
+
+    @classmethod
+    def param_conflict(cls, params: Mapping[str, Any]) -> str | None:
+        if params["kernel"] % 2 == 0:
+            return f"kernel ({params['kernel']}) must be odd: 'same' padding keeps the lengths the U-Net's skips need"
+        if params["output_bias"] == "train_mean" and not params["zo_norm"]:
+            return "output_bias train_mean needs a per-gene output layer, which the U-Net has not: use zero"
+        return super().param_conflict(params)
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        if train.b.shape[1] < cls.MIN_FEATURES:
+            return (f"omitrans_cnn's U-Net pools its input four times by 2 and needs at least {cls.MIN_FEATURES} "
+                    f"input features; the data has {train.b.shape[1]}")
+        return super().skip_reason(params, train, val)
 
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
         p = self.params

@@ -18,14 +18,17 @@ dropped. Data contract as every translator: float32 in, float32 out on the scale
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+from omibench_plugins.baselines import KNN, POSITIVE, Ridge
 
 from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
-from omibench_plugins.baselines import KNN, Ridge
+from omibench.constraints import Interval, ListOf, Options
+from omibench.translator import Chosen
 
 MEMBERS = ("ridge", "ridge_std", "krr", "knn")
 
@@ -43,8 +46,27 @@ class KernelRidge(Translator):
         "alpha_grid": [1e-4, 10.0],
         "n_alphas": 20,
     }
+    param_constraints = {
+        "bandwidths": [ListOf(POSITIVE, min_len=1)],
+        "alpha_grid": [ListOf(POSITIVE, 2, 2, increasing=True)],
+        "n_alphas": [Interval(int, 1, None)],
+    }
+    seed_dependent = False
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "KernelRidge":
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        if train.n_samples < 2:
+            return ("krr scales its kernel by distances between training samples; the training split has "
+                    f"{train.n_samples}")
+        if val.n_samples == 0:
+            return ("krr chooses its bandwidth and penalty on the validation split, which is empty: "
+                    "set split.val_fraction > 0")
+        return None
+
+    def chosen(self) -> Chosen:
+        return {"bandwidth": float(self.bandwidth_), "alpha": float(self.alpha_)}
+
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> KernelRidge:
         if val.n_samples == 0:
             raise PluginError("krr chooses its bandwidth and penalty on the validation split, which is empty")
         x = train.b.astype(np.float64)
@@ -118,16 +140,44 @@ class Stack(Translator):
 
     name = "stack"
     default_params: Mapping[str, Any] = {"members": list(MEMBERS)}
+    param_constraints = {"members": [ListOf(Options(*MEMBERS), min_len=1)]}
     check_params: Mapping[str, Any] = {"members": ["ridge", "knn"]}
+    seed_dependent = False
+
+    @classmethod
+    def param_conflict(cls, params: Mapping[str, Any]) -> str | None:
+        members = list(params["members"])
+        twice = sorted({m for m in members if members.count(m) > 1})
+        return f"members lists {', '.join(twice)} more than once" if twice else None
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        if val.n_samples < 2:
+            return ("stack fits its blend on the validation split, which has "
+                    f"{val.n_samples} sample(s): set split.val_fraction so that it has 2+")
+        for name in params["members"]:
+            member = _member(name)
+            reason = type(member).skip_reason(member.params, train, val)
+            if reason:
+                return f"stack member {name}: {reason}"
+        return None
+
+    def chosen(self) -> Chosen:
+        """Blend weight per member (0 for a dropped one) and what each kept member chose."""
+        out: Chosen = {f"weight_{n}": 0.0 for n in self.params["members"]}
+        for name, weight, model in zip(self.names_, self.weights_, self.models_):
+            out[f"weight_{name}"] = float(weight)
+            out.update({f"{name}.{k}": v for k, v in model.chosen().items()})
+        return out
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
         chosen = [m for m in MEMBERS if m == "ridge" or trial.suggest_categorical(f"use_{m}", [True, False])]
         return {"members": chosen}
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "Stack":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> Stack:
         if val.n_samples < 2:
-            raise PluginError("stack fits its blend on the validation split: set split.val_fraction so that it has 2+ samples")
+            raise PluginError(self.skip_reason(self.params, train, val) or "")
         names = list(self.params["members"])
         if not names:
             raise PluginError("stack: members is empty")
@@ -153,7 +203,8 @@ class Stack(Translator):
         return np.asarray(out, dtype=np.float32)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        state: dict[str, np.ndarray] = {"weights": self.weights_, "y_mean": self.y_mean_, "names": np.array(self.names_)}
+        state: dict[str, np.ndarray] = {"weights": self.weights_, "y_mean": self.y_mean_,
+                                        "names": np.array(self.names_)}
         for i, m in enumerate(self.models_):
             state.update({f"m{i}.{k}": v for k, v in m.get_state().items()})
         return state

@@ -13,14 +13,16 @@ training rows (batch 16, 150 epochs). Without transfer: batch 16, 100 epochs (TD
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from omibench import FitContext, PairedData, PluginError, Resources, hookimpl
-from omibench_plugins._torch_base import TorchTranslator, adam, batches
+from omibench.constraints import Interval, Options
+from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, batches
 
 
 class TDimpute(TorchTranslator):
@@ -37,6 +39,15 @@ class TDimpute(TorchTranslator):
         "pretrain_batch_size": 128,
         "select": "final",
         "val_every": 1,
+    }
+    param_constraints = {
+        **TORCH_CONSTRAINTS,
+        "hidden": [Interval(int, 1, None)],
+        "lr": [Interval(float, 0.0, None, closed="neither")],
+        "dropout": [Interval(float, 0.0, 1.0, closed="left")],
+        "transfer": [Options(True, False)],
+        "pretrain_epochs": [Interval(int, 0, None)],
+        "pretrain_batch_size": [Interval(int, 2, None)],
     }
     check_params: Mapping[str, Any] = {"hidden": 16, "epochs": 3, "pretrain_epochs": 2}
 
@@ -75,7 +86,7 @@ class TDimpute(TorchTranslator):
         self.opt = adam(self.net.parameters(), lr=p["lr"])
         self._batch_size = p["batch_size"]
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "TDimpute":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> TDimpute:
         if self.params["transfer"]:
             source = context.source
             if source is None:

@@ -8,7 +8,7 @@ from omibench import FitContext
 from omibench.data import make_synthetic
 from omibench.plugins import load_registry
 from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator
-from omibench_plugins._torch_base import DivergenceError, linear_decay_multiplier
+from omibench.torch_translator import DivergenceError, linear_decay_multiplier
 
 B_DIM, A_DIM = 39_464, 60_483
 REG = load_registry()
@@ -102,7 +102,7 @@ def test_best_val_selection_keeps_the_best_epoch():
 
 def test_divergence_raises():
     train, val, _ = _parts()
-    model = REG.translator("omitrans_fc")(**SMALL_FC, epochs=3, lr_g=1e30, lr_d=1e30, gan_mode="lsgan")
+    model = REG.translator("omitrans_fc")(**SMALL_FC, epochs=3, epochs_decay=1, lr_g=1e30, lr_d=1e30, gan_mode="lsgan")
     with pytest.raises(DivergenceError, match="diverged at epoch"):
         model.fit(train, val, FitContext(seed=0))
 
@@ -129,7 +129,7 @@ def test_tdimpute_transfer_pretrains_on_the_source():
 
 def test_weights_load_with_weights_only(tmp_path):
     train, val, test = _parts()
-    model = REG.translator("omitrans_cnn")(filters=2, disc_filters=2, epochs=1, batch_size=16).fit(train, val, FitContext())
+    model = REG.translator("omitrans_cnn")(filters=2, disc_filters=2, epochs=1, epochs_decay=0, batch_size=16).fit(train, val, FitContext())
     model.save(tmp_path / "m")
     state = torch.load(tmp_path / "m" / "weights.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
@@ -140,6 +140,6 @@ def test_weights_load_with_weights_only(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 def test_fc_runs_on_gpu_when_present():
     train, val, test = _parts()
-    model = REG.translator("omitrans_fc")(**SMALL_FC, epochs=2).fit(train, val, FitContext(device="cuda"))
+    model = REG.translator("omitrans_fc")(**SMALL_FC, epochs=2, epochs_decay=1).fit(train, val, FitContext(device="cuda"))
     assert next(model.net.parameters()).is_cuda
     assert np.isfinite(model.predict(test.b)).all()

@@ -1,4 +1,8 @@
-"""Shared machinery of the neural translators: device data, index batching, schedules, selection.
+"""The public base class of torch translators: device data, index batching, schedules, selection.
+
+Write a neural translator by subclassing :class:`TorchTranslator` (``omibench.TorchTranslator``)
+and implementing ``build`` and ``train_epoch``; seeding, the epoch loop, validation, ``best_val``
+selection, prediction and safe saving (weights loadable with ``weights_only=True``) come with it.
 
 Data contract: the whole training (and validation) matrices are moved to the device once as
 float32 tensors; batches are index slices of a seeded permutation, so there is no per-sample
@@ -11,23 +15,38 @@ import copy
 import io
 import json
 import math
+import pickle
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
-from omibench import FitContext, PairedData, Translator
+from ._errors import PluginError
+from .constraints import Interval, Options
+from .data.paired import PairedData
+from .translator import Chosen, FitContext, ParamConstraints, Translator, read_model_meta
 
-__all__ = ["TorchTranslator", "DivergenceError", "linear_decay_multiplier", "batches"]
+__all__ = ["TorchTranslator", "DivergenceError", "TORCH_CONSTRAINTS", "adam", "batches", "linear_decay_multiplier"]
+
+#: Constraints of the parameters every ``TorchTranslator`` has; merge them into your own.
+TORCH_CONSTRAINTS: ParamConstraints = {
+    "epochs": [Interval(int, 1, None)],
+    # a last batch of one sample is dropped (batch norm), so a batch size of 1 would train nothing
+    "batch_size": [Interval(int, 2, None)],
+    "select": [Options("final", "best_val")],
+    "val_every": [Interval(int, 1, None)],
+}
 
 
 class DivergenceError(FloatingPointError):
     """A training loss became NaN or infinite: the run fails instead of scoring garbage."""
 
 
-def linear_decay_multiplier(epochs: int, epochs_decay: int):  # type: ignore[no-untyped-def]
-    """OmiTrans's 'linear' policy (spec §2.11): constant for ``epochs - epochs_decay`` epochs, then
+def linear_decay_multiplier(epochs: int, epochs_decay: int) -> Callable[[int], float]:
+    """OmiTrans's 'linear' policy (pix2pix's ``lambda_rule`` in the OmiTrans code): constant for
+    ``epochs - epochs_decay`` epochs, then
     multiplier 1 - (k + 1 - n_const) / (epochs_decay + 1) after scheduler step k. With 800 / 100
     that is 1e-4 for epochs 1-700, 1e-4*100/101 at 701 and 1e-4/101 at 800 (never exactly 0)."""
     n_const = epochs - epochs_decay
@@ -74,10 +93,52 @@ class TorchTranslator(Translator):
     """Base of the torch translators: seeding, device tensors, epoch-wise validation and selection.
 
     Subclasses build ``self.net`` (the module whose output is the translation) in ``build`` and
-    run one epoch in ``train_epoch``; this class handles the rest. Parameters every subclass has:
-    ``epochs``, ``batch_size``, ``select`` ("final": the last epoch, as the paper; "best_val": the
-    epoch with the lowest validation MSE) and ``val_every`` (epochs between validation passes).
+    run one epoch in ``train_epoch``; this class handles the rest. Parameters every subclass must
+    declare in ``default_params`` (and may constrain with :data:`TORCH_CONSTRAINTS`): ``epochs``,
+    ``batch_size``, ``select`` ("final": the last epoch, as the paper; "best_val": the epoch with
+    the lowest validation MSE) and ``val_every`` (epochs between validation passes).
+
+    A minimal subclass::
+
+        class MLP(TorchTranslator):
+            name = "mlp"
+            default_params = {"epochs": 50, "batch_size": 32, "select": "final", "val_every": 1, "lr": 1e-3}
+            param_constraints = {**TORCH_CONSTRAINTS, "lr": [Interval(float, 0, None, closed="neither")]}
+
+            def build(self, n_in, n_out):
+                self.net = torch.nn.Sequential(torch.nn.Linear(n_in, 256), torch.nn.ReLU(), torch.nn.Linear(256, n_out))
+                self.opt = adam(self.net.parameters(), lr=self.params["lr"])
+
+            def train_epoch(self, b, a, epoch, generator):
+                for idx in batches(len(b), self.params["batch_size"], generator, b.device):
+                    self.opt.zero_grad(set_to_none=True)
+                    loss = torch.nn.functional.mse_loss(self.net(b[idx]), a[idx])
+                    loss.backward()
+                    self.opt.step()
+                return {"loss": float(loss)}
+
+    Data contract: as :class:`~omibench.Translator`; ``b`` and ``a`` in ``train_epoch`` are the
+    whole training matrices as float32 tensors on ``context.device`` (``a`` on the model scale,
+    see ``to_model_scale``). ``fit`` reports ``val_mse`` and ``val_median_r2_featurewise`` per
+    validation pass; with ``select: best_val`` the kept epoch is ``chosen()["best_epoch"]``.
     """
+
+    param_constraints = TORCH_CONSTRAINTS
+    net: torch.nn.Module  # built by ``build``: the module whose output is the translation
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        if train.n_samples < 2:
+            return f"{cls.name} trains on batches of at least 2 samples; the training split has {train.n_samples}"
+        if params.get("select") == "best_val" and val.n_samples < 2:
+            return (f"{cls.name} with select: best_val picks its epoch on the validation split, which has "
+                    f"{val.n_samples} sample(s): set split.val_fraction so that it has 2+, or select: final")
+        return None
+
+    def chosen(self) -> Chosen:
+        if self.params.get("select") == "best_val" and getattr(self, "best_epoch_", -1) > 0:
+            return {"best_epoch": int(self.best_epoch_)}
+        return {}
 
     def build(self, n_in: int, n_out: int) -> None:
         """Create ``self.net`` (and any other modules / optimisers) for these sizes."""
@@ -105,7 +166,7 @@ class TorchTranslator(Translator):
     def from_model_scale(self, a: torch.Tensor) -> torch.Tensor:
         return a
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "TorchTranslator":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> TorchTranslator:
         torch.manual_seed(context.seed)
         generator = torch.Generator().manual_seed(context.seed)
         self.device_ = torch.device(context.device)
@@ -119,9 +180,7 @@ class TorchTranslator(Translator):
         va = torch.from_numpy(np.ascontiguousarray(val.a)).to(self.device_) if has_val else None
 
         select = self.params["select"]
-        if select not in ("final", "best_val"):
-            raise ValueError(f"{self.name}: select must be 'final' or 'best_val', got {select!r}")
-        best = (math.inf, -1, None)
+        best: tuple[float, int, dict[str, Any] | None] = (math.inf, -1, None)
         epochs = self.params["epochs"]
         for epoch in context.progress(range(1, epochs + 1), total=epochs, desc=self.name):
             self.net.train()
@@ -129,7 +188,7 @@ class TorchTranslator(Translator):
             check_finite(losses, epoch)
             self.end_epoch(epoch)
             values = dict(losses)
-            if has_val and (epoch % self.params["val_every"] == 0 or epoch == epochs):
+            if vb is not None and va is not None and (epoch % self.params["val_every"] == 0 or epoch == epochs):
                 val_mse, val_r2 = validation_scores(self._predict_tensor(vb), va)
                 values.update(val_mse=val_mse, val_median_r2_featurewise=val_r2)
                 if select == "best_val" and val_mse < best[0]:
@@ -170,15 +229,24 @@ class TorchTranslator(Translator):
         torch.save(state, path / "weights.pt")
 
     @classmethod
-    def load(cls, path: str | Path) -> "TorchTranslator":
+    def load(cls, path: str | Path) -> TorchTranslator:
         path = Path(path)
-        meta = json.loads((path / "translator.json").read_text())
+        meta = read_model_meta(path, cls)
+        missing = [k for k in ("n_in", "n_out", "best_epoch", "extra") if k not in meta]
+        if missing:
+            raise PluginError(f"{path / 'translator.json'}: lacks {', '.join(missing)}: save the model again")
         model = cls(**meta["params"])
         model.n_in_, model.n_out_, model.best_epoch_ = meta["n_in"], meta["n_out"], meta["best_epoch"]
         model.load_extra_state(meta["extra"])
         model.build(model.n_in_, model.n_out_)
-        state = torch.load(io.BytesIO((path / "weights.pt").read_bytes()), weights_only=True, map_location="cpu")
-        model.net.load_state_dict(state)
+        weights = path / "weights.pt"
+        try:
+            state = torch.load(io.BytesIO(weights.read_bytes()), weights_only=True, map_location="cpu")
+            model.net.load_state_dict(state)
+        except (OSError, RuntimeError, pickle.UnpicklingError, KeyError, ValueError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise PluginError(f"{weights}: cannot be loaded as {cls.name!r} weights ({first}): "
+                              "save the model again") from None
         model.net.eval()
         model.device_ = torch.device("cpu")
         return model
