@@ -64,8 +64,23 @@ class OmiEmbedClassifier:
     # --- training ----------------------------------------------------------------------------
     @classmethod
     def train(cls, a: np.ndarray, labels: Sequence[str], features: Sequence[str], settings: ClassifierSettings,
-              device: str = "cpu", progress: Callable[[Any], Any] = lambda it: it) -> "OmiEmbedClassifier":
-        """Fit on real training expression ``a`` (n, genes) and its class names ``labels`` (n,)."""
+              device: str = "cpu", progress: Callable[[Any], Any] = lambda it: it,
+              threads: int | None = None) -> "OmiEmbedClassifier":
+        """Fit on real training expression ``a`` (n, genes) and its class names ``labels`` (n,).
+
+        ``threads``: run with exactly that many torch / BLAS threads (the job's ``n_jobs``, see
+        :func:`omibench.threads.limit_threads`); ``None`` keeps the pools as they are.
+        """
+        if threads is None:
+            return cls._train(a, labels, features, settings, device, progress)
+        from .threads import limit_threads
+
+        with limit_threads(threads):
+            return cls._train(a, labels, features, settings, device, progress)
+
+    @classmethod
+    def _train(cls, a: np.ndarray, labels: Sequence[str], features: Sequence[str], settings: ClassifierSettings,
+               device: str, progress: Callable[[Any], Any]) -> "OmiEmbedClassifier":
         import torch
 
         classes = sorted({str(x) for x in labels})
@@ -79,17 +94,32 @@ class OmiEmbedClassifier:
         target = torch.as_tensor(np.clip(model.scale(a), 0.0, 1.0), device=device)
         y = torch.as_tensor([classes.index(str(v)) for v in labels], device=device)
         net = model.net
-        opt_embed = torch.optim.Adam(net.vae_parameters(), lr=settings.lr, betas=(0.5, 0.999), weight_decay=settings.weight_decay)
-        opt_down = torch.optim.Adam(net.classifier.parameters(), lr=settings.lr, betas=(0.5, 0.999), weight_decay=settings.weight_decay)
+        # the fused kernel: one pass over all parameters instead of a Python loop of small ops per
+        # tensor, which took half of each step at batch 32 (same update rule; rounding may differ)
+        adam = {"lr": settings.lr, "betas": (0.5, 0.999), "weight_decay": settings.weight_decay, "fused": True}
+        opt_embed = torch.optim.Adam(net.vae_parameters(), **adam)
+        opt_down = torch.optim.Adam(net.classifier.parameters(), **adam)
         total = sum(settings.epochs)
         n_const = total - settings.decay_epochs
         scheds = [torch.optim.lr_scheduler.LambdaLR(o, lambda k: 1.0 - max(0, k + 1 - n_const) / float(settings.decay_epochs + 1))
                   for o in (opt_embed, opt_down)]
+        with warnings.catch_warnings():
+            # phase 2 never steps the VAE's optimizer, yet its schedule must advance with the epochs
+            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
+            cls._epochs(net, x, target, y, settings, (opt_embed, opt_down), scheds, gen, device, progress)
+        net.eval()
+        return model
+
+    @staticmethod
+    def _epochs(net: Any, x: Any, target: Any, y: Any, settings: ClassifierSettings, optimizers: tuple[Any, Any],
+                scheds: list[Any], gen: Any, device: str, progress: Callable[[Any], Any]) -> None:
+        import torch
+
+        opt_embed, opt_down = optimizers
         bce = torch.nn.BCEWithLogitsLoss()
         ce = torch.nn.CrossEntropyLoss()
         net.train()
-        # phase 2 never steps the VAE's optimizer, yet its schedule must advance with the epochs
-        warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
+        total = sum(settings.epochs)
         for epoch in progress(range(total)):
             phase = 1 if epoch < settings.epochs[0] else 2 if epoch < settings.epochs[0] + settings.epochs[1] else 3
             perm = torch.randperm(len(x), generator=gen).to(device)
@@ -112,8 +142,6 @@ class OmiEmbedClassifier:
                     o.step()
             for s in scheds:
                 s.step()
-        net.eval()
-        return model
 
     # --- use ---------------------------------------------------------------------------------
     def scale(self, a: np.ndarray) -> np.ndarray:
