@@ -70,7 +70,11 @@ class FCDiscriminator(nn.Module):
 
 # --- convolutional nets ------------------------------------------------------------------------
 def _conv(c_in: int, c_out: int, k: int) -> list[nn.Module]:
-    return [nn.Conv1d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm1d(c_out), nn.LeakyReLU(SLOPE)]
+    # in place: the batch norm's backward needs its input, not its output, and LeakyReLU's backward
+    # with a positive slope reads the sign of its result; so one activation per layer is not kept
+    # (same numbers, about a third less activation memory)
+    return [nn.Conv1d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm1d(c_out),
+            nn.LeakyReLU(SLOPE, inplace=True)]
 
 
 def double_conv(c_in: int, c_out: int, k: int) -> nn.Sequential:

@@ -132,14 +132,19 @@ class _ConditionalGAN(TorchTranslator):
         for idx in batches(len(b), self.params["batch_size"], generator, b.device):
             real_b, real_a = b[idx], a[idx]
             fake_a = self.net(real_b)
-            # discriminator: 1/2 [L(D(G(B), B), fake) + L(D(A, B), real)]
+            # discriminator: 1/2 [L(D(G(B), B), fake) + L(D(A, B), real)]. Each half is backpropagated
+            # as soon as it is computed, so only one discriminator graph is alive at a time (the two
+            # passes share no activations; batch norm sees each batch alone either way). The weight
+            # gradients are the same two terms summed, in the same forward order (dropout draws).
             self.disc.requires_grad_(True)
             self.opt_d.zero_grad(set_to_none=True)
             pred_fake = self.disc(fake_a.detach(), real_b)
+            loss_fake = 0.5 * self.gan_loss(pred_fake, torch.zeros_like(pred_fake))
+            loss_fake.backward()
             pred_real = self.disc(real_a, real_b)
-            loss_d = 0.5 * (self.gan_loss(pred_fake, torch.zeros_like(pred_fake))
-                            + self.gan_loss(pred_real, torch.ones_like(pred_real)))
-            loss_d.backward()
+            loss_real = 0.5 * self.gan_loss(pred_real, torch.ones_like(pred_real))
+            loss_real.backward()
+            loss_d = loss_fake.detach() + loss_real.detach()
             self.opt_d.step()
             # generator: L(D(G(B), B), real) + lambda * dist(G(B), A)
             self.disc.requires_grad_(False)
