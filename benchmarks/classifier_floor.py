@@ -47,7 +47,6 @@ def _gemm_rate(shapes: list[tuple[int, int]], batch: int) -> float:
 
 def measure(n: int = 233, genes: int = 645, classes: int = 5, epochs: int = 200, threads: int = 1) -> dict:
     """Fit time scaled to the default 200 epochs, the FLOP floor in seconds and their ratio."""
-    import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     from omibench.classifier import ClassifierSettings, OmiEmbedClassifier
@@ -74,8 +73,8 @@ def measure(n: int = 233, genes: int = 645, classes: int = 5, epochs: int = 200,
                   *zip((s.latent, *s.classifier_hidden), (*s.classifier_hidden, classes))]
         rate = _gemm_rate(shapes, s.batch_size)
         scale = epochs / sum(default.epochs)
-        run = ClassifierSettings(epochs=(max(1, round(50 * scale)), max(1, round(50 * scale)), max(1, round(100 * scale))),
-                                 decay_epochs=max(1, round(50 * scale)))
+        short = tuple(max(1, round(e * scale)) for e in default.epochs)
+        run = ClassifierSettings(epochs=short, decay_epochs=max(1, round(default.decay_epochs * scale)))  # type: ignore[arg-type]
         start = time.perf_counter()
         OmiEmbedClassifier.train(a, labels, features, run)
         fit = (time.perf_counter() - start) * sum(default.epochs) / sum(run.epochs)

@@ -14,6 +14,10 @@ Sections (each measurement runs in its own subprocess, so its peak resident memo
   square 2048 matrix product (convolutions have no GEMM twin).
 - ``linear``: ridge, PCR, kNN, linear regression (whole fits) and LASSO (per gene: celer at the
   stated duality-gap tolerance, next to scikit-learn's coordinate descent on the same gene).
+- ``cnn_brca``, ``cnn_s``, ``lasso_cohorts``, ``classifier``: issue 17's targets (``speed_targets.py``):
+  OmiTrans-CNN at the paper's widths on shared BRCA (with OmiTrans-FC's peak memory on the same
+  data) and at size S, LASSO's per-gene cost on the four shared cohorts, Table 3's classifier
+  against its FLOP floor; each row says measured value, target, met / not met. Threads: ``--threads``.
 - ``harness``: ``omibench --help`` latency, and the wall time of a run through the harness
   (preparation excluded: ``run_experiment`` with the inline executor) against the same
   translator's ``fit`` + ``predict`` called directly on the same prepared data.
@@ -275,7 +279,15 @@ def _time_cmd(cmd: list[str]) -> float:
 # --- driver ---------------------------------------------------------------------------------
 def _worker(spec: dict) -> None:
     kind = spec["kind"]
-    if kind == "neural":
+    if kind == "target":
+        sys.path.insert(0, str(HERE))
+        import speed_targets
+
+        out = getattr(speed_targets, spec["name"])(**spec["kwargs"])
+        rows = out if isinstance(out, list) else [out]
+        for row in rows:
+            row.update(section=spec["name"], translator=row.pop("target"), size=spec["size"])
+    elif kind == "neural":
         rows = [measure_neural(spec["name"], spec["size"], spec["steps"])]
     elif kind == "lasso_paper":
         rows = measure_lasso_paper(spec["genes"], spec["ratios"], spec["sklearn"])
@@ -311,6 +323,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="size S only")
     parser.add_argument("--steps", type=int, default=3, help="training steps timed per neural measurement")
     parser.add_argument("--lasso-genes", type=int, default=4, help="genes fitted for the LASSO per-gene cost")
+    parser.add_argument("--threads", type=int, default=1, help="torch / BLAS threads of the issue-17 targets")
+    parser.add_argument("--cnn-s-batch", type=int, default=128, help="batch of the CNN step at size S")
+    parser.add_argument("--cohort-genes", type=int, default=60, help="genes per cohort for lasso_cohorts")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
     parser.add_argument("--only", default=None, help="comma list of translators to measure (default: all)")
     parser.add_argument("--merge", action="store_true", help="replace only the measured rows of an existing --out")
@@ -337,9 +352,17 @@ def main() -> None:
                           "ratios": [0.1], "sklearn": True})
     if "harness" in sections:
         specs.append({"kind": "harness", "size": "S"})
+    threads = {"threads": args.threads}
+    targets = {"cnn_brca": [("cnn_brca", "BRCA", threads), ("fc_brca", "BRCA", threads)],
+               "cnn_s": [("cnn_s", "S", {**threads, "batch": args.cnn_s_batch})],
+               "lasso_cohorts": [("lasso_cohorts", "cohorts", {"genes": args.cohort_genes})],
+               "classifier": [("classifier", "BRCA", threads)]}
+    specs += [{"kind": "target", "name": f, "size": size, "kwargs": kw}
+              for section in sections for f, size, kw in targets.get(section, [])]
     if args.only:
         wanted = set(args.only.split(","))
-        specs = [s for s in specs if s.get("name") in wanted or (s["kind"] == "harness" and "harness" in wanted)]
+        specs = [s for s in specs if s.get("name") in wanted or s["kind"] == "target"
+                 or (s["kind"] == "harness" and "harness" in wanted)]
     rows = [row for spec in specs for row in _run_worker(spec, args.timeout)]
     table = pd.DataFrame(rows)
     if args.merge and args.out.is_file():

@@ -101,8 +101,10 @@ class OmiEmbedClassifier:
         opt_down = torch.optim.Adam(net.classifier.parameters(), **adam)
         total = sum(settings.epochs)
         n_const = total - settings.decay_epochs
-        scheds = [torch.optim.lr_scheduler.LambdaLR(o, lambda k: 1.0 - max(0, k + 1 - n_const) / float(settings.decay_epochs + 1))
-                  for o in (opt_embed, opt_down)]
+        def rule(k: int) -> float:
+            return 1.0 - max(0, k + 1 - n_const) / float(settings.decay_epochs + 1)
+
+        scheds = [torch.optim.lr_scheduler.LambdaLR(o, rule) for o in (opt_embed, opt_down)]
         with warnings.catch_warnings():
             # phase 2 never steps the VAE's optimizer, yet its schedule must advance with the epochs
             warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
@@ -128,7 +130,8 @@ class OmiEmbedClassifier:
                 if len(idx) < 2:  # batch norm needs two samples
                     continue
                 recon, mu, logvar, logits = net(x[idx], detach_latent=phase == 2)
-                embed = bce(recon, target[idx]) + settings.k_kl * (-0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp()))
+                kl = -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
+                embed = bce(recon, target[idx]) + settings.k_kl * kl
                 if phase == 1:
                     loss, opts = embed, (opt_embed,)
                 elif phase == 2:
@@ -181,7 +184,8 @@ class OmiEmbedClassifier:
         path = Path(path)
         meta = json.loads((path / "classifier.json").read_text())
         s = meta["settings"]
-        settings = ClassifierSettings(**{**s, "hidden": tuple(s["hidden"]), "classifier_hidden": tuple(s["classifier_hidden"]),
+        settings = ClassifierSettings(**{**s, "hidden": tuple(s["hidden"]),
+                                         "classifier_hidden": tuple(s["classifier_hidden"]),
                                          "epochs": tuple(s["epochs"])})
         model = cls(settings, meta["classes"], meta["features"], meta["lo"], meta["hi"])
         model.net = _Net(len(model.features), len(model.classes), settings)
