@@ -14,7 +14,7 @@ Sections (each measurement runs in its own subprocess, so its peak resident memo
   square 2048 matrix product (convolutions have no GEMM twin).
 - ``linear``: ridge, PCR, kNN, linear regression (whole fits) and LASSO (per gene: celer at the
   stated duality-gap tolerance, next to scikit-learn's coordinate descent on the same gene).
-- ``cnn_brca``, ``cnn_s``, ``lasso_cohorts``, ``classifier``: issue 17's targets (``speed_targets.py``):
+- ``cnn_brca``, ``cnn_s``, ``lasso_cohorts``, ``lasso_p``, ``classifier``: issue 17's targets (``speed_targets.py``):
   OmiTrans-CNN at the paper's widths on shared BRCA (with OmiTrans-FC's peak memory on the same
   data) and at size S, LASSO's per-gene cost on the four shared cohorts, Table 3's classifier
   against its FLOP floor; each row says measured value, target, met / not met. Threads: ``--threads``.
@@ -356,6 +356,7 @@ def main() -> None:
     targets = {"cnn_brca": [("cnn_brca", "BRCA", threads), ("fc_brca", "BRCA", threads)],
                "cnn_s": [("cnn_s", "S", {**threads, "batch": args.cnn_s_batch})],
                "lasso_cohorts": [("lasso_cohorts", "cohorts", {"genes": args.cohort_genes})],
+               "lasso_p": [("lasso_p", "P", {**threads, "genes": args.lasso_genes})],
                "classifier": [("classifier", "BRCA", threads)]}
     specs += [{"kind": "target", "name": f, "size": size, "kwargs": kw}
               for section in sections for f, size, kw in targets.get(section, [])]
