@@ -24,8 +24,9 @@ __all__ = ["measure_cohort"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1) -> dict | None:
-    """Per-gene seconds with and without the early stop, on ``genes`` genes of one cohort."""
+def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int | None = None) -> dict | None:
+    """Per-gene seconds with and without the early stop (``patience``: default ``path_patience``), on
+    ``genes`` genes of one cohort."""
     from omibench import FitContext, OmibenchError
     from omibench.config import load_config
     from omibench.plugins import load_registry
@@ -47,8 +48,8 @@ def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1) -> dict | Non
     alphas: dict[str, np.ndarray] = {}
     with limit_threads(1):
         for _ in range(repeats):
-            for key, patience in (("early", cls.default_params["path_patience"]), ("full", None)):
-                model = cls(path_patience=patience)
+            for key, stop in (("early", patience or cls.default_params["path_patience"]), ("full", None)):
+                model = cls(path_patience=stop)
                 start = time.perf_counter()
                 model.fit(train, val, FitContext(n_jobs=1))
                 times[key].append((time.perf_counter() - start) / len(cols))
@@ -56,7 +57,8 @@ def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1) -> dict | Non
     early, full = min(times["early"]), min(times["full"])
     return {"cohort": cohort, "train_rows": train.n_samples, "cpgs": train.b.shape[1], "genes": len(cols),
             "s_per_gene": round(early, 4), "s_per_gene_full_path": round(full, 4),
-            "saving": round(full / early, 2), "choice_changed": int((alphas["early"] != alphas["full"]).sum())}
+            "saving": round(full / early, 2), "patience": patience or cls.default_params["path_patience"],
+            "choice_changed": int((alphas["early"] != alphas["full"]).sum())}
 
 
 def _genes(data, cols: np.ndarray):  # type: ignore[no-untyped-def]
@@ -76,9 +78,11 @@ def main() -> None:
     ap.add_argument("--cohorts", default="brca,laml,coad,rosmap")
     ap.add_argument("--genes", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--patience", type=int, default=None, help="path_patience to compare (default: the default)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    rows = [r for c in args.cohorts.split(",") if (r := measure_cohort(c, args.genes, args.repeats)) is not None]
+    rows = [r for c in args.cohorts.split(",")
+            if (r := measure_cohort(c, args.genes, args.repeats, args.patience)) is not None]
     for r in rows:
         print(json.dumps(r) if args.json else "  ".join(f"{k}={v}" for k, v in r.items()))
     if len(rows) > 1:
