@@ -47,6 +47,8 @@ def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int
     times: dict[str, list[float]] = {"early": [], "full": []}
     alphas: dict[str, np.ndarray] = {}
     with limit_threads(1):
+        two = np.arange(2)  # an untimed warm-up fit
+        cls(path_patience=None).fit(_genes(train, two), _genes(val, two), FitContext(n_jobs=1))
         for _ in range(repeats):
             for key, stop in (("early", patience or cls.default_params["path_patience"]), ("full", None)):
                 model = cls(path_patience=stop)
