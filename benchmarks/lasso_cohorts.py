@@ -24,7 +24,8 @@ __all__ = ["measure_cohort"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int | None = None) -> dict | None:
+def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int | None = None,
+                   rise: float | None = 0.05) -> dict | None:
     """Per-gene seconds with and without the early stop (``patience``: default ``path_patience``), on
     ``genes`` genes of one cohort."""
     from omibench import FitContext, OmibenchError
@@ -51,7 +52,7 @@ def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int
         cls(path_patience=None).fit(_genes(train, two), _genes(val, two), FitContext(n_jobs=1))
         for _ in range(repeats):
             for key, stop in (("early", patience or cls.default_params["path_patience"]), ("full", None)):
-                model = cls(path_patience=stop)
+                model = cls(path_patience=stop, **({"path_rise": rise} if stop else {"path_rise": None}))
                 start = time.perf_counter()
                 model.fit(train, val, FitContext(n_jobs=1))
                 times[key].append((time.perf_counter() - start) / len(cols))
@@ -59,7 +60,7 @@ def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int
     early, full = min(times["early"]), min(times["full"])
     return {"cohort": cohort, "train_rows": train.n_samples, "cpgs": train.b.shape[1], "genes": len(cols),
             "s_per_gene": round(early, 4), "s_per_gene_full_path": round(full, 4),
-            "saving": round(full / early, 2), "patience": patience or cls.default_params["path_patience"],
+            "saving": round(full / early, 2), "patience": patience or cls.default_params["path_patience"], "rise": rise,
             "choice_changed": int((alphas["early"] != alphas["full"]).sum())}
 
 
@@ -81,10 +82,11 @@ def main() -> None:
     ap.add_argument("--genes", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--patience", type=int, default=None, help="path_patience to compare (default: the default)")
+    ap.add_argument("--rise", type=float, default=0.05, help="path_rise to compare; 0: none")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     rows = [r for c in args.cohorts.split(",")
-            if (r := measure_cohort(c, args.genes, args.repeats, args.patience)) is not None]
+            if (r := measure_cohort(c, args.genes, args.repeats, args.patience, args.rise or None)) is not None]
     for r in rows:
         print(json.dumps(r) if args.json else "  ".join(f"{k}={v}" for k, v in r.items()))
     if len(rows) > 1:

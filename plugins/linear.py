@@ -9,7 +9,8 @@
   parallel across CPU workers. ``alpha: null`` (the default) picks each gene's alpha on the
   validation split from a geometric grid below that gene's alpha_max; a number fixes it for all.
   The grid is walked from alpha_max down with warm starts and stops after ``path_patience`` alphas
-  without a new validation minimum (the costly dense end is solved only while validation wants it).
+  without a new validation minimum, or once validation MSE rises ``path_rise`` above its minimum
+  (the costly dense end is solved only while validation wants it).
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ class Lasso(Translator):
         # stop a gene's validation path after this many alphas without a new validation minimum
         # (null: always the whole grid); the low-alpha end is the densest and costliest part
         "path_patience": 3,
+        # ... or at once when one alpha's validation MSE exceeds the minimum so far by this fraction
+        # (null: never): at the paper's size a weak gene's solution turns dense within two alphas
+        "path_rise": 0.05,
     }
     param_constraints = {
         "alpha": [None, POSITIVE],
@@ -85,6 +89,7 @@ class Lasso(Translator):
         "tol": [POSITIVE],
         "max_iter": [Interval(int, 1, None)],
         "path_patience": [None, Interval(int, 1, None)],
+        "path_rise": [None, POSITIVE],
     }
     check_params: Mapping[str, Any] = {"n_alphas": 3}
     seed_dependent = False
@@ -181,19 +186,21 @@ def _fit_genes(x: np.ndarray, y: np.ndarray, yv: np.ndarray | None, xv: np.ndarr
             _, path, _ = celer_path(x, yj, pb="lasso", alphas=grid, tol=tol, max_iter=params["max_iter"], prune=1)
             coefs[:, j], chosen[j] = path[:, 0], grid[0]
         else:
-            best = _validation_path(x, yj, xv, yv[:, j], grid, tol, params["max_iter"], params["path_patience"])
+            best = _validation_path(x, yj, xv, yv[:, j], grid, tol, params["max_iter"], params["path_patience"],
+                                    params["path_rise"])
             coefs[:, j], chosen[j] = best[1], grid[best[0]]
     return scipy.sparse.csc_matrix(coefs), chosen
 
 
 def _validation_path(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray, grid: np.ndarray, tol: float,
-                     max_iter: int, patience: int | None) -> tuple[int, np.ndarray]:
+                     max_iter: int, patience: int | None, rise: float | None = None) -> tuple[int, np.ndarray]:
     """Walk the decreasing ``grid`` with warm starts; return (index, coefs) of the lowest validation MSE.
 
     With ``patience`` the walk stops once that many alphas in a row have not improved the validation
-    MSE: the low-alpha end, where the solution is densest and celer's working sets grow the most,
-    is then solved only when validation still favours it. The first minimum of the curve is kept,
-    as ``argmin`` over the whole grid would (ties go to the larger alpha).
+    MSE, or (``rise``) at once when one alpha's MSE exceeds the minimum so far by that fraction: the
+    low-alpha end, where the solution is densest and celer's working sets grow the most, is then
+    solved only when validation still favours it. Ties go to the larger alpha, as ``argmin`` over
+    the whole grid would.
     """
     from celer import celer_path
 
@@ -206,7 +213,7 @@ def _validation_path(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarra
         mse = float(((xv @ w - yv) ** 2).mean())
         if mse < best_mse:
             best_k, best_mse, best_w = k, mse, w
-        elif patience is not None and k - best_k >= patience:
+        elif (patience is not None and k - best_k >= patience) or (rise is not None and mse > best_mse * (1 + rise)):
             break
     return best_k, best_w
 

@@ -43,6 +43,10 @@ def test_lasso_validation_path_stops_at_the_first_minimum_with_patience_and_solv
     first_min = next(k for k in range(len(mse)) if k == len(mse) - 1 or mse[k + 1] >= mse[k])
     k_one, _ = _validation_path(x, y, xv, yv, grid, 1e-10 * y @ y / len(y), 100, 1)
     assert k_one == first_min
+    k_rise, _ = _validation_path(x, y, xv, yv, grid, 1e-10 * y @ y / len(y), 100, None, 1e-9)
+    assert k_rise == first_min  # any rise stops the walk
+    k_never, _ = _validation_path(x, y, xv, yv, grid, 1e-10 * y @ y / len(y), 100, None, 1e9)
+    assert k_never == k_full
     w_ref = SkLasso(alpha=grid[k_full], fit_intercept=False, tol=1e-12, max_iter=100_000).fit(x, y).coef_
     np.testing.assert_allclose(w_full, w_ref, atol=1e-5)
 
