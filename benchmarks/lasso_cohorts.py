@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int | None = None,
-                   rise: float | None = 0.05) -> dict | None:
+                   rise: float | None = 0.02) -> dict | None:
     """Per-gene seconds with and without the early stop (``patience``: default ``path_patience``), on
     ``genes`` genes of one cohort."""
     from omibench import FitContext, OmibenchError
@@ -82,7 +82,7 @@ def main() -> None:
     ap.add_argument("--genes", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--patience", type=int, default=None, help="path_patience to compare (default: the default)")
-    ap.add_argument("--rise", type=float, default=0.05, help="path_rise to compare; 0: none")
+    ap.add_argument("--rise", type=float, default=0.02, help="path_rise to compare; 0: none")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     rows = [r for c in args.cohorts.split(",")

@@ -80,7 +80,7 @@ class Lasso(Translator):
         "path_patience": 3,
         # ... or at once when one alpha's validation MSE exceeds the minimum so far by this fraction
         # (null: never): at the paper's size a weak gene's solution turns dense within two alphas
-        "path_rise": 0.05,
+        "path_rise": 0.02,
     }
     param_constraints = {
         "alpha": [None, POSITIVE],
