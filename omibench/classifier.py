@@ -96,9 +96,9 @@ class OmiEmbedClassifier:
         net = model.net
         # the fused kernel: one pass over all parameters instead of a Python loop of small ops per
         # tensor, which took half of each step at batch 32 (same update rule; rounding may differ)
-        adam = {"lr": settings.lr, "betas": (0.5, 0.999), "weight_decay": settings.weight_decay, "fused": True}
-        opt_embed = torch.optim.Adam(net.vae_parameters(), **adam)
-        opt_down = torch.optim.Adam(net.classifier.parameters(), **adam)
+        opt_embed, opt_down = (torch.optim.Adam(params, lr=settings.lr, betas=(0.5, 0.999), fused=True,
+                                                weight_decay=settings.weight_decay)
+                               for params in (net.vae_parameters(), net.classifier.parameters()))
         total = sum(settings.epochs)
         n_const = total - settings.decay_epochs
         def rule(k: int) -> float:
@@ -132,6 +132,7 @@ class OmiEmbedClassifier:
                 recon, mu, logvar, logits = net(x[idx], detach_latent=phase == 2)
                 kl = -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
                 embed = bce(recon, target[idx]) + settings.k_kl * kl
+                opts: tuple[Any, ...]
                 if phase == 1:
                     loss, opts = embed, (opt_embed,)
                 elif phase == 2:

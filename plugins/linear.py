@@ -186,6 +186,8 @@ def _fit_genes(x: np.ndarray, y: np.ndarray, yv: np.ndarray | None, xv: np.ndarr
             _, path, _ = celer_path(x, yj, pb="lasso", alphas=grid, tol=tol, max_iter=params["max_iter"], prune=1)
             coefs[:, j], chosen[j] = path[:, 0], grid[0]
         else:
+            if xv is None or yv is None:  # fit() refuses alpha: null without validation rows before this
+                raise ValueError("the validation path needs validation rows")
             best = _validation_path(x, yj, xv, yv[:, j], grid, tol, params["max_iter"], params["path_patience"],
                                     params["path_rise"])
             coefs[:, j], chosen[j] = best[1], grid[best[0]]
