@@ -1,0 +1,243 @@
+"""``local``: each gene from the CpGs near it, plus a few global components of the methylation profile.
+
+The gene-local family of methylation -> expression models (geneEXPLORE, Kim et al. 2020; MethNet,
+Jin et al. 2023): a gene's expression is regressed on the CpGs within a window of the gene, not
+on the whole methylome. Here, per gene g:
+
+    y_g = mean_g + Z β_g + X_S(g) c_g
+
+- X: CpG betas standardised with their training mean and SD.
+- Z: the top ``n_global`` principal components of X (training split), shared by all genes; they
+  carry what is global in the methylation profile (tumour purity, tissue type, batch), which a
+  window of CpGs alone cannot see. Unpenalised.
+- S(g): the CpGs within ``window`` base pairs of the gene's start on its chromosome (at most
+  ``max_cpgs``, nearest first); where the methylation is already gene-level (a B feature is named
+  like the gene), the gene's own feature instead. Ridge-penalised with λ = alpha * n_train.
+- Genes with no CpG in the window get the global part only. Where no gene at all has a located
+  CpG the translator refuses to run (``skip_reason``), unless ``require_locations: false``.
+
+The global part is unpenalised, so by the Frisch-Waugh-Lovell theorem the fit first regresses the
+genes and the CpGs on Z once, then fits each gene's ridge on the residuals. The window and alpha
+(one of each for all genes) are chosen on the validation split: every window of the grid and every
+alpha are scored for every gene from one eigendecomposition of the gene's small Gram matrix.
+
+Locations come from a probe table and a gene table read with :mod:`omibench.data.annotation`
+(``probe_table``, ``gene_table``: paths, e.g. ``../shared/data/annotation/hm450_probe_locations_hg19.csv.gz``
+and ``gene_location_hg19.csv.gz``). Gene positions are the table's start position (the TSS of
+plus-strand genes, the 3' end of minus-strand ones); a window of 10 kb or more covers the body of
+most genes either way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, ClassVar, Mapping
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+from sklearn.utils.extmath import randomized_svd
+
+from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
+from omibench.data.annotation import load_locations
+
+__all__ = ["Local", "gene_neighbourhoods"]
+
+
+def _key(feature: str) -> str:
+    return re.sub(r"\.\d+$", "", feature) if feature.startswith("ENSG") else feature  # Ensembl version dropped
+
+
+def gene_neighbourhoods(b_features: np.ndarray, a_features: np.ndarray, probe_table: str | None,
+                        gene_table: str | None, max_window: int, max_cpgs: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per gene (in ``a_features`` order): (B feature positions, their distance in bp), nearest first,
+    within ``max_window`` and at most ``max_cpgs``. A gene named like a B feature gets that feature
+    at distance 0 (gene-level methylation). A gene or CpG without a location gets nothing."""
+    own = {str(f): i for i, f in enumerate(b_features.tolist())}
+    out: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64), np.zeros(0, np.int64)) for _ in a_features]
+    unplaced = []
+    for g, name in enumerate(a_features.tolist()):
+        if str(name) in own:
+            out[g] = (np.array([own[str(name)]], np.int64), np.zeros(1, np.int64))
+        else:
+            unplaced.append(g)
+    if not unplaced or probe_table is None or gene_table is None:
+        return out
+    probes, genes = load_locations(probe_table), load_locations(gene_table)
+    located = [(probes[str(f)], i) for i, f in enumerate(b_features.tolist()) if str(f) in probes]
+    by_chrom: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for chrom in {loc[0] for loc, _ in located}:
+        pos = np.array([loc[1] for loc, _ in located if loc[0] == chrom], np.int64)
+        idx = np.array([i for loc, i in located if loc[0] == chrom], np.int64)
+        order = np.argsort(pos, kind="stable")
+        by_chrom[chrom] = (pos[order], idx[order])
+    for g in unplaced:
+        loc = genes.get(_key(str(a_features[g])))
+        if loc is None or loc[0] not in by_chrom:
+            continue
+        pos, idx = by_chrom[loc[0]]
+        lo, hi = np.searchsorted(pos, loc[1] - max_window), np.searchsorted(pos, loc[1] + max_window, side="right")
+        dist = np.abs(pos[lo:hi] - loc[1])
+        near = np.argsort(dist, kind="stable")[:max_cpgs]
+        out[g] = (idx[lo:hi][near], dist[near])
+    return out
+
+
+class Local(Translator):
+    """Per-gene ridge on the CpGs near the gene plus unpenalised global components.
+
+    Data contract: float32 (n, n_cpgs) in, float32 (n, n_genes) out on the scale of ``train.a``.
+    Needs feature names that can be placed (probe and gene tables, or gene-level methylation);
+    ``skip_reason`` says so in one line otherwise. The validation split chooses window and alpha.
+    """
+
+    name = "local"
+    default_params: Mapping[str, Any] = {
+        "probe_table": None,  # path: CpG id, chromosome, position (e.g. hm450_probe_locations_hg19.csv.gz)
+        "gene_table": None,  # path: gene id/symbol, chromosome, start (e.g. gene_location_hg19.csv.gz)
+        "window": None,  # bp either side of the gene start; None: choose on validation from window_grid
+        "window_grid": [10_000, 50_000, 200_000, 1_000_000],
+        "max_cpgs": 50,  # nearest CpGs kept per gene
+        "n_global": 5,  # global principal components of the methylation profile
+        "alpha": None,  # λ / n_train; None: choose on validation from alpha_grid
+        "alpha_grid": [1e-3, 100.0],
+        "n_alphas": 11,
+        "require_locations": True,  # False: genes without located CpGs keep the global part only (no refusal)
+    }
+    # the conformance cohort's features carry no locations: check the contract on the global part
+    check_params: Mapping[str, Any] = {"n_global": 2, "n_alphas": 3, "require_locations": False}
+    seed_dependent: ClassVar[bool] = False  # the randomized SVD is seeded with a constant
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        return {"window": trial.suggest_int("window", 5_000, 2_000_000, log=True),
+                "n_global": trial.suggest_int("n_global", 0, 20),
+                "alpha": trial.suggest_float("alpha", 1e-4, 100.0, log=True)}
+
+    @classmethod
+    def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
+        full = {**cls.default_params, **params}
+        free = [k for k in ("window", "alpha") if full[k] is None]
+        if free and val.n_samples == 0:
+            return f"local chooses {' and '.join(free)} on the validation split, which is empty: set split.val_fraction > 0"
+        hoods = gene_neighbourhoods(train.b_features, train.a_features, full["probe_table"], full["gene_table"],
+                                    _max_window(full), int(full["max_cpgs"]))
+        if full["require_locations"] and not any(len(idx) for idx, _ in hoods):
+            how = ("the probe and gene tables place no gene near a CpG of the data"
+                   if full["probe_table"] and full["gene_table"] else
+                   "give probe_table and gene_table (e.g. ../shared/data/annotation/hm450_probe_locations_hg19.csv.gz "
+                   "and gene_location_hg19.csv.gz), or gene-level methylation named like the genes")
+            return f"local: no gene has located methylation features: {how}"
+        return None
+
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "Local":
+        p = self.params
+        reason = self.skip_reason(p, train, val)
+        if reason:
+            raise PluginError(reason)
+        hoods = gene_neighbourhoods(train.b_features, train.a_features, p["probe_table"], p["gene_table"],
+                                    _max_window(p), int(p["max_cpgs"]))
+        n = train.n_samples
+        x = train.b.astype(np.float32)
+        self.x_mean_ = x.mean(axis=0, dtype=np.float64).astype(np.float32)
+        sd = x.std(axis=0, dtype=np.float64)
+        self.x_scale_ = np.where(sd > 0, sd, 1.0).astype(np.float32)
+        x -= self.x_mean_
+        x /= self.x_scale_
+        k = max(0, min(int(p["n_global"]), min(x.shape) - 1))
+        self.y_mean_ = train.a.mean(axis=0, dtype=np.float64).astype(np.float32)
+        y = (train.a - self.y_mean_).astype(np.float64)
+        if k:
+            _, _, vt = randomized_svd(x, k, random_state=0)
+            self.v_ = np.ascontiguousarray(vt.T, dtype=np.float32)  # (p, k), orthonormal columns
+        else:
+            self.v_ = np.zeros((x.shape[1], 0), np.float32)
+        z = (x @ self.v_).astype(np.float64)
+        pinv = np.linalg.pinv(z) if k else np.zeros((0, n))
+        beta = pinv @ y  # (k, g): genes on Z
+        e = y - z @ beta  # genes' residuals
+        gamma = (pinv @ x).astype(np.float32)  # (k, p): CpGs on Z
+        x -= (z @ gamma).astype(np.float32)  # x is now the CpG residuals
+        windows = [int(p["window"])] if p["window"] is not None else sorted(int(w) for w in p["window_grid"])
+        alphas = np.array([float(p["alpha"])]) if p["alpha"] is not None else np.geomspace(*p["alpha_grid"], int(p["n_alphas"]))
+        if len(windows) * len(alphas) > 1:
+            zv = self._scaled(val.b) @ self.v_.astype(np.float64)
+            xv = self._scaled(val.b) - zv @ gamma.astype(np.float64)
+            ev = (val.a - self.y_mean_).astype(np.float64) - zv @ beta
+            sse = np.zeros((len(windows), len(alphas)))
+            for g, (idx, dist) in enumerate(hoods):
+                for w, window in enumerate(windows):
+                    sel = idx[dist <= window]
+                    if len(sel) == 0:
+                        sse[w] += float(ev[:, g] @ ev[:, g])
+                        continue
+                    q, evals, rhs = _gene_system(x[:, sel], e[:, g])
+                    pv = xv[:, sel] @ q  # (nv, f)
+                    coef_q = rhs[None, :] / (evals[None, :] + alphas[:, None] * n)  # (a, f)
+                    sse[w] += (((pv @ coef_q.T) - ev[:, [g]]) ** 2).sum(axis=0)
+            wi, ai = np.unravel_index(int(np.argmin(sse)), sse.shape)
+            self.val_mse_ = float(sse[wi, ai]) / max(1, ev.size)
+        else:
+            wi, ai = 0, 0
+        self.window_, self.alpha_ = windows[wi], float(alphas[ai])
+        self.n_global_ = k
+        cpg_idx, coefs, offsets = [], [], [0]
+        pc_coef = beta.copy()
+        for g, (idx, dist) in enumerate(hoods):
+            sel = idx[dist <= self.window_]
+            if len(sel):
+                q, evals, rhs = _gene_system(x[:, sel], e[:, g])
+                c = q @ (rhs / (evals + self.alpha_ * n))
+                pc_coef[:, g] -= gamma[:, sel].astype(np.float64) @ c  # the CpGs' global part, taken back out
+                cpg_idx.append(sel)
+                coefs.append(c)
+            offsets.append(offsets[-1] + len(sel))
+        self.cpg_idx_ = np.concatenate(cpg_idx).astype(np.int64) if cpg_idx else np.zeros(0, np.int64)
+        self.coefs_ = np.concatenate(coefs).astype(np.float32) if coefs else np.zeros(0, np.float32)
+        self.offsets_ = np.array(offsets, np.int64)
+        self.pc_coef_ = pc_coef.astype(np.float32)
+        return self
+
+    def _scaled(self, b: np.ndarray) -> np.ndarray:
+        return ((np.asarray(b, dtype=np.float64) - self.x_mean_) / self.x_scale_)
+
+    def predict(self, b: np.ndarray) -> np.ndarray:
+        xs = self._scaled(b).astype(np.float32)
+        out = (xs @ self.v_) @ self.pc_coef_ + self.y_mean_
+        # the local coefficients are a sparse (CpGs x genes) matrix in CSC layout: column g holds gene g's CpGs
+        local = scipy.sparse.csc_matrix((self.coefs_, self.cpg_idx_, self.offsets_), shape=(len(self.x_mean_), len(self.y_mean_)))
+        out += np.asarray(local.T @ xs.T).T
+        return out.astype(np.float32)
+
+    def chosen(self) -> dict[str, Any]:
+        per_gene = np.diff(self.offsets_)
+        return {"window": self.window_, "alpha": self.alpha_, "n_global": self.n_global_,
+                "genes_with_cpgs": int((per_gene > 0).sum()), "median_cpgs_per_gene": float(np.median(per_gene))}
+
+    def get_state(self) -> dict[str, np.ndarray]:
+        return {"x_mean": self.x_mean_, "x_scale": self.x_scale_, "v": self.v_, "y_mean": self.y_mean_,
+                "pc_coef": self.pc_coef_, "cpg_idx": self.cpg_idx_, "coefs": self.coefs_, "offsets": self.offsets_,
+                "scalars": np.array([self.window_, self.alpha_, self.n_global_], dtype=np.float64)}
+
+    def set_state(self, state: Mapping[str, np.ndarray]) -> None:
+        self.x_mean_, self.x_scale_, self.v_, self.y_mean_ = state["x_mean"], state["x_scale"], state["v"], state["y_mean"]
+        self.pc_coef_, self.cpg_idx_, self.coefs_, self.offsets_ = (state["pc_coef"], state["cpg_idx"], state["coefs"],
+                                                                    state["offsets"])
+        window, self.alpha_, n_global = (float(v) for v in state["scalars"])
+        self.window_, self.n_global_ = int(window), int(n_global)
+
+
+def _max_window(params: Mapping[str, Any]) -> int:
+    return int(params["window"]) if params["window"] is not None else max(int(w) for w in params["window_grid"])
+
+
+def _gene_system(xs: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigenvectors Q and values of XᵀX, and Qᵀ Xᵀ e: the ridge solution for λ is Q (rhs / (evals + λ))."""
+    x64 = xs.astype(np.float64)
+    evals, q = scipy.linalg.eigh(x64.T @ x64, check_finite=False)
+    return q, np.maximum(evals, 0.0), q.T @ (x64.T @ e)
+
+
+@hookimpl
+def omibench_register_translators(register: Callable[[type[Translator]], Any]) -> None:
+    register(Local)
