@@ -119,7 +119,8 @@ class Local(Translator):
         full = {**cls.default_params, **params}
         free = [k for k in ("window", "alpha") if full[k] is None]
         if free and val.n_samples == 0:
-            return f"local chooses {' and '.join(free)} on the validation split, which is empty: set split.val_fraction > 0"
+            return (f"local chooses {' and '.join(free)} on the validation split, which is empty: "
+                    "set split.val_fraction > 0")
         hoods = gene_neighbourhoods(train.b_features, train.a_features, full["probe_table"], full["gene_table"],
                                     _max_window(full), int(full["max_cpgs"]))
         if full["require_locations"] and not any(len(idx) for idx, _ in hoods):
@@ -159,7 +160,8 @@ class Local(Translator):
         gamma = (pinv @ x).astype(np.float32)  # (k, p): CpGs on Z
         x -= (z @ gamma).astype(np.float32)  # x is now the CpG residuals
         windows = [int(p["window"])] if p["window"] is not None else sorted(int(w) for w in p["window_grid"])
-        alphas = np.array([float(p["alpha"])]) if p["alpha"] is not None else np.geomspace(*p["alpha_grid"], int(p["n_alphas"]))
+        alphas = (np.array([float(p["alpha"])]) if p["alpha"] is not None
+                  else np.geomspace(*p["alpha_grid"], int(p["n_alphas"])))
         if len(windows) * len(alphas) > 1:
             zv = self._scaled(val.b) @ self.v_.astype(np.float64)
             xv = self._scaled(val.b) - zv @ gamma.astype(np.float64)
@@ -205,7 +207,8 @@ class Local(Translator):
         xs = self._scaled(b).astype(np.float32)
         out = (xs @ self.v_) @ self.pc_coef_ + self.y_mean_
         # the local coefficients are a sparse (CpGs x genes) matrix in CSC layout: column g holds gene g's CpGs
-        local = scipy.sparse.csc_matrix((self.coefs_, self.cpg_idx_, self.offsets_), shape=(len(self.x_mean_), len(self.y_mean_)))
+        shape = (len(self.x_mean_), len(self.y_mean_))
+        local = scipy.sparse.csc_matrix((self.coefs_, self.cpg_idx_, self.offsets_), shape=shape)
         out += np.asarray(local.T @ xs.T).T
         return out.astype(np.float32)
 
@@ -220,7 +223,8 @@ class Local(Translator):
                 "scalars": np.array([self.window_, self.alpha_, self.n_global_], dtype=np.float64)}
 
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
-        self.x_mean_, self.x_scale_, self.v_, self.y_mean_ = state["x_mean"], state["x_scale"], state["v"], state["y_mean"]
+        self.x_mean_, self.x_scale_ = state["x_mean"], state["x_scale"]
+        self.v_, self.y_mean_ = state["v"], state["y_mean"]
         self.pc_coef_, self.cpg_idx_, self.coefs_, self.offsets_ = (state["pc_coef"], state["cpg_idx"], state["coefs"],
                                                                     state["offsets"])
         window, self.alpha_, n_global = (float(v) for v in state["scalars"])

@@ -79,7 +79,8 @@ class SvdKrr(Translator):
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         free = [k for k in ("n_components_in", "bandwidth", "alpha") if params.get(k) is None]
         if free and val.n_samples == 0:
-            return f"svd_krr chooses {', '.join(free)} on the validation split, which is empty: set split.val_fraction > 0"
+            return (f"svd_krr chooses {', '.join(free)} on the validation split, which is empty: "
+                    "set split.val_fraction > 0")
         if train.n_samples < 2 * max(1, int(params.get("n_members", 1))):
             return f"svd_krr: {train.n_samples} training samples are too few for {params.get('n_members')} fold members"
         return None

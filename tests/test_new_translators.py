@@ -53,14 +53,15 @@ def _local_cohort(tmp_path: Path, n: int = 260, genes: int = 24, per_gene: int =
     rng = np.random.default_rng(seed)
     gene_names = [f"GENE{g}" for g in range(genes)]
     starts = 2_000_000 * (np.arange(genes) + 1)
-    probe_rows, cpg_pos = [], []
+    cpg_pos = []
     for g in range(genes):
-        for j in range(per_gene):
+        for _ in range(per_gene):
             cpg_pos.append(("1", int(starts[g] + rng.integers(-3000, 3000))))
     for j in range(noise_cpgs):
         cpg_pos.append(("2", int(1_000_000 + 10_000 * j)))
     cpg_names = [f"cg{i:08d}" for i in range(len(cpg_pos))]
-    probe_rows = [{"probe": c, "chr": f"chr{ch}", "pos": pos, "strand": "+"} for c, (ch, pos) in zip(cpg_names, cpg_pos)]
+    probe_rows = [{"probe": c, "chr": f"chr{ch}", "pos": pos, "strand": "+"}
+                  for c, (ch, pos) in zip(cpg_names, cpg_pos)]
     probe_table, gene_table = tmp_path / "probes.csv", tmp_path / "genes.csv"
     pd.DataFrame(probe_rows).to_csv(probe_table, index=False)
     pd.DataFrame({"chromosome_name": "1", "start_position": starts, "end_position": starts + 5000, "strand": 1,
