@@ -159,24 +159,26 @@ class Local(Translator):
         e = y - z @ beta  # genes' residuals
         gamma = (pinv @ x).astype(np.float32)  # (k, p): CpGs on Z
         x -= (z @ gamma).astype(np.float32)  # x is now the CpG residuals
+        x = np.asfortranarray(x)  # each gene gathers a few columns: contiguous in Fortran order
         windows = [int(p["window"])] if p["window"] is not None else sorted(int(w) for w in p["window_grid"])
         alphas = (np.array([float(p["alpha"])]) if p["alpha"] is not None
                   else np.geomspace(*p["alpha_grid"], int(p["n_alphas"])))
         if len(windows) * len(alphas) > 1:
             zv = self._scaled(val.b) @ self.v_.astype(np.float64)
-            xv = self._scaled(val.b) - zv @ gamma.astype(np.float64)
+            xv = np.asfortranarray(self._scaled(val.b) - zv @ gamma.astype(np.float64))
             ev = (val.a - self.y_mean_).astype(np.float64) - zv @ beta
             sse = np.zeros((len(windows), len(alphas)))
-            for g, (idx, dist) in enumerate(hoods):
-                for w, window in enumerate(windows):
-                    sel = idx[dist <= window]
-                    if len(sel) == 0:
+            for g, (idx, dist) in enumerate(context.progress(hoods, total=len(hoods), desc="local: windows")):
+                # CpGs come nearest first, so each window's CpGs are a prefix: one Gram matrix per gene
+                gram, rhs = _gene_gram(x, idx, e[:, g])
+                xvg = xv[:, idx]
+                for w, m in enumerate(np.searchsorted(dist, windows, side="right")):
+                    if m == 0:
                         sse[w] += float(ev[:, g] @ ev[:, g])
                         continue
-                    q, evals, rhs = _gene_system(x[:, sel], e[:, g])
-                    pv = xv[:, sel] @ q  # (nv, f)
-                    coef_q = rhs[None, :] / (evals[None, :] + alphas[:, None] * n)  # (a, f)
-                    sse[w] += (((pv @ coef_q.T) - ev[:, [g]]) ** 2).sum(axis=0)
+                    evals, q = _eigh(gram[:m, :m])
+                    coef_q = (q.T @ rhs[:m])[None, :] / (evals[None, :] + alphas[:, None] * n)  # (a, m)
+                    sse[w] += (((xvg[:, :m] @ q) @ coef_q.T - ev[:, [g]]) ** 2).sum(axis=0)
             wi, ai = np.unravel_index(int(np.argmin(sse)), sse.shape)
             self.val_mse_ = float(sse[wi, ai]) / max(1, ev.size)
         else:
@@ -186,10 +188,10 @@ class Local(Translator):
         cpg_idx, coefs, offsets = [], [], [0]
         pc_coef = beta.copy()
         for g, (idx, dist) in enumerate(hoods):
-            sel = idx[dist <= self.window_]
+            sel = idx[: int(np.searchsorted(dist, self.window_, side="right"))]
             if len(sel):
-                q, evals, rhs = _gene_system(x[:, sel], e[:, g])
-                c = q @ (rhs / (evals + self.alpha_ * n))
+                gram, rhs = _gene_gram(x, sel, e[:, g])
+                c = np.linalg.solve(gram + self.alpha_ * n * np.eye(len(sel)), rhs)
                 pc_coef[:, g] -= gamma[:, sel].astype(np.float64) @ c  # the CpGs' global part, taken back out
                 cpg_idx.append(sel)
                 coefs.append(c)
@@ -235,11 +237,17 @@ def _max_window(params: Mapping[str, Any]) -> int:
     return int(params["window"]) if params["window"] is not None else max(int(w) for w in params["window_grid"])
 
 
-def _gene_system(xs: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Eigenvectors Q and values of XᵀX, and Qᵀ Xᵀ e: the ridge solution for λ is Q (rhs / (evals + λ))."""
-    x64 = xs.astype(np.float64)
-    evals, q = scipy.linalg.eigh(x64.T @ x64, check_finite=False)
-    return q, np.maximum(evals, 0.0), q.T @ (x64.T @ e)
+def _gene_gram(x: np.ndarray, cols: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """XᵀX and Xᵀe (float64) of the columns ``cols`` of x."""
+    xg = x[:, cols].astype(np.float64)
+    return xg.T @ xg, xg.T @ e
+
+
+def _eigh(gram: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (clipped at 0) and eigenvectors of a Gram matrix: the ridge solution for λ is
+    Q (Qᵀ Xᵀe / (evals + λ))."""
+    evals, q = scipy.linalg.eigh(gram, check_finite=False)
+    return np.maximum(evals, 0.0), q
 
 
 @hookimpl

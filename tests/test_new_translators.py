@@ -284,3 +284,11 @@ def test_random_profile_draws_training_rows_seeded_and_batch_free(tmp_path):
     np.testing.assert_array_equal(controls.RandomProfile.load(tmp_path / "m").predict(test.b), pred)
     base = np.broadcast_to(train.a.mean(axis=0), test.a.shape)
     assert _median_r2(pred, test.a) < _median_r2(base, test.a)  # a control below the floor, as it should be
+
+
+@pytest.mark.parametrize("cls", [svd_krr.SvdKrr, local.Local, controls.RandomProfile], ids=lambda c: c.name)
+def test_conformance(cls):
+    from omibench.conformance import check_translator
+
+    failed = [r for r in check_translator(cls) if not r.passed]
+    assert not failed, failed
