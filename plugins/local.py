@@ -17,9 +17,10 @@ on the whole methylome. Here, per gene g:
   CpG the translator refuses to run (``skip_reason``), unless ``require_locations: false``.
 
 The global part is unpenalised, so by the Frisch-Waugh-Lovell theorem the fit first regresses the
-genes and the CpGs on Z once, then fits each gene's ridge on the residuals. The window and alpha
-(one of each for all genes) are chosen on the validation split: every window of the grid and every
-alpha are scored for every gene from one eigendecomposition of the gene's small Gram matrix.
+genes and the CpGs on Z once, then fits each gene's ridge on the residuals. The number of global
+components, the window and alpha (one of each for all genes) are chosen on the validation split:
+for each number of components, every window of the grid and every alpha are scored for every gene
+from the gene's one small Gram matrix (a window's CpGs are a prefix of the nearest-first list).
 
 Locations come from a probe table and a gene table read with :mod:`omibench.data.annotation`
 (``probe_table``, ``gene_table``: paths, e.g. ``../shared/data/annotation/hm450_probe_locations_hg19.csv.gz``
@@ -98,14 +99,15 @@ class Local(Translator):
         "window": None,  # bp either side of the gene start; None: choose on validation from window_grid
         "window_grid": [10_000, 50_000, 200_000, 1_000_000],
         "max_cpgs": 50,  # nearest CpGs kept per gene
-        "n_global": 5,  # global principal components of the methylation profile
+        "n_global": None,  # global principal components of the methylation profile; None: choose from the grid
+        "n_global_grid": [2, 5, 20],
         "alpha": None,  # λ / n_train; None: choose on validation from alpha_grid
         "alpha_grid": [1e-3, 100.0],
         "n_alphas": 11,
         "require_locations": True,  # False: genes without located CpGs keep the global part only (no refusal)
     }
     # the conformance cohort's features carry no locations: check the contract on the global part
-    check_params: Mapping[str, Any] = {"n_global": 2, "n_alphas": 3, "require_locations": False}
+    check_params: Mapping[str, Any] = {"n_global_grid": [1, 2], "n_alphas": 3, "require_locations": False}
     seed_dependent: ClassVar[bool] = False  # the randomized SVD is seeded with a constant
 
     @classmethod
@@ -117,9 +119,9 @@ class Local(Translator):
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         full = {**cls.default_params, **params}
-        free = [k for k in ("window", "alpha") if full[k] is None]
+        free = [k for k in ("window", "alpha", "n_global") if full[k] is None]
         if free and val.n_samples == 0:
-            return (f"local chooses {' and '.join(free)} on the validation split, which is empty: "
+            return (f"local chooses {', '.join(free)} on the validation split, which is empty: "
                     "set split.val_fraction > 0")
         hoods = gene_neighbourhoods(train.b_features, train.a_features, full["probe_table"], full["gene_table"],
                                     _max_window(full), int(full["max_cpgs"]))
@@ -145,46 +147,37 @@ class Local(Translator):
         self.x_scale_ = np.where(sd > 0, sd, 1.0).astype(np.float32)
         x -= self.x_mean_
         x /= self.x_scale_
-        k = max(0, min(int(p["n_global"]), min(x.shape) - 1))
         self.y_mean_ = train.a.mean(axis=0, dtype=np.float64).astype(np.float32)
         y = (train.a - self.y_mean_).astype(np.float64)
-        if k:
-            _, _, vt = randomized_svd(x, k, random_state=0)
-            self.v_ = np.ascontiguousarray(vt.T, dtype=np.float32)  # (p, k), orthonormal columns
+        cap = max(0, min(x.shape) - 1)
+        ks = sorted({min(int(k), cap) for k in ([p["n_global"]] if p["n_global"] is not None else p["n_global_grid"])})
+        if ks[-1]:
+            _, _, vt = randomized_svd(x, ks[-1], random_state=0)
+            v = np.ascontiguousarray(vt.T, dtype=np.float32)  # (p, k), orthonormal columns
         else:
-            self.v_ = np.zeros((x.shape[1], 0), np.float32)
-        z = (x @ self.v_).astype(np.float64)
-        pinv = np.linalg.pinv(z) if k else np.zeros((0, n))
-        beta = pinv @ y  # (k, g): genes on Z
-        e = y - z @ beta  # genes' residuals
-        gamma = (pinv @ x).astype(np.float32)  # (k, p): CpGs on Z
-        x -= (z @ gamma).astype(np.float32)  # x is now the CpG residuals
-        x = np.asfortranarray(x)  # each gene gathers a few columns: contiguous in Fortran order
+            v = np.zeros((x.shape[1], 0), np.float32)
+        z = (x @ v).astype(np.float64)
         windows = [int(p["window"])] if p["window"] is not None else sorted(int(w) for w in p["window_grid"])
         alphas = (np.array([float(p["alpha"])]) if p["alpha"] is not None
                   else np.geomspace(*p["alpha_grid"], int(p["n_alphas"])))
-        if len(windows) * len(alphas) > 1:
-            zv = self._scaled(val.b) @ self.v_.astype(np.float64)
-            xv = np.asfortranarray(self._scaled(val.b) - zv @ gamma.astype(np.float64))
-            ev = (val.a - self.y_mean_).astype(np.float64) - zv @ beta
-            sse = np.zeros((len(windows), len(alphas)))
-            for g, (idx, dist) in enumerate(context.progress(hoods, total=len(hoods), desc="local: windows")):
-                # CpGs come nearest first, so each window's CpGs are a prefix: one Gram matrix per gene
-                gram, rhs = _gene_gram(x, idx, e[:, g])
-                xvg = xv[:, idx]
-                for w, m in enumerate(np.searchsorted(dist, windows, side="right")):
-                    if m == 0:
-                        sse[w] += float(ev[:, g] @ ev[:, g])
-                        continue
-                    evals, q = _eigh(gram[:m, :m])
-                    coef_q = (q.T @ rhs[:m])[None, :] / (evals[None, :] + alphas[:, None] * n)  # (a, m)
-                    sse[w] += (((xvg[:, :m] @ q) @ coef_q.T - ev[:, [g]]) ** 2).sum(axis=0)
-            wi, ai = np.unravel_index(int(np.argmin(sse)), sse.shape)
-            self.val_mse_ = float(sse[wi, ai]) / max(1, ev.size)
-        else:
-            wi, ai = 0, 0
-        self.window_, self.alpha_ = windows[wi], float(alphas[ai])
-        self.n_global_ = k
+        k, wi, ai = ks[0], 0, 0
+        if len(ks) * len(windows) * len(alphas) > 1:
+            xv = self._scaled(val.b)
+            zv = xv @ v.astype(np.float64)
+            yv = (val.a - self.y_mean_).astype(np.float64)
+            best = np.inf
+            for kk in ks:
+                beta, e, gamma, xr = _residualise(x, z[:, :kk], y)
+                sse = _window_sse(xr, e, np.asfortranarray(xv - zv[:, :kk] @ gamma.astype(np.float64)),
+                                  yv - zv[:, :kk] @ beta, hoods, windows, alphas, context)
+                del xr
+                w_best, a_best = np.unravel_index(int(np.argmin(sse)), sse.shape)
+                if sse[w_best, a_best] < best:
+                    best, k, wi, ai = float(sse[w_best, a_best]), kk, int(w_best), int(a_best)
+            self.val_mse_ = best / max(1, yv.size)
+        self.window_, self.alpha_, self.n_global_ = windows[wi], float(alphas[ai]), k
+        self.v_ = np.ascontiguousarray(v[:, :k])
+        beta, e, gamma, x = _residualise(x, z[:, :k], y)
         cpg_idx, coefs, offsets = [], [], [0]
         pc_coef = beta.copy()
         for g, (idx, dist) in enumerate(hoods):
@@ -235,6 +228,40 @@ class Local(Translator):
 
 def _max_window(params: Mapping[str, Any]) -> int:
     return int(params["window"]) if params["window"] is not None else max(int(w) for w in params["window_grid"])
+
+
+def _residualise(x: np.ndarray, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Regress the genes y and the CpGs x on the global components z (least squares; z may have no
+    columns): (β (k, g), gene residuals e, Γ (k, p) float32, CpG residuals (Fortran-ordered float32 copy,
+    since each gene gathers a few columns))."""
+    pinv = np.linalg.pinv(z) if z.shape[1] else np.zeros((0, len(z)))
+    beta = pinv @ y
+    gamma = (pinv @ x).astype(np.float32)
+    xr = np.asfortranarray(x)
+    if xr is x:
+        xr = x.copy(order="F")
+    xr -= (z @ gamma).astype(np.float32)
+    return beta, y - z @ beta, gamma, xr
+
+
+def _window_sse(x: np.ndarray, e: np.ndarray, xv: np.ndarray, ev: np.ndarray, hoods: list[tuple[np.ndarray, np.ndarray]],
+                windows: list[int], alphas: np.ndarray, context: FitContext) -> np.ndarray:
+    """Validation SSE over all genes of every (window, alpha): x, e the training CpG and gene residuals,
+    xv, ev the validation ones."""
+    n = len(x)
+    sse = np.zeros((len(windows), len(alphas)))
+    for g, (idx, dist) in enumerate(context.progress(hoods, total=len(hoods), desc="local: windows")):
+        # CpGs come nearest first, so each window's CpGs are a prefix: one Gram matrix per gene
+        gram, rhs = _gene_gram(x, idx, e[:, g])
+        xvg = xv[:, idx]
+        for w, m in enumerate(np.searchsorted(dist, windows, side="right")):
+            if m == 0:
+                sse[w] += float(ev[:, g] @ ev[:, g])
+                continue
+            evals, q = _eigh(gram[:m, :m])
+            coef_q = (q.T @ rhs[:m])[None, :] / (evals[None, :] + alphas[:, None] * n)  # (a, m)
+            sse[w] += (((xvg[:, :m] @ q) @ coef_q.T - ev[:, [g]]) ** 2).sum(axis=0)
+    return sse
 
 
 def _gene_gram(x: np.ndarray, cols: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

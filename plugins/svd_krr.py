@@ -57,8 +57,8 @@ class SvdKrr(Translator):
         "bandwidth": None,  # x median squared distance; None: choose from bandwidths
         "bandwidths": [0.5, 1.0, 2.0, 4.0, 8.0, 16.0],
         "alpha": None,  # λ / n_rows; None: choose on validation from alpha_grid
-        "alpha_grid": [1e-4, 1.0],
-        "n_alphas": 13,
+        "alpha_grid": [1e-5, 1.0],
+        "n_alphas": 16,
         "n_members": 5,  # ensemble of fold members (1: a single fit on all training rows)
         "select_samples": 2000,  # training rows used for the validation choice
         "standardize": True,
