@@ -100,7 +100,7 @@ class Local(Translator):
         "window_grid": [10_000, 50_000, 200_000, 1_000_000],
         "max_cpgs": 50,  # nearest CpGs kept per gene
         "n_global": None,  # global principal components of the methylation profile; None: choose from the grid
-        "n_global_grid": [2, 5, 20],
+        "n_global_grid": [5, 20, 50],
         "alpha": None,  # λ / n_train; None: choose on validation from alpha_grid
         "alpha_grid": [1e-3, 100.0],
         "n_alphas": 11,
@@ -244,8 +244,9 @@ def _residualise(x: np.ndarray, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
     return beta, y - z @ beta, gamma, xr
 
 
-def _window_sse(x: np.ndarray, e: np.ndarray, xv: np.ndarray, ev: np.ndarray, hoods: list[tuple[np.ndarray, np.ndarray]],
-                windows: list[int], alphas: np.ndarray, context: FitContext) -> np.ndarray:
+def _window_sse(x: np.ndarray, e: np.ndarray, xv: np.ndarray, ev: np.ndarray,
+                hoods: list[tuple[np.ndarray, np.ndarray]], windows: list[int], alphas: np.ndarray,
+                context: FitContext) -> np.ndarray:
     """Validation SSE over all genes of every (window, alpha): x, e the training CpG and gene residuals,
     xv, ev the validation ones."""
     n = len(x)
