@@ -21,13 +21,14 @@ Control contract (extra class attributes next to the translator contract):
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, ClassVar, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
 from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
 
-__all__ = ["RandomProfile", "ClassMean"]
+__all__ = ["ClassMean", "RandomProfile"]
 
 
 class RandomProfile(Translator):
@@ -39,7 +40,7 @@ class RandomProfile(Translator):
     """
 
     name = "random_profile"
-    default_params: Mapping[str, Any] = {}
+    default_params: ClassVar[Mapping[str, Any]] = {}
     control: ClassVar[bool] = True
     uses_test_labels: ClassVar[bool] = False
     seed_dependent: ClassVar[bool] = True
@@ -48,7 +49,7 @@ class RandomProfile(Translator):
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         return None if train.n_samples > 0 else "random_profile: the training split is empty"
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "RandomProfile":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> RandomProfile:
         if train.n_samples == 0:
             raise PluginError("random_profile: the training split is empty")
         self.y_train_ = np.ascontiguousarray(train.a, dtype=np.float32)
@@ -87,7 +88,7 @@ class ClassMean(Translator):
     """
 
     name = "class_mean"
-    default_params: Mapping[str, Any] = {}
+    default_params: ClassVar[Mapping[str, Any]] = {}
     control: ClassVar[bool] = True
     uses_test_labels: ClassVar[bool] = True
     seed_dependent: ClassVar[bool] = False
@@ -98,7 +99,7 @@ class ClassMean(Translator):
             return "class_mean: the data have no labels (set data.labels and data.label_column)"
         return None
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "ClassMean":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> ClassMean:
         reason = self.skip_reason(self.params, train, val)
         if reason:
             raise PluginError(reason)

@@ -32,7 +32,8 @@ most genes either way.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, ClassVar, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -93,7 +94,7 @@ class Local(Translator):
     """
 
     name = "local"
-    default_params: Mapping[str, Any] = {
+    default_params: ClassVar[Mapping[str, Any]] = {
         "probe_table": None,  # path: CpG id, chromosome, position (e.g. hm450_probe_locations_hg19.csv.gz)
         "gene_table": None,  # path: gene id/symbol, chromosome, start (e.g. gene_location_hg19.csv.gz)
         "window": None,  # bp either side of the gene start; None: choose on validation from window_grid
@@ -107,7 +108,7 @@ class Local(Translator):
         "require_locations": True,  # False: genes without located CpGs keep the global part only (no refusal)
     }
     # the conformance cohort's features carry no locations: check the contract on the global part
-    check_params: Mapping[str, Any] = {"n_global_grid": [1, 2], "n_alphas": 3, "require_locations": False}
+    check_params: ClassVar[Mapping[str, Any]] = {"n_global_grid": [1, 2], "n_alphas": 3, "require_locations": False}
     seed_dependent: ClassVar[bool] = False  # the randomized SVD is seeded with a constant
 
     @classmethod
@@ -133,7 +134,7 @@ class Local(Translator):
             return f"local: no gene has located methylation features: {how}"
         return None
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "Local":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> Local:
         p = self.params
         reason = self.skip_reason(p, train, val)
         if reason:
@@ -159,7 +160,7 @@ class Local(Translator):
         z = (x @ v).astype(np.float64)
         windows = [int(p["window"])] if p["window"] is not None else sorted(int(w) for w in p["window_grid"])
         alphas = (np.array([float(p["alpha"])]) if p["alpha"] is not None
-                  else np.geomspace(*p["alpha_grid"], int(p["n_alphas"])))
+                  else np.geomspace(float(p["alpha_grid"][0]), float(p["alpha_grid"][1]), int(p["n_alphas"])))
         k, wi, ai = ks[0], 0, 0
         if len(ks) * len(windows) * len(alphas) > 1:
             xv = self._scaled(val.b)

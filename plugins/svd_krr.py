@@ -31,7 +31,8 @@ themselves (1.4 GB + 2.2 GB float32) dominate memory.
 
 from __future__ import annotations
 
-from typing import Any, Callable, ClassVar, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -50,7 +51,7 @@ class SvdKrr(Translator):
     """
 
     name = "svd_krr"
-    default_params: Mapping[str, Any] = {
+    default_params: ClassVar[Mapping[str, Any]] = {
         "n_components_in": None,  # None: choose on validation from n_components_in_grid
         "n_components_in_grid": [16, 64, 256],
         "n_components_out": 256,  # the most target components; fewer chosen on validation
@@ -63,7 +64,7 @@ class SvdKrr(Translator):
         "select_samples": 2000,  # training rows used for the validation choice
         "standardize": True,
     }
-    check_params: Mapping[str, Any] = {"n_components_in_grid": [4, 8], "n_components_out": 8, "n_members": 2,
+    check_params: ClassVar[Mapping[str, Any]] = {"n_components_in_grid": [4, 8], "n_components_out": 8, "n_members": 2,
                                        "bandwidths": [1.0, 4.0], "n_alphas": 4}
     seed_dependent: ClassVar[bool] = True  # randomized SVDs, the selection subsample and the folds
 
@@ -85,7 +86,7 @@ class SvdKrr(Translator):
             return f"svd_krr: {train.n_samples} training samples are too few for {params.get('n_members')} fold members"
         return None
 
-    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> "SvdKrr":
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> SvdKrr:
         p = self.params
         reason = self.skip_reason(p, train, val)
         if reason:
@@ -146,7 +147,7 @@ class SvdKrr(Translator):
         sub = np.sort(rng.choice(n, size=min(n, int(p["select_samples"])), replace=False))
         bws = [float(p["bandwidth"])] if p["bandwidth"] is not None else [float(b) for b in p["bandwidths"]]
         alphas = np.array([float(p["alpha"])]) if p["alpha"] is not None else \
-            np.geomspace(*p["alpha_grid"], int(p["n_alphas"]))
+            np.geomspace(float(p["alpha_grid"][0]), float(p["alpha_grid"][1]), int(p["n_alphas"]))
         fixed = p["bandwidth"] is not None and p["alpha"] is not None and len(ranks_in) == 1
         if fixed or val.n_samples == 0:
             rank = ranks_in[-1]

@@ -167,7 +167,7 @@ def test_local_gene_level_methylation_uses_the_genes_own_feature():
     names = base.b_features.copy()
     names[:10] = base.a_features
     data = PairedData(b=base.b, a=base.a, sample_ids=base.sample_ids, b_features=names, a_features=base.a_features)
-    train, val, test = _parts(data)
+    train, val, _ = _parts(data)
     model = local.Local(n_global=0).fit(train, val, FitContext())
     assert model.chosen()["genes_with_cpgs"] == 10
     assert model.cpg_idx_.tolist() == list(range(10))
