@@ -292,3 +292,41 @@ def test_conformance(cls):
 
     failed = [r for r in check_translator(cls) if not r.passed]
     assert not failed, failed
+
+
+def test_end_to_end_through_the_cli_with_a_real_store(tmp_path, write_config):
+    """svd_krr, local and random_profile run, are logged and score through `omibench run`."""
+    from click.testing import CliRunner
+
+    from omibench.cli import cli
+    from omibench.plugins import load_registry
+    from omibench.tracking import TAG, Tracker
+
+    data, probes, genes = _local_cohort(tmp_path, n=120, genes=8)
+    pd.DataFrame(data.b, index=pd.Index(data.sample_ids, name="sample"), columns=data.b_features).to_csv(tmp_path / "b.csv")
+    pd.DataFrame(data.a, index=pd.Index(data.sample_ids, name="sample"), columns=data.a_features).to_csv(tmp_path / "a.csv")
+    extra: list[str] = []
+    if not {"svd_krr", "local", "random_profile"} <= set(load_registry().translators):  # before the entry points exist
+        plugin_dir = tmp_path / "plugins"
+        plugin_dir.mkdir()
+        for name in ("controls", "svd_krr", "local"):
+            (plugin_dir / f"{name}.py").symlink_to(REPO / "plugins" / f"{name}.py")
+        extra = ["--plugins-dir", str(plugin_dir)]
+    cfg = write_config({
+        "name": "t", "data": {"source": "files", "root": str(tmp_path), "b": "b.csv", "a": "a.csv"},
+        "split": {"seed": 0, "val_fraction": 0.2, "test_fraction": 0.2}, "n_jobs": 1,
+        "downstream": {"enabled": False},
+        "translators": [{"name": "svd_krr", "params": SVD_SMALL},
+                        {"name": "local", "params": {"probe_table": probes, "gene_table": genes}},
+                        {"name": "random_profile"}, {"name": "train_mean"}],
+    })
+    store = tmp_path / "store"
+    result = CliRunner().invoke(cli, ["run", str(cfg), "--store", str(store), *extra], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    tracker = Tracker(store)
+    exp = tracker.client.get_experiment_by_name("t")
+    runs = tracker.client.search_runs([exp.experiment_id], filter_string="attributes.status = 'FINISHED'")
+    r2 = {r.data.tags[f"{TAG}label"]: r.data.metrics["test/median_r2_featurewise"] for r in runs}
+    assert set(r2) == {"svd_krr", "local", "random_profile", "train_mean"}
+    assert r2["local"] > r2["train_mean"] + 0.3 and r2["svd_krr"] > r2["train_mean"]
+    assert r2["random_profile"] < r2["train_mean"]
