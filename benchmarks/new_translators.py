@@ -8,7 +8,7 @@ Two settings, each translator fitted in its own subprocess so that its peak memo
   hyperparameters on, so it is optimistic for all alike; test numbers are never looked at here).
   ``local`` uses the real hg19 probe and gene tables of ../shared/data/annotation.
 - ``size-s``: size S, a synthetic cohort of 1,000 training samples x 5,000 CpGs -> 5,000 genes
-  (plus 150 validation samples), with synthetic locations at the paper's CpG density (39,464
+  (plus 150 validation samples; ``synthetic --size N P G`` for other sizes), with synthetic locations at the paper's CpG density (39,464
   filtered 450K CpGs over the genome: one per ~76 kb). Cost only: the synthetic data have no
   local structure, so its scores say nothing about ``local``.
 
@@ -79,22 +79,23 @@ def _brca(seed: int) -> tuple[PairedData, PairedData, tuple[str, str]]:
     return data.subset(rows["train"]), data.subset(rows["val"]), (str(PROBES), str(GENES))
 
 
-def _size_s(workdir: Path) -> tuple[PairedData, PairedData, tuple[str, str]]:
+def _synthetic(workdir: Path, n: int, p: int, g: int) -> tuple[PairedData, PairedData, tuple[str, str]]:
     import pandas as pd
 
     from omibench.data.synthetic import make_synthetic
 
-    data = make_synthetic(n_samples=1150, n_cpgs=5000, n_genes=5000, n_classes=4, seed=0)
+    n_val = max(10, round(0.15 * n))
+    data = make_synthetic(n_samples=n + n_val, n_cpgs=p, n_genes=g, n_classes=4, seed=0)
     rng = np.random.default_rng(0)
-    span = 5000 * 76_000  # the paper's density of filtered CpGs, over a genome cut to 5,000 of them
+    span = p * 76_000  # the paper's density of filtered CpGs, over a genome cut to p of them
     chrom_len = span // 22
-    cpg_at, gene_at = rng.integers(0, span, 5000), rng.integers(0, span, 5000)
+    cpg_at, gene_at = rng.integers(0, span, p), rng.integers(0, span, g)
     probes, genes = workdir / "probes.csv", workdir / "genes.csv"
     pd.DataFrame({"probe": data.b_features, "chr": [f"chr{1 + p // chrom_len}" for p in cpg_at],
                   "pos": cpg_at % chrom_len}).to_csv(probes, index=False)
     pd.DataFrame({"gene": data.a_features, "chr": [str(1 + p // chrom_len) for p in gene_at],
                   "pos": gene_at % chrom_len}).to_csv(genes, index=False)
-    return data.subset(np.arange(1000)), data.subset(np.arange(1000, 1150)), (str(probes), str(genes))
+    return data.subset(np.arange(n)), data.subset(np.arange(n, n + n_val)), (str(probes), str(genes))
 
 
 def _median_r2f(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -103,10 +104,10 @@ def _median_r2f(pred: np.ndarray, truth: np.ndarray) -> float:
     return float(score(truth, pred).summary["median_r2_featurewise"])
 
 
-def one(name: str, where: str, seed: int) -> dict[str, Any]:
+def one(name: str, where: str, seed: int, size: tuple[int, int, int]) -> dict[str, Any]:
     """Fit one translator in this process and measure it (the child's side)."""
     with tempfile.TemporaryDirectory() as tmp:
-        train, val, tables = _brca(seed) if where == "brca" else _size_s(Path(tmp))
+        train, val, tables = _brca(seed) if where == "brca" else _synthetic(Path(tmp), *size)
         model = _translator(name, tables)
         rss_before = _status_kb("VmRSS")
         wall, cpu = time.perf_counter(), time.process_time()
@@ -126,14 +127,17 @@ def one(name: str, where: str, seed: int) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("where", choices=["brca", "size-s"])
+    ap.add_argument("where", choices=["brca", "size-s", "synthetic"])
+    ap.add_argument("--size", type=int, nargs=3, default=[1000, 5000, 5000], metavar=("N", "P", "G"),
+                    help="synthetic: training samples, CpGs, genes (size-s is 1000 5000 5000)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--translators", nargs="+")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    where = "brca" if args.where == "brca" else "size_s"
+    where = args.where
     if args.one:
-        print(json.dumps(one(args.one, where, args.seeds[0]), default=str))
+        n, p, g = (1000, 5000, 5000) if args.where == "size-s" else args.size
+        print(json.dumps(one(args.one, where, args.seeds[0], (n, p, g)), default=str))
         return
     if where == "brca" and not BRCA.is_dir():
         sys.exit(f"error: {BRCA}: the shared BRCA cohort is not present")
@@ -142,7 +146,8 @@ def main() -> None:
     rows = []
     for seed in args.seeds:
         for name in names:
-            out = subprocess.run([sys.executable, __file__, args.where, "--seeds", str(seed), "--one", name],
+            cmd = [sys.executable, __file__, args.where, "--seeds", str(seed), "--size", *map(str, args.size), "--one", name]
+            out = subprocess.run(cmd,
                                  check=False, capture_output=True, text=True, env=env)
             if out.returncode:
                 print(f"{name} seed {seed}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
