@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
+from ._faults import fault_point
 from .artifacts import write_run_artifacts
 from .translate import save_preprocessing
 from .metrics import score
@@ -88,6 +89,7 @@ def execute_job(spec: JobSpec, prepared: "Prepared", reporter: Callable[[int, di
         if "torch" in sys.modules:  # only when a translator already uses torch: keep CPU-only runs light
             sys.modules["torch"].manual_seed(spec.seed)
         model = plan.cls(**spec.params)
+        fault_point("fit")
         start = time.perf_counter()
         model.fit(prepared.train, prepared.val, context)
         fit_time = time.perf_counter() - start

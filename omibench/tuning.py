@@ -21,19 +21,20 @@ import numpy as np
 from ._errors import ConfigError, PluginError
 from .metrics import score
 from .preparation import PlannedTranslator, Prepared
-from .tracking import TAG, Tracker
+from .store import RunLevel, RunStatus, Store, Tags
 from .translator import FitContext, resolve_device, validate_params
 
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["BoundTrial", "TuneRequest", "TUNE_METRICS", "study_name", "open_study", "run_trials", "sync_to_mlflow", "tuned_params"]
+__all__ = ["BoundTrial", "TUNE_METRICS", "TuneRequest", "apply_tuned", "export_tuned", "open_study", "run_trials", "study_name",
+           "sync_to_mlflow", "tuned_params"]
 
 log = logging.getLogger(__name__)
 # tuned metric -> (direction, the per-epoch value a neural translator reports for pruning)
 TUNE_METRICS = {"val_mse": ("minimize", "val_mse"),
                 "val_median_r2_featurewise": ("maximize", "val_median_r2_featurewise")}
-_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
+_STATUS = {"COMPLETE": RunStatus.FINISHED, "PRUNED": RunStatus.KILLED, "FAIL": RunStatus.FAILED}
 
 
 @dataclass(frozen=True)
@@ -205,40 +206,40 @@ def _worker(request: TuneRequest, worker: int, target: int, ends_at: float | Non
                    callbacks=[optuna.study.MaxTrialsCallback(target, states=done)], catch=(FloatingPointError, RuntimeError))
 
 
-def sync_to_mlflow(study: "optuna.Study", tracker: Tracker, prepared: Prepared, plan: PlannedTranslator, metric: str) -> str:
-    """Mirror the study into MLflow (idempotent): returns the parent run id."""
-    exp_id = tracker.experiment_id(prepared.config.experiment_name)
+def sync_to_mlflow(study: "optuna.Study", store: Store, prepared: Prepared, plan: PlannedTranslator, metric: str) -> str:
+    """Mirror the study into the store (idempotent): returns the study run's id. The caller holds
+    the experiment's lock."""
+    exp_id = store.experiment_id(prepared.config.experiment_name)
     assert exp_id is not None
-    runs = tracker.client.search_runs([exp_id], filter_string=f"tags.`{TAG}study` = '{study.study_name}'", max_results=50_000)
-    parent = next((r.info.run_id for r in runs if r.data.tags.get(f"{TAG}level") == "study"), None)
-    logged = {r.data.tags.get(f"{TAG}trial") for r in runs}
-    tags = {f"{TAG}study": study.study_name, f"{TAG}translator": plan.cls.name, f"{TAG}label": plan.entry.display,
-            f"{TAG}split_hash": prepared.split.hash, f"{TAG}dataset_hash": prepared.dataset_hash,
-            f"{TAG}tune_metric": metric}
+    runs = store.study_runs(exp_id, study.study_name)
+    parent = next((r.run_id for r in runs if r.tags.level is RunLevel.STUDY), None)
+    logged = {r.tags.trial for r in runs if r.tags.level is RunLevel.TRIAL}
+    tags = Tags(study=study.study_name, translator=plan.cls.name, label=plan.entry.display,
+                split_hash=prepared.split.hash, dataset_hash=prepared.dataset_hash, tune_metric=metric)
     if parent is None:
-        parent = tracker.start_run(exp_id, f"tune {plan.entry.display}", {**tags, f"{TAG}level": "study"})
-        tracker.log_params(parent, {**plan.params, "translator": plan.cls.name, "metric": metric})
+        parent = store.create_run(exp_id, f"tune {plan.entry.display}", tags.with_(level=RunLevel.STUDY))
+        store.log_params(parent, {**plan.params, "translator": plan.cls.name, "metric": metric})
     import optuna
 
     for trial in study.get_trials(deepcopy=False):
-        if trial.state.name not in _STATUS or str(trial.number) in logged:
+        if trial.state.name not in _STATUS or trial.number in logged:
             continue
-        why = {f"{TAG}pruned_by": trial.user_attrs["pruned_by"]} if "pruned_by" in trial.user_attrs else {}
-        child = tracker.start_run(exp_id, f"trial {trial.number}", {**tags, f"{TAG}level": "trial", **why,
-                                  f"{TAG}trial": str(trial.number), f"{TAG}trial_state": trial.state.name}, parent_id=parent)
-        tracker.log_params(child, {**plan.params, **trial.user_attrs.get("translator_params", {})})
+        child = store.create_run(exp_id, f"trial {trial.number}",
+                                 tags.with_(level=RunLevel.TRIAL, trial=trial.number, trial_state=trial.state.name,
+                                            pruned_by=trial.user_attrs.get("pruned_by")), parent_id=parent)
+        store.log_params(child, {**plan.params, **trial.user_attrs.get("translator_params", {})})
         for step, value in sorted(trial.intermediate_values.items()):
-            tracker.log_metrics(child, {TUNE_METRICS[metric][1]: value}, step=step)
+            store.log_metrics(child, {TUNE_METRICS[metric][1]: value}, step=step)
         if trial.value is not None:
-            tracker.log_metrics(child, {metric: trial.value})
-        tracker.end_run(child, _STATUS[trial.state.name])
+            store.log_metrics(child, {metric: trial.value})
+        store.end_run(child, _STATUS[trial.state.name])
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if done:
         best = study.best_trial
-        tracker.set_tags(parent, {f"best.{k}": str(v) for k, v in best.user_attrs.get("translator_params", {}).items()}
-                         | {f"{TAG}best_trial": str(best.number)})
-        tracker.log_metrics(parent, {f"best_{metric}": best.value, "n_trials": len(study.trials)}, step=len(study.trials))
-    tracker.end_run(parent)
+        store.set_tags(parent, Tags(best_trial=best.number),
+                       {f"best.{k}": str(v) for k, v in best.user_attrs.get("translator_params", {}).items()})
+        store.log_metrics(parent, {f"best_{metric}": best.value, "n_trials": len(study.trials)}, step=len(study.trials))
+    store.end_run(parent)
     return parent
 
 
@@ -253,3 +254,34 @@ def tuned_params(request: TuneRequest, prepared: Prepared, plan: PlannedTranslat
     if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         return None
     return dict(study.best_trial.user_attrs.get("translator_params", {}))
+
+
+def apply_tuned(prepared: Prepared, base: TuneRequest, echo: Callable[[str], None] = lambda _: None) -> Prepared:
+    """``prepared`` with each translator's best tuned parameters merged in (translators without a
+    finished trial keep their own). ``base`` names the config, storage and store of the studies."""
+    from dataclasses import replace
+
+    from .preparation import with_params
+
+    for plan in prepared.translators:
+        best = tuned_params(replace(base, translator=plan.entry.display), prepared, plan)
+        if best is None:
+            echo(f"omibench: {plan.entry.display}: no tuning trial finished (or no study yet), default parameters kept")
+            continue
+        echo(f"omibench: {plan.entry.display}: tuned parameters {best}")
+        prepared = with_params(prepared, plan.entry.display, best, study_name(prepared, plan))
+    return prepared
+
+
+def export_tuned(config_path: str | Path, overrides: tuple[str, ...], label: str, params: dict[str, Any],
+                 out: Path) -> None:
+    """Write the experiment YAML (with ``overrides`` applied) with ``params`` merged into translator ``label``."""
+    import yaml
+
+    from .config import apply_overrides
+
+    raw = apply_overrides(yaml.safe_load(Path(config_path).read_text()), overrides)
+    for entry in raw["translators"]:
+        if (entry.get("label") or entry["name"]) == label:
+            entry["params"] = {**entry.get("params", {}), **params}
+    out.write_text(yaml.safe_dump(raw, sort_keys=False))
