@@ -155,16 +155,19 @@ def run(config: "str | Path | ExperimentConfig", *, overrides: Sequence[str] = (
     prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, echo=echo)
     cfg = prepared.config
     st = open_store(store_dir, cfg.tracking.uri)
-    kind = executor or cfg.executor.kind
+    from .runner import build_executor
+
+    # built before anything is written: an unreachable Ray cluster is one line, with the store untouched
+    runner = build_executor(executor or cfg.executor.kind, prepared, st, show_progress, gpus=cfg.executor.gpus,
+                            cpu_workers=cfg.executor.cpu_workers, address=cfg.executor.address)
     with ExperimentLock(st.path, cfg.experiment_name, "omibench run", wait_s):
         if tuned:
             from .tuning import TuneRequest, apply_tuned
 
             base = TuneRequest(str(config), tuple(overrides), tuple(dirs), "", storage=storage, store=str(st.path))
             prepared = apply_tuned(prepared, base, echo)
-        outcomes = run_experiment(prepared, st, force=force, show_progress=show_progress, echo=echo, executor=kind,
-                                  plugin_dirs=dirs, gpus=cfg.executor.gpus, cpu_workers=cfg.executor.cpu_workers,
-                                  address=cfg.executor.address, timeout_s=getattr(cfg, "timeout_s", None))
+        outcomes = run_experiment(prepared, st, force=force, show_progress=show_progress, echo=echo, executor=runner,
+                                  plugin_dirs=dirs, timeout_s=cfg.timeout_s)
     table = leaderboard(st, cfg.experiment_name, sort=sort, split_hash=prepared.split.hash,
                         dataset_hash=prepared.dataset_hash)
     return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds))

@@ -74,6 +74,9 @@ def _stop_on_sigterm() -> None:
     import signal
 
     def handler(signum: int, frame: Any) -> None:
+        from . import _interrupts
+
+        _interrupts.mark()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)
@@ -91,8 +94,9 @@ WAIT_HELP = "Seconds to wait for another omibench process writing this experimen
 @click.option("--sort", default=None, help="Leaderboard metric (default: median_r2_featurewise).")
 @click.option("--tuned", is_flag=True, help="Use each translator's best tuned parameters (from `omibench tune`).")
 @click.option("--storage", default=None, help="Optuna storage of the tuning studies (default: the store's journal).")
-@click.option("--executor", type=click.Choice(["inline", "local", "ray"]), default=None,
-              help="Where jobs run (default: the YAML's executor.kind, inline).")
+@click.option("--executor", type=click.Choice(["process", "inline", "local", "ray"]), default=None,
+              help="Where jobs run (default: the YAML's executor.kind, process: a child process per job; "
+                   "inline: in this process, for debugging).")
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=10.0, show_default=True, help=WAIT_HELP)
 @_user_errors
 def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], force: bool, store: Path | None,

@@ -19,7 +19,7 @@ import yaml
 
 from ._provenance import git_commit, package_versions
 from .config import canonical_hash
-from .jobs import JobResult
+from .executors.spec import JobResult
 from .preparation import PlannedTranslator, Prepared
 from .store import RunLevel, RunStatus, Store, Tags, owner_id
 
@@ -157,6 +157,8 @@ def record_result(store: Store, result: JobResult, extra: Path | None = None, no
             store.end_run(run_id, RunStatus.FAILED, error=result.error or "failed")
             return
         store.log_metrics(run_id, result.metrics)
+        if result.device:
+            store.set_tags(run_id, Tags(device=result.device))
         if result.files:  # shipped back from another machine
             for rel, data in result.files.items():
                 (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)

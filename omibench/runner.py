@@ -17,15 +17,16 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import _interrupts
 from ._faults import fault_point
 from .downstream import Downstream, setup_downstream
 from .entries import Entry, aggregate, open_entry, record_result
-from .executors import make_executor
-from .jobs import JobResult, JobSpec
+from .executors import Executor, JobResult, JobSpec, make_executor
+from .jobs import JobWork
 from .preparation import Prepared
 from .store import RunLevel, RunStatus, Store, Tags
 
-__all__ = ["Outcome", "RunInterrupted", "add_downstream", "run_experiment"]
+__all__ = ["Outcome", "RunInterrupted", "add_downstream", "build_executor", "run_experiment"]
 
 Echo = Callable[[str], None]
 SKIPPED = "SKIPPED"
@@ -56,16 +57,20 @@ class RunInterrupted(KeyboardInterrupt):
 
 
 def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_progress: bool = False,
-                   echo: Echo = lambda _: None, executor: str = "inline", plugin_dirs: Sequence[str] = (),
-                   **executor_options: Any) -> list[Outcome]:
+                   echo: Echo = lambda _: None, executor: "str | Executor" = "process", plugin_dirs: Sequence[str] = (),
+                   timeout_s: float | None = None, **executor_options: Any) -> list[Outcome]:
     """Run every planned translator for every seed; return one outcome per translator.
 
     The caller holds the experiment's lock (:class:`omibench.store.ExperimentLock`). Resume: a
     translator with a finished run of the same key is skipped (unless ``force``); of an unfinished
     multi-seed run, seeds already finished are kept and only the others are run; one whose seeds
     all finished is closed at once. Runs left RUNNING by a dead process are marked FAILED.
+    ``executor`` is a name (built here, see :func:`make_executor`) or an executor built by
+    :func:`build_executor` (the API builds it first, to refuse an unreachable cluster before any
+    write). ``timeout_s`` limits each job (fit, predict, scoring).
     """
     config = prepared.config
+    _interrupts.reset()
     exp_id = store.experiment_id(config.experiment_name)
     assert exp_id is not None
     split_file = prepared.split.save(store.path / "splits" / f"{prepared.split.hash}.json")
@@ -73,8 +78,8 @@ def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_p
     outcomes: dict[str, Outcome] = {}
     by_run: dict[str, tuple[Entry, int]] = {}
     jobs_dir = store.path / "jobs"
-    runner = make_executor(executor, prepared, lambda run_id: lambda step, values: store.log_metrics(run_id, values, step),
-                           show_progress, **executor_options)
+    runner = executor if isinstance(executor, Executor) else build_executor(executor, prepared, store, show_progress,
+                                                                             **executor_options)
     try:
         judge = setup_downstream(prepared, store, exp_id, echo)
         n = len(prepared.translators)
@@ -102,7 +107,8 @@ def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_p
                     out_dir=str(jobs_dir / run_id), config=config.model_dump(mode="json"),
                     plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs], cwd=os.getcwd(),
                     dataset_hash=prepared.dataset_hash, split_hash=prepared.split.hash,
-                    cache_dir=str(store.path / "cache"), n_jobs=config.n_jobs or os.cpu_count() or 1))
+                    cache_dir=str(store.path / "cache"), n_jobs=config.n_jobs or os.cpu_count() or 1,
+                    timeout_s=timeout_s))
                 by_run[run_id] = (entry, seed)
         for result in runner.results():
             entry, seed = by_run[result.run_id]
@@ -133,6 +139,15 @@ def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_p
                                  config.experiment_name) from None
         raise
     return [outcomes[p.entry.display] for p in prepared.translators]
+
+
+def build_executor(kind: str, prepared: Prepared, store: Store, show_progress: bool = False,
+                   **options: Any) -> Executor:
+    """The executor ``kind``, carrying this experiment's jobs; per-epoch values go to ``store``."""
+    def reporter_for(run_id: str) -> Callable[[int, Any], None]:
+        return lambda step, values: store.log_metrics(run_id, values, step)
+
+    return make_executor(kind, JobWork(prepared, show_progress), reporter_for, **options)
 
 
 def _close(entry: Entry, judge: Downstream | None, echo: Echo) -> Outcome:

@@ -6,7 +6,7 @@ import pytest
 
 import omibench.jobs
 import omibench.runner
-from omibench import api
+from omibench import _interrupts, api
 from omibench.runner import RunInterrupted, run_experiment
 from omibench.store import MemoryStore, RunLevel, RunStatus, Tags
 
@@ -50,7 +50,7 @@ def _test_metrics(metrics):
 def reference(prepared, tmp_path):
     """Metrics of an uninterrupted run."""
     store = MemoryStore(tmp_path / "ref")
-    outcomes = run_experiment(prepared, store)
+    outcomes = run_experiment(prepared, store, executor="inline")
     assert [o.status for o in outcomes] == ["FINISHED", "FINISHED"]
     return {label: _test_metrics(m) for label, m in _check_complete(store).items()}
 
@@ -62,9 +62,9 @@ def _same(store, reference):
 
 def test_rerun_of_a_finished_experiment_skips_everything(prepared, tmp_path, reference):
     store = MemoryStore(tmp_path / "s")
-    run_experiment(prepared, store)
+    run_experiment(prepared, store, executor="inline")
     n_runs = len(store.runs)
-    outcomes = run_experiment(prepared, store)
+    outcomes = run_experiment(prepared, store, executor="inline")
     assert [o.status for o in outcomes] == ["SKIPPED", "SKIPPED"]
     assert len(store.runs) == n_runs
     _same(store, reference)
@@ -74,12 +74,12 @@ def test_rerun_of_a_finished_experiment_skips_everything(prepared, tmp_path, ref
 def test_all_seeds_finished_but_summary_open_is_closed_without_running_anything(prepared, tmp_path, reference, left):
     """The KeyError case: 0 jobs to submit, the summary must still be closed."""
     store = MemoryStore(tmp_path / "s")
-    run_experiment(prepared, store)
+    run_experiment(prepared, store, executor="inline")
     for summary in _by_level(store, RunLevel.SUMMARY):
         store.set_status(summary.run_id, left)
         store.runs[summary.run_id].metrics.clear()  # its aggregate was never logged
     n_runs = len(store.runs)
-    outcomes = run_experiment(prepared, store)
+    outcomes = run_experiment(prepared, store, executor="inline")
     assert [o.status for o in outcomes] == ["FINISHED", "FINISHED"]
     assert len(store.runs) == n_runs  # no job ran again
     _same(store, reference)
@@ -87,7 +87,7 @@ def test_all_seeds_finished_but_summary_open_is_closed_without_running_anything(
 
 def test_partial_seeds_resume_only_the_missing_ones(prepared, tmp_path, reference):
     store = MemoryStore(tmp_path / "s")
-    run_experiment(prepared, store)
+    run_experiment(prepared, store, executor="inline")
     exp = store.experiment_id("t")
     for summary in _by_level(store, RunLevel.SUMMARY):
         store.set_status(summary.run_id, RunStatus.RUNNING)  # SIGKILL: the summary left RUNNING
@@ -95,7 +95,7 @@ def test_partial_seeds_resume_only_the_missing_ones(prepared, tmp_path, referenc
         store.set_status(seeds[1].run_id, RunStatus.RUNNING)  # seed 1 was being fitted
         del store.runs[seeds[2].run_id]  # seed 2 never started
     kept = {r.run_id for r in _by_level(store, RunLevel.SEED, RunStatus.FINISHED)}
-    run_experiment(prepared, store)
+    run_experiment(prepared, store, executor="inline")
     _same(store, reference)
     finished_seeds = {r.run_id for r in _by_level(store, RunLevel.SEED, RunStatus.FINISHED)}
     assert kept < finished_seeds and len(finished_seeds - kept) == 4  # seeds 1 and 2 of both translators
@@ -107,10 +107,10 @@ def test_single_seed_stale_run_is_failed_and_redone(write_config, tmp_path):
     cfg = write_config(small_experiment())
     prep, _, _ = api.prepare_experiment(cfg, store=tmp_path / "c")
     store = MemoryStore(tmp_path / "s")
-    run_experiment(prep, store)
+    run_experiment(prep, store, executor="inline")
     (lasso,) = [r for r in _by_level(store, RunLevel.SUMMARY) if r.label == "lasso"]
     store.set_status(lasso.run_id, RunStatus.RUNNING)
-    outcomes = run_experiment(prep, store)
+    outcomes = run_experiment(prep, store, executor="inline")
     assert [o.status for o in outcomes] == ["SKIPPED", "FINISHED"]
     assert store.get_run(lasso.run_id).status is RunStatus.FAILED
     assert not store.running_runs(store.experiment_id("t"))
@@ -123,6 +123,7 @@ def _interrupt_at(monkeypatch, point, nth):
         if name == point:
             calls["n"] += 1
             if calls["n"] == nth:
+                _interrupts.mark()  # as Ctrl-C does (a translator's own KeyboardInterrupt fails its job alone)
                 raise KeyboardInterrupt
 
     monkeypatch.setattr(omibench.jobs, "fault_point", fault)
@@ -134,7 +135,7 @@ def test_interruption_keeps_finished_runs_and_a_rerun_completes(prepared, tmp_pa
     store = MemoryStore(tmp_path / "s")
     _interrupt_at(monkeypatch, point, nth)
     with pytest.raises(RunInterrupted) as info:
-        run_experiment(prepared, store)
+        run_experiment(prepared, store, executor="inline")
     exp = store.experiment_id("t")
     assert not store.running_runs(exp)
     finished_before = {r.run_id for r in store.search(exp, status=RunStatus.FINISHED)}
@@ -142,7 +143,7 @@ def test_interruption_keeps_finished_runs_and_a_rerun_completes(prepared, tmp_pa
     assert len([r for r in finished_before if store.get_run(r).tags.level is RunLevel.SEED]) == seed_done
     assert "rerun the same command" in info.value.summary()
     monkeypatch.undo()
-    run_experiment(prepared, store)
+    run_experiment(prepared, store, executor="inline")
     _same(store, reference)
     for run_id in finished_before:  # finished work was kept, not redone
         assert store.get_run(run_id).status is RunStatus.FINISHED

@@ -1,0 +1,123 @@
+"""The default executor: each job in a forked child of the driver, one after another.
+
+The child inherits the driver's prepared data (no re-preparation, no pickling of matrices) and
+streams its per-epoch values back over a pipe, so they reach the store live as with ``inline``.
+What the child does cannot end the benchmark: an exception, ``sys.exit``, ``KeyboardInterrupt``
+raised by a translator, ``os._exit``, a crash or a hang past ``timeout_s`` fail that job alone.
+The child dies with the driver (``PR_SET_PDEATHSIG``) and then removes its job folder.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any, Callable, Iterator
+
+from . import Executor, ReporterFor
+from ._children import die_with_parent, remove_on_term
+from .spec import JobResult, JobSpec, Work
+
+__all__ = ["ProcessExecutor", "describe_exit", "POLL_S"]
+
+POLL_S = 0.1
+
+
+def describe_exit(code: int | None) -> str:
+    if code is None:
+        return "still running"
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
+        return f"killed by signal {name}" + (" (out of memory?)" if code == -9 else "")
+    return f"exit status {code}"
+
+
+def _child(work: Work, spec: JobSpec, conn: Connection, driver: int) -> None:
+    die_with_parent()
+    if os.getppid() != driver:  # the driver died before the line above took effect
+        os._exit(1)
+    remove_on_term(spec.out_dir)
+    from .. import _faults
+
+    _faults.DRIVER_PID = driver  # a test's fault point signals the driver, not this child
+
+    def report(step: int, values: Any) -> None:
+        conn.send(("report", (step, dict(values))))
+
+    try:
+        result = work.here(spec, report)
+    except BaseException as exc:  # the work catches a translator's errors; this is the last net
+        result = JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+    conn.send(("result", result))
+    conn.close()
+
+
+class ProcessExecutor(Executor):
+    description = "process"
+
+    def __init__(self, work: Work, reporter_for: ReporterFor) -> None:
+        self.work = work
+        self.reporter_for = reporter_for
+        self.queue: list[JobSpec] = []
+        self.current: Any = None
+        self.ctx = mp.get_context("fork")
+
+    def submit(self, spec: JobSpec) -> None:
+        self.queue.append(spec)
+
+    def results(self) -> Iterator[JobResult]:
+        while self.queue:
+            yield self._run(self.queue.pop(0))
+
+    def _run(self, spec: JobSpec) -> JobResult:
+        receive, send = self.ctx.Pipe(duplex=False)
+        proc = self.ctx.Process(target=_child, args=(self.work, spec, send, os.getpid()), name=f"omibench job {spec.label}")
+        proc.start()
+        send.close()
+        self.current = proc
+        report: Callable[[int, Any], None] = self.reporter_for(spec.run_id)
+        deadline = None if spec.timeout_s is None else time.monotonic() + spec.timeout_s
+        result = None
+        try:
+            while result is None:
+                if receive.poll(POLL_S):
+                    try:
+                        kind, payload = receive.recv()
+                    except (EOFError, OSError):  # the child is gone without a result
+                        break
+                    if kind == "report":
+                        report(*payload)
+                    else:
+                        result = payload
+                elif not proc.is_alive():
+                    if not receive.poll(0):
+                        break
+                if deadline is not None and result is None and time.monotonic() > deadline:
+                    self._stop(proc)
+                    return JobResult.failed(spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped")
+        finally:
+            receive.close()
+        proc.join(timeout=30)
+        self._stop(proc)
+        self.current = None
+        if result is None:
+            return JobResult.failed(spec, f"the job's process ended without a result ({describe_exit(proc.exitcode)}): "
+                                          "the translator called sys.exit / os._exit or crashed")
+        return result
+
+    def _stop(self, proc: Any) -> None:
+        if proc.is_alive():
+            proc.terminate()  # SIGTERM: the child removes its job folder
+            proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+    def close(self) -> None:
+        if self.current is not None:
+            self._stop(self.current)
+            self.current = None
+        self.queue.clear()
