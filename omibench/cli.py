@@ -221,9 +221,9 @@ def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
 @_user_errors
 def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str | None, show_all: bool) -> None:
     """Print an experiment's leaderboard from the MLflow store."""
+    from . import api
     from .leaderboard import format_table
     from .metrics import METRIC_NAMES
-    from . import api
 
     if sort not in METRIC_NAMES:
         raise click.BadParameter(f"{sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}", param_hint="--sort")

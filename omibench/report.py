@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import OmibenchError
-from .downstream import DOWNSTREAM_METRICS, LEVEL_REFERENCE, REFERENCE_LABEL
+from .downstream import DOWNSTREAM_METRICS, REFERENCE_LABEL
 from .figures import comparison_figure
 from .leaderboard import SHORT_NAMES as _SHORT
 from .metrics import LOWER_IS_BETTER, METRIC_NAMES

@@ -24,7 +24,7 @@ from .entries import Entry, aggregate, open_entry, record_result
 from .executors import Executor, JobResult, JobSpec, make_executor
 from .jobs import JobWork
 from .preparation import Prepared
-from .store import RunLevel, RunStatus, Store, Tags
+from .store import RunStatus, Store, Tags
 
 __all__ = ["Outcome", "RunInterrupted", "add_downstream", "build_executor", "run_experiment"]
 

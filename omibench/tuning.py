@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
-
 from ._errors import ConfigError, PluginError
-from .metrics import score
+from ._gpus import gpu_count
+from .fitting import fit_and_score
 from .preparation import PlannedTranslator, Prepared
 from .store import RunLevel, RunStatus, Store, Tags
 from .translator import FitContext, resolve_device, validate_params
@@ -109,15 +108,12 @@ def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str,
                     trial.set_user_attr("pruned_by", "time budget")
                     raise optuna.TrialPruned(f"time budget spent at epoch {step}")
 
-        seed = prepared.config.seeds[0]
-        context = FitContext(seed=seed, device=resolve_device(plan.cls.resources),
+        # the same fit as a benchmark job: global generators seeded with the experiment's first seed
+        context = FitContext(seed=prepared.config.seeds[0], device=resolve_device(plan.cls.resources),
                              n_jobs=prepared.config.n_jobs or os.cpu_count() or 1, reporter=reporter, source=prepared.source)
-        model = plan.cls(**params).fit(prepared.train, prepared.val, context)
-        pred = np.asarray(model.predict(prepared.val.b), dtype=np.float32)
-        if not np.isfinite(pred).all():
-            raise FloatingPointError("validation predictions contain NaN/inf")
-        summary = score(prepared.val.a, pred).summary
-        return summary["mse"] if metric == "val_mse" else summary["median_r2_featurewise"]
+        fitted = fit_and_score(plan.cls, params, prepared.train, prepared.val, context)
+        assert fitted.val is not None
+        return fitted.val.summary["mse"] if metric == "val_mse" else fitted.val.summary["median_r2_featurewise"]
 
     return objective
 
@@ -140,7 +136,7 @@ def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator
                        catch=(FloatingPointError, RuntimeError))
         return study
     ctx = mp.get_context("spawn")
-    gpus = _gpu_count()
+    gpus = gpu_count()
     procs = []
     # workers get the wall-clock end of the budget: their own start-up (data loading) counts
     ends_at = None if timeout is None else time.time() + timeout
@@ -176,15 +172,6 @@ class BoundTrial:
 
 def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
-
-
-def _gpu_count() -> int:
-    try:
-        import torch
-
-        return torch.cuda.device_count()
-    except Exception:  # noqa: BLE001
-        return 0
 
 
 def _worker(request: TuneRequest, worker: int, target: int, ends_at: float | None, env: dict[str, str]) -> None:

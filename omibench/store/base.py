@@ -69,7 +69,7 @@ class Store(ABC):
         """Raises ``KeyError`` for an unknown run id."""
 
     @abstractmethod
-    def search(self, experiment_id: str, where: Tags = Tags(), status: RunStatus | None = None,
+    def search(self, experiment_id: str, where: Tags | None = None, status: RunStatus | None = None,
                parent_id: str | None = None, newest_first: bool = True) -> list[Run]:
         """Runs of an experiment whose tags equal every field set in ``where``."""
 

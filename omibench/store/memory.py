@@ -104,8 +104,9 @@ class MemoryStore(Store):
     def get_run(self, run_id: str) -> Run:
         return replace(self._run(run_id))
 
-    def search(self, experiment_id: str, where: Tags = Tags(), status: RunStatus | None = None,
+    def search(self, experiment_id: str, where: Tags | None = None, status: RunStatus | None = None,
                parent_id: str | None = None, newest_first: bool = True) -> list[Run]:
+        where = where or Tags()
         wanted = where.to_dict()
         out = [replace(r) for r in self.runs.values() if r.experiment_id == experiment_id
                and all(r.tags.to_dict().get(k) == v for k, v in wanted.items())

@@ -125,11 +125,22 @@ class MlflowStore(Store):
             self._check_writable(db)
 
     def _check_writable(self, db: Path) -> None:
+        """Try it (a file created and removed at once, the database opened for writing): permission
+        bits, read-only mounts and root all answer the same way then."""
+        import tempfile
+
         folder = db.parent
         existing = next(p for p in [folder, *folder.parents] if p.exists())
-        if not os.access(existing, os.W_OK | os.X_OK) or (db.exists() and not os.access(db, os.W_OK)):
-            raise StoreError(f"{existing if not db.exists() else db}: the store is read-only for this user; "
-                             "fix its permissions or give another --store")
+        try:
+            with tempfile.NamedTemporaryFile(dir=existing, prefix=".omibench-probe-"):
+                pass
+            if db.exists():
+                with open(db, "r+b"):
+                    pass
+        except OSError as exc:
+            where = db if db.exists() and existing == folder else existing
+            raise StoreError(f"{where}: the store is not writable ({exc.strerror}); fix its permissions or give "
+                             "another --store") from None
 
     def exists(self) -> bool:
         return not self.local or bool(self.db_file and self.db_file.is_file())
@@ -203,8 +214,9 @@ class MlflowStore(Store):
         except MlflowException:
             raise KeyError(run_id) from None
 
-    def search(self, experiment_id: str, where: Tags = Tags(), status: RunStatus | None = None,
+    def search(self, experiment_id: str, where: Tags | None = None, status: RunStatus | None = None,
                parent_id: str | None = None, newest_first: bool = True) -> list[Run]:
+        where = where or Tags()
         wanted = where.to_dict()
         runs: list[Run] = []
         token = None
