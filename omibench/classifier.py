@@ -89,29 +89,30 @@ class OmiEmbedClassifier:
         ce = torch.nn.CrossEntropyLoss()
         net.train()
         # phase 2 never steps the VAE's optimizer, yet its schedule must advance with the epochs
-        warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
-        for epoch in progress(range(total)):
-            phase = 1 if epoch < settings.epochs[0] else 2 if epoch < settings.epochs[0] + settings.epochs[1] else 3
-            perm = torch.randperm(len(x), generator=gen).to(device)
-            for start in range(0, len(x), settings.batch_size):
-                idx = perm[start:start + settings.batch_size]
-                if len(idx) < 2:  # batch norm needs two samples
-                    continue
-                recon, mu, logvar, logits = net(x[idx], detach_latent=phase == 2)
-                embed = bce(recon, target[idx]) + settings.k_kl * (-0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp()))
-                if phase == 1:
-                    loss, opts = embed, (opt_embed,)
-                elif phase == 2:
-                    loss, opts = ce(logits, y[idx]), (opt_down,)
-                else:
-                    loss, opts = settings.k_embed * embed + ce(logits, y[idx]), (opt_embed, opt_down)
-                for o in opts:
-                    o.zero_grad(set_to_none=True)
-                loss.backward()
-                for o in opts:
-                    o.step()
-            for s in scheds:
-                s.step()
+        with warnings.catch_warnings():  # scoped: the filter must not outlive training
+            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
+            for epoch in progress(range(total)):
+                phase = 1 if epoch < settings.epochs[0] else 2 if epoch < settings.epochs[0] + settings.epochs[1] else 3
+                perm = torch.randperm(len(x), generator=gen).to(device)
+                for start in range(0, len(x), settings.batch_size):
+                    idx = perm[start:start + settings.batch_size]
+                    if len(idx) < 2:  # batch norm needs two samples
+                        continue
+                    recon, mu, logvar, logits = net(x[idx], detach_latent=phase == 2)
+                    embed = bce(recon, target[idx]) + settings.k_kl * (-0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp()))
+                    if phase == 1:
+                        loss, opts = embed, (opt_embed,)
+                    elif phase == 2:
+                        loss, opts = ce(logits, y[idx]), (opt_down,)
+                    else:
+                        loss, opts = settings.k_embed * embed + ce(logits, y[idx]), (opt_embed, opt_down)
+                    for o in opts:
+                        o.zero_grad(set_to_none=True)
+                    loss.backward()
+                    for o in opts:
+                        o.step()
+                for s in scheds:
+                    s.step()
         net.eval()
         return model
 

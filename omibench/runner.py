@@ -22,6 +22,7 @@ from ._faults import fault_point
 from .downstream import Downstream, setup_downstream
 from .entries import Entry, aggregate, open_entry, record_result
 from .executors import Executor, JobResult, JobSpec, make_executor
+from .fitting import prepare_process
 from .jobs import JobWork
 from .preparation import Prepared
 from .store import RunStatus, Store, Tags
@@ -71,6 +72,7 @@ def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_p
     """
     config = prepared.config
     _interrupts.reset()
+    prepare_process()  # before the driver's first torch allocation (Table 3's classifier), inherited by job forks
     exp_id = store.experiment_id(config.experiment_name)
     assert exp_id is not None
     split_file = prepared.split.save(store.path / "splits" / f"{prepared.split.hash}.json")

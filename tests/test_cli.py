@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 from omibench.cli import cli
 from omibench.metrics import METRIC_NAMES
-from omibench.tracking import TAG, Tracker
+from omibench.store import TAG
+from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
 from .test_plugins import MEAN_PLUGIN

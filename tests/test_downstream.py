@@ -9,7 +9,8 @@ from omibench.classifier import ClassifierSettings, OmiEmbedClassifier
 from omibench.data import make_synthetic
 from omibench.downstream import REFERENCE_LABEL, classification_scores
 from omibench.plugins import load_registry
-from omibench.tracking import TAG, Tracker
+from omibench.store import TAG
+from omibench.store import MlflowStore as Tracker
 from omibench.translate import load_trained
 
 from .conftest import small_experiment

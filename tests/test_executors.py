@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from omibench.cli import cli
-from omibench.tracking import TAG, Tracker
+from omibench.store import TAG
+from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
 

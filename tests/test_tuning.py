@@ -10,7 +10,8 @@ import optuna
 from click.testing import CliRunner
 
 from omibench.cli import cli
-from omibench.tracking import TAG, Tracker
+from omibench.store import TAG
+from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
 
