@@ -17,6 +17,20 @@ from . import Executor
 from .spec import JobResult, JobSpec, Work
 
 
+def _check_reachable(address: str, timeout_s: float = 3.0) -> None:
+    """Ray retries an unreachable head for minutes: try its port first, and refuse in one line."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"executor.address {address!r}: expected host:port of a Ray head (e.g. 10.0.0.5:6379), or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(f"ray: no cluster answers at executor.address {address!r} ({exc.strerror or exc}); start one "
+                          "with `ray start --head` or fix executor.address") from None
+
+
 class RayExecutor(Executor):
     def __init__(self, work: Work, address: str | None = None) -> None:
         try:
@@ -25,6 +39,8 @@ class RayExecutor(Executor):
             raise ConfigError("the ray executor needs Ray: pip install 'omibench[ray]'") from None
         self.ray = ray
         if not ray.is_initialized():
+            if address and address != "auto":
+                _check_reachable(address)
             try:
                 ray.init(address=address or "auto", log_to_driver=False, configure_logging=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
