@@ -29,8 +29,8 @@ if TYPE_CHECKING:
     from .runner import Outcome
     from .store import Store
 
-__all__ = ["ReportResult", "Results", "TranslateResult", "TuneResult", "add_downstream", "leaderboard",
-           "prepare_experiment", "report", "run", "translate", "tune"]
+__all__ = ["ReportResult", "Results", "TranslateResult", "TuneResult", "add_downstream", "check_plugin", "inspect",
+           "leaderboard", "plugins", "prepare_experiment", "report", "run", "translate", "tune"]
 
 Echo = Callable[[str], None]
 DEFAULT_WAIT_S = 10.0  # how long a second process waits for an experiment's lock before refusing
@@ -105,10 +105,12 @@ def _registry(dirs: Sequence[str | Path], echo: Echo) -> "Registry":
 
 def prepare_experiment(config: "str | Path | ExperimentConfig", overrides: Sequence[str] = (),
                        plugin_dirs: Sequence[str | Path] = (), store: str | Path | None = None,
-                       only: str | None = None, echo: Echo = _quiet) -> tuple["Prepared", list[str], Path]:
+                       only: str | None = None, echo: Echo = _quiet,
+                       data_only: bool = False) -> tuple["Prepared", list[str], Path]:
     """Config -> plugins -> data (through the store's cache): the one preparation sequence.
 
-    ``only`` keeps one translator (by label). Returns the prepared experiment, the plugin folders
+    ``only`` keeps one translator (by label); ``data_only`` keeps only the first (translators play no
+    part in the data). Returns the prepared experiment, the plugin folders
     used and the store folder. Nothing is written to the store but the data cache.
     """
     from .preparation import prepare
@@ -121,6 +123,8 @@ def prepare_experiment(config: "str | Path | ExperimentConfig", overrides: Seque
         if only not in labels:
             raise OmibenchError(f"{config}: no translator labelled {only!r} in this experiment (it has {', '.join(labels)})")
         cfg = cfg.model_copy(update={"translators": [t for t in cfg.translators if t.display == only]})
+    if data_only:
+        cfg = cfg.model_copy(update={"translators": cfg.translators[:1]})
     store_dir = Path(store or cfg.tracking.store)
     _check_store(store_dir, cfg.tracking.uri)
     echo(f"omibench: preparing {cfg.name!r} (data source {cfg.data['source']!r})")
@@ -218,8 +222,11 @@ def leaderboard(experiment: str, *, store: str | Path = "mlruns", uri: str | Non
     """An experiment's leaderboard read from the store (one row per translator, best first)."""
     from .leaderboard import DEFAULT_SORT
     from .leaderboard import leaderboard as table_of
+    from .metrics import METRIC_NAMES
     from .store import MlflowStore
 
+    if sort is not None and sort not in METRIC_NAMES:
+        raise ConfigError(f"--sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
     st = MlflowStore(store, uri)
     if st.exists():
         st.check(write=False)
@@ -288,3 +295,22 @@ def translate(model: str, input_path: Path, output_path: Path, *, labels_path: P
             result.figure = figure_path or output_path.with_suffix(".tsne.png")
             result.n_labelled = translation_figure(trained, pred, labels_path, label_column, result.figure)
     return result
+
+
+def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> "Registry":
+    """Every registered translator and data source (plugin problems go to ``echo``)."""
+    return _registry([str(d) for d in plugin_dirs], echo)
+
+
+def check_plugin(name: str, plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> list[Any]:
+    """The conformance check of translator ``name``: one result per check (``name``, ``passed``, ``detail``)."""
+    from .conformance import check_translator
+
+    return list(check_translator(_registry([str(d) for d in plugin_dirs], echo).translator(name)))
+
+
+def inspect(file: str | Path) -> dict[str, Any]:
+    """Shape, orientation guess, value range, missing values and scale guess of a matrix file."""
+    from .data.inspect import inspect_matrix
+
+    return dict(inspect_matrix(Path(file)))

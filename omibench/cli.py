@@ -44,16 +44,6 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _registry(plugin_dirs: tuple[Path, ...] | list[Path], quiet: bool = False):  # type: ignore[no-untyped-def]
-    from .plugins import load_registry
-
-    registry = load_registry(plugin_dirs)
-    if not quiet:
-        for problem in registry.problems:
-            _echo_err(f"warning: plugin problem: {problem}")
-    return registry
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="omibench")
 @click.option("-v", "--verbose", is_flag=True, help="Show debug logging.")
@@ -184,7 +174,9 @@ def plugins(plugin_dirs: tuple[Path, ...]) -> None:
     """List registered translators and data sources: name, origin, default parameters."""
     import json
 
-    registry = _registry(plugin_dirs)
+    from . import api
+
+    registry = api.plugins(plugin_dirs, echo=_echo_err)
     click.echo("Translators:")
     for name, reg in sorted(registry.translators.items()):
         params = json.dumps(dict(reg.cls.default_params), default=str)
@@ -200,10 +192,9 @@ def plugins(plugin_dirs: tuple[Path, ...]) -> None:
 @_user_errors
 def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
     """Run the conformance check on one translator (tiny fit / predict / save / load)."""
-    from .conformance import check_translator
+    from . import api
 
-    cls = _registry(plugin_dirs).translator(name)
-    results = check_translator(cls)
+    results = api.check_plugin(name, plugin_dirs, echo=_echo_err)
     for r in results:
         click.echo(f"  {'PASS' if r.passed else 'FAIL'}  {r.name:<26} {r.detail}")
     failed = sum(not r.passed for r in results)
@@ -286,9 +277,9 @@ def data() -> None:
 @_user_errors
 def data_inspect(file: Path) -> None:
     """Summarise a matrix: shape, orientation guess, value range, missing values, scale guess."""
-    from .data.inspect import inspect_matrix
+    from . import api
 
-    for key, value in inspect_matrix(file).items():
+    for key, value in api.inspect(file).items():
         click.echo(f"{key:>18}: {value}")
 
 
@@ -300,14 +291,9 @@ def data_inspect(file: Path) -> None:
 @_user_errors
 def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> None:
     """Load, pair, split and preprocess an experiment's data (cached), and report what came out."""
-    from .config import load_config
-    from .preparation import prepare
+    from . import api
 
-    cfg = load_config(config, overrides)
-    registry = _registry(list(plugin_dirs) + ([cfg.plugins_dir] if cfg.plugins_dir else []), quiet=True)
-    cfg = cfg.model_copy(update={"translators": cfg.translators[:1]})  # translators play no part here
-    store_dir = Path(store or cfg.tracking.store)
-    p = prepare(cfg, registry, store_dir / "cache")
+    p, _, store_dir = api.prepare_experiment(config, overrides, plugin_dirs, store, data_only=True)
     n = p.train.n_samples + p.val.n_samples + p.test.n_samples
     click.echo(f"dataset {p.train.name}: {n} paired samples, content hash {p.dataset_hash}")
     click.echo(f"split {p.split.hash}: {p.train.n_samples} train / {p.val.n_samples} val / {p.test.n_samples} test "
@@ -319,7 +305,7 @@ def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Pa
     if p.train.has_labels:
         import collections
 
-        counts = collections.Counter(lab for lab in p.train.labels if lab is not None)  # type: ignore[union-attr]
+        counts = collections.Counter(lab for lab in (p.train.labels if p.train.labels is not None else []) if lab is not None)
         click.echo(f"labels (train): {dict(sorted(counts.items()))}")
     click.echo(f"cache: {store_dir / 'cache'}")
 
