@@ -302,11 +302,19 @@ def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> "Reg
     return _registry([str(d) for d in plugin_dirs], echo)
 
 
-def check_plugin(name: str, plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> list[Any]:
-    """The conformance check of translator ``name``: one result per check (``name``, ``passed``, ``detail``)."""
-    from .conformance import check_translator
+def check_plugin(name: str, plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet,
+                 timeout_s: float | None = 600) -> list[Any]:
+    """The conformance check of translator ``name``: one result per check (``name``, ``passed``,
+    ``detail``). The checks run in a child process: a translator that exits (``sys.exit``,
+    ``os._exit``), interrupts or hangs fails the check instead of ending it silently."""
+    from .conformance import CheckResult, check_translator
+    from .executors.process import call_in_child
 
-    return list(check_translator(_registry([str(d) for d in plugin_dirs], echo).translator(name)))
+    cls = _registry([str(d) for d in plugin_dirs], echo).translator(name)
+    ok, value = call_in_child(check_translator, cls, timeout_s=timeout_s)
+    if ok:
+        return list(value)
+    return [CheckResult("runs_in_isolation", False, f"the conformance checks {value}")]
 
 
 def inspect(file: str | Path) -> dict[str, Any]:

@@ -163,3 +163,13 @@ def test_killing_the_driver_leaves_no_worker_and_no_job_folder(write_config, tmp
     assert not _alive(worker), "the worker outlived its driver"
     jobs = store / "jobs"
     assert not jobs.exists() or not list(jobs.iterdir()), "the job folder was left behind"
+
+
+@pytest.mark.parametrize("how", ["sys_exit", "os_exit", "keyboard_interrupt"])
+def test_check_plugin_fails_a_translator_that_exits(plugdir, how):
+    source = ROGUE.replace('"how": "sys_exit"', f'"how": "{how}"')
+    (plugdir / "rogue.py").write_text(source)
+    result = invoke("check-plugin", "rogue", "--plugins-dir", plugdir)
+    assert result.exit_code == 1, result.output
+    expected = {"sys_exit": "called sys.exit(0)", "os_exit": "exit status 7", "keyboard_interrupt": "KeyboardInterrupt"}
+    assert "FAIL  runs_in_isolation" in result.output and expected[how] in result.output, result.output

@@ -21,7 +21,7 @@ from . import Executor, ReporterFor
 from ._children import die_with_parent, remove_on_term
 from .spec import JobResult, JobSpec, Work
 
-__all__ = ["ProcessExecutor", "describe_exit", "POLL_S"]
+__all__ = ["POLL_S", "ProcessExecutor", "call_in_child", "describe_exit"]
 
 POLL_S = 0.1
 
@@ -121,3 +121,46 @@ class ProcessExecutor(Executor):
             self._stop(self.current)
             self.current = None
         self.queue.clear()
+
+
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], conn: Connection, driver: int) -> None:
+    die_with_parent()
+    if os.getppid() != driver:
+        os._exit(1)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        conn.send((True, fn(*args)))
+    except SystemExit as exc:
+        conn.send((False, f"called sys.exit({exc.code!r})"))
+    except BaseException as exc:
+        conn.send((False, f"raised {type(exc).__name__}: {exc}"))
+    conn.close()
+
+
+def call_in_child(fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> tuple[bool, Any]:
+    """``fn(*args)`` in a forked child: ``(True, value)``, or ``(False, what went wrong)`` when it
+    raised, exited (``sys.exit``, ``os._exit``, a signal) or ran past ``timeout_s``. The value must
+    pickle."""
+    ctx = mp.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_call, args=(fn, args, send, os.getpid()))
+    proc.start()
+    send.close()
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    try:
+        while True:
+            if receive.poll(POLL_S):
+                try:
+                    return tuple(receive.recv())  # type: ignore[return-value]
+                except (EOFError, OSError):
+                    break
+            if not proc.is_alive() and not receive.poll(0):
+                break
+            if deadline is not None and time.monotonic() > deadline:
+                return False, f"still running after {timeout_s:g} s; stopped"
+    finally:
+        receive.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+    return False, f"ended without a result ({describe_exit(proc.exitcode)}): os._exit or a crash"
