@@ -34,8 +34,10 @@ def main() -> None:
                 times[kind].append(time.perf_counter() - start)
                 assert all(o.status == "FINISHED" for o in outcomes), outcomes
     best = {k: min(v) for k, v in times.items()}
-    print(f"{config}: {n_jobs} jobs; run loop, best of {repeats}: inline {best['inline']:.2f} s, "
-          f"process {best['process']:.2f} s; overhead {(best['process'] - best['inline']) / n_jobs * 1000:.0f} ms per job")
+    print(
+        f"{config}: {n_jobs} jobs; run loop, best of {repeats}: inline {best['inline']:.2f} s, "
+        f"process {best['process']:.2f} s; overhead {(best['process'] - best['inline']) / n_jobs * 1000:.0f} ms per job"
+    )
     print({k: [round(x, 2) for x in v] for k, v in times.items()})
 
 

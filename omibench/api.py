@@ -29,8 +29,22 @@ if TYPE_CHECKING:
     from .runner import Outcome
     from .store import Store
 
-__all__ = ["ReportResult", "Results", "TranslateResult", "TuneResult", "add_downstream", "check_plugin", "inspect",
-           "leaderboard", "plugins", "prepare_experiment", "report", "run", "translate", "tune"]
+__all__ = [
+    "ReportResult",
+    "Results",
+    "TranslateResult",
+    "TuneResult",
+    "add_downstream",
+    "check_plugin",
+    "inspect",
+    "leaderboard",
+    "plugins",
+    "prepare_experiment",
+    "report",
+    "run",
+    "translate",
+    "tune",
+]
 
 Echo = Callable[[str], None]
 DEFAULT_WAIT_S = 10.0  # how long a second process waits for an experiment's lock before refusing
@@ -103,10 +117,15 @@ def _registry(dirs: Sequence[str | Path], echo: Echo) -> "Registry":
     return registry
 
 
-def prepare_experiment(config: "str | Path | ExperimentConfig", overrides: Sequence[str] = (),
-                       plugin_dirs: Sequence[str | Path] = (), store: str | Path | None = None,
-                       only: str | None = None, echo: Echo = _quiet,
-                       data_only: bool = False) -> tuple["Prepared", list[str], Path]:
+def prepare_experiment(
+    config: "str | Path | ExperimentConfig",
+    overrides: Sequence[str] = (),
+    plugin_dirs: Sequence[str | Path] = (),
+    store: str | Path | None = None,
+    only: str | None = None,
+    echo: Echo = _quiet,
+    data_only: bool = False,
+) -> tuple["Prepared", list[str], Path]:
     """Config -> plugins -> data (through the store's cache): the one preparation sequence.
 
     ``only`` keeps one translator (by label); ``data_only`` keeps only the first (translators play no
@@ -121,7 +140,9 @@ def prepare_experiment(config: "str | Path | ExperimentConfig", overrides: Seque
     if only is not None:
         labels = [t.display for t in cfg.translators]
         if only not in labels:
-            raise OmibenchError(f"{config}: no translator labelled {only!r} in this experiment (it has {', '.join(labels)})")
+            raise OmibenchError(
+                f"{config}: no translator labelled {only!r} in this experiment (it has {', '.join(labels)})"
+            )
         cfg = cfg.model_copy(update={"translators": [t for t in cfg.translators if t.display == only]})
     if data_only:
         cfg = cfg.model_copy(update={"translators": cfg.translators[:1]})
@@ -129,8 +150,10 @@ def prepare_experiment(config: "str | Path | ExperimentConfig", overrides: Seque
     _check_store(store_dir, cfg.tracking.uri)
     echo(f"omibench: preparing {cfg.name!r} (data source {cfg.data['source']!r})")
     prepared = prepare(cfg, registry, store_dir / "cache")
-    echo(f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test "
-         f"samples, {prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}")
+    echo(
+        f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test "
+        f"samples, {prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}"
+    )
     return prepared, dirs, store_dir
 
 
@@ -140,10 +163,21 @@ def _check_store(store_dir: Path, uri: str | None) -> None:
     MlflowStore(store_dir, uri).check(write=True)
 
 
-def run(config: "str | Path | ExperimentConfig", *, overrides: Sequence[str] = (), plugin_dirs: Sequence[str | Path] = (),
-        store: str | Path | None = None, force: bool = False, tuned: bool = False, storage: str | None = None,
-        executor: str | None = None, sort: str | None = None, wait_s: float = DEFAULT_WAIT_S,
-        show_progress: bool = False, echo: Echo = _quiet) -> Results:
+def run(
+    config: "str | Path | ExperimentConfig",
+    *,
+    overrides: Sequence[str] = (),
+    plugin_dirs: Sequence[str | Path] = (),
+    store: str | Path | None = None,
+    force: bool = False,
+    tuned: bool = False,
+    storage: str | None = None,
+    executor: str | None = None,
+    sort: str | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
+    show_progress: bool = False,
+    echo: Echo = _quiet,
+) -> Results:
     """Run every translator of an experiment (resuming what an earlier run left unfinished) and
     return the outcomes and the leaderboard (test split, mean over seeds)."""
     from .leaderboard import DEFAULT_SORT, leaderboard
@@ -162,26 +196,56 @@ def run(config: "str | Path | ExperimentConfig", *, overrides: Sequence[str] = (
     from .runner import build_executor
 
     # built before anything is written: an unreachable Ray cluster is one line, with the store untouched
-    runner = build_executor(executor or cfg.executor.kind, prepared, st, show_progress, gpus=cfg.executor.gpus,
-                            cpu_workers=cfg.executor.cpu_workers, address=cfg.executor.address)
+    runner = build_executor(
+        executor or cfg.executor.kind,
+        prepared,
+        st,
+        show_progress,
+        gpus=cfg.executor.gpus,
+        cpu_workers=cfg.executor.cpu_workers,
+        address=cfg.executor.address,
+    )
     with ExperimentLock(st.path, cfg.experiment_name, "omibench run", wait_s):
         if tuned:
             from .tuning import TuneRequest, apply_tuned
 
             base = TuneRequest(str(config), tuple(overrides), tuple(dirs), "", storage=storage, store=str(st.path))
             prepared = apply_tuned(prepared, base, echo)
-        outcomes = run_experiment(prepared, st, force=force, show_progress=show_progress, echo=echo, executor=runner,
-                                  plugin_dirs=dirs, timeout_s=cfg.timeout_s)
-    table = leaderboard(st, cfg.experiment_name, sort=sort, split_hash=prepared.split.hash,
-                        dataset_hash=prepared.dataset_hash)
+        outcomes = run_experiment(
+            prepared,
+            st,
+            force=force,
+            show_progress=show_progress,
+            echo=echo,
+            executor=runner,
+            plugin_dirs=dirs,
+            timeout_s=cfg.timeout_s,
+        )
+    table = leaderboard(
+        st, cfg.experiment_name, sort=sort, split_hash=prepared.split.hash, dataset_hash=prepared.dataset_hash
+    )
     return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds))
 
 
-def tune(config: "str | Path", translator: str, trials: int, *, timeout: float | None = None, jobs: int = 1,
-         metric: str = "val_mse", pruner: str = "median", storage: str | None = None, seed: int = 0,
-         overrides: Sequence[str] = (), plugin_dirs: Sequence[str | Path] = (), store: str | Path | None = None,
-         export: Path | None = None, wait_s: float = DEFAULT_WAIT_S, on_trial: Callable[[Any], None] | None = None,
-         echo: Echo = _quiet) -> TuneResult:
+def tune(
+    config: "str | Path",
+    translator: str,
+    trials: int,
+    *,
+    timeout: float | None = None,
+    jobs: int = 1,
+    metric: str = "val_mse",
+    pruner: str = "median",
+    storage: str | None = None,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    plugin_dirs: Sequence[str | Path] = (),
+    store: str | Path | None = None,
+    export: Path | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
+    on_trial: Callable[[Any], None] | None = None,
+    echo: Echo = _quiet,
+) -> TuneResult:
     """Tune one translator (by label) with Optuna on the validation split; mirror the study into the
     store; optionally write the experiment YAML with the best parameters to ``export``."""
     from .store import ExperimentLock, open_store
@@ -200,8 +264,9 @@ def tune(config: "str | Path", translator: str, trials: int, *, timeout: float |
     prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, only=translator, echo=echo)
     plan = prepared.translators[0]
     st = open_store(store_dir, prepared.config.tracking.uri)
-    request = TuneRequest(str(config), tuple(overrides), tuple(dirs), translator, metric, storage, str(st.path),
-                          pruner, seed)
+    request = TuneRequest(
+        str(config), tuple(overrides), tuple(dirs), translator, metric, storage, str(st.path), pruner, seed
+    )
     echo(f"omibench: tuning {translator} ({trials} trials, {jobs} worker(s)), study {study_name(prepared, plan)}")
     study = run_trials(request, prepared, plan, trials, timeout, jobs, on_trial)
     # trials live in Optuna's storage (safe for concurrent workers); the store's mirror is written under the lock
@@ -217,8 +282,14 @@ def tune(config: "str | Path", translator: str, trials: int, *, timeout: float |
     return TuneResult(study, run_id, params, best.value, best.number)
 
 
-def leaderboard(experiment: str, *, store: str | Path = "mlruns", uri: str | None = None, sort: str | None = None,
-                latest_only: bool = True) -> "pd.DataFrame":
+def leaderboard(
+    experiment: str,
+    *,
+    store: str | Path = "mlruns",
+    uri: str | None = None,
+    sort: str | None = None,
+    latest_only: bool = True,
+) -> "pd.DataFrame":
     """An experiment's leaderboard read from the store (one row per translator, best first)."""
     from .leaderboard import DEFAULT_SORT
     from .leaderboard import leaderboard as table_of
@@ -232,14 +303,21 @@ def leaderboard(experiment: str, *, store: str | Path = "mlruns", uri: str | Non
         st.check(write=False)
     table = table_of(st, experiment, sort=sort or DEFAULT_SORT, latest_only=latest_only)
     if table.empty:
-        raise OmibenchError(f"no finished runs of experiment {experiment!r} in {st.uri}: run `omibench run` first or "
-                            "check --store")
+        raise OmibenchError(
+            f"no finished runs of experiment {experiment!r} in {st.uri}: run `omibench run` first or check --store"
+        )
     return table
 
 
-def add_downstream(config: "str | Path", *, overrides: Sequence[str] = (), plugin_dirs: Sequence[str | Path] = (),
-                   store: str | Path | None = None, wait_s: float = DEFAULT_WAIT_S,
-                   echo: Echo = _quiet) -> tuple[int, "Prepared"]:
+def add_downstream(
+    config: "str | Path",
+    *,
+    overrides: Sequence[str] = (),
+    plugin_dirs: Sequence[str | Path] = (),
+    store: str | Path | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
+    echo: Echo = _quiet,
+) -> tuple[int, "Prepared"]:
     """Add Table 3 to an experiment's finished runs that lack it; return how many have it, and the data."""
     from .runner import add_downstream as add
     from .store import ExperimentLock, open_store
@@ -250,8 +328,15 @@ def add_downstream(config: "str | Path", *, overrides: Sequence[str] = (), plugi
         return add(prepared, st, echo), prepared
 
 
-def report(experiment: str, *, store: str | Path = "mlruns", uri: str | None = None, split_hash: str | None = None,
-           out: Path | None = None, log: bool = True) -> ReportResult:
+def report(
+    experiment: str,
+    *,
+    store: str | Path = "mlruns",
+    uri: str | None = None,
+    split_hash: str | None = None,
+    out: Path | None = None,
+    log: bool = True,
+) -> ReportResult:
     """Write an experiment's HTML and Markdown report (Tables 1 and 3, figures) from the store;
     by default into ``reports/<experiment>`` and logged as a ``report`` run."""
     from .report import build_report, default_out, log_report, write_report
@@ -268,9 +353,18 @@ def report(experiment: str, *, store: str | Path = "mlruns", uri: str | None = N
     return ReportResult(built, html_path, md_path, run_id)
 
 
-def translate(model: str, input_path: Path, output_path: Path, *, labels_path: Path | None = None,
-              label_column: str | None = None, figure_path: Path | None = None, store: str | Path = "mlruns",
-              uri: str | None = None, plugin_dirs: Sequence[str | Path] = ()) -> TranslateResult:
+def translate(
+    model: str,
+    input_path: Path,
+    output_path: Path,
+    *,
+    labels_path: Path | None = None,
+    label_column: str | None = None,
+    figure_path: Path | None = None,
+    store: str | Path = "mlruns",
+    uri: str | None = None,
+    plugin_dirs: Sequence[str | Path] = (),
+) -> TranslateResult:
     """Predict expression for new methylation with a trained translator (a run id or a model folder)."""
     import tempfile
 
@@ -286,8 +380,9 @@ def translate(model: str, input_path: Path, output_path: Path, *, labels_path: P
         st.check(write=False)
     with tempfile.TemporaryDirectory() as tmp:
         trained = load_trained(model, load_registry(plugin_dirs), st, Path(tmp))
-        frame = orient_samples(read_table(input_path, numeric=True), [str(f) for f in trained.preprocessor.b_features_in_],
-                               input_path)
+        frame = orient_samples(
+            read_table(input_path, numeric=True), [str(f) for f in trained.preprocessor.b_features_in_], input_path
+        )
         pred, counts = translate_frame(trained, frame, str(input_path))
         write_matrix(pred, output_path)
         result = TranslateResult(output_path, counts, pred.shape[1])
@@ -302,8 +397,9 @@ def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> "Reg
     return _registry([str(d) for d in plugin_dirs], echo)
 
 
-def check_plugin(name: str, plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet,
-                 timeout_s: float | None = 600) -> list[Any]:
+def check_plugin(
+    name: str, plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet, timeout_s: float | None = 600
+) -> list[Any]:
     """The conformance check of translator ``name``: one result per check (``name``, ``passed``,
     ``detail``). The checks run in a child process: a translator that exits (``sys.exit``,
     ``os._exit``), interrupts or hangs fails the check instead of ending it silently."""

@@ -33,11 +33,20 @@ def seed_key(key: str, seed: int) -> str:
 
 
 def translator_tags(prepared: Prepared, plan: PlannedTranslator) -> Tags:
-    return Tags(translator=plan.cls.name, label=plan.entry.display, dataset=prepared.train.name,
-                dataset_hash=prepared.dataset_hash, split_hash=prepared.split.hash, config_hash=prepared.config_hash,
-                job_key=plan.key, git_commit=git_commit(), versions=package_versions(),
-                plugin_source=f"{plan.cls.__module__}.{plan.cls.__qualname__}", tuned_from=plan.tuned_from or None,
-                owner=owner_id())
+    return Tags(
+        translator=plan.cls.name,
+        label=plan.entry.display,
+        dataset=prepared.train.name,
+        dataset_hash=prepared.dataset_hash,
+        split_hash=prepared.split.hash,
+        config_hash=prepared.config_hash,
+        job_key=plan.key,
+        git_commit=git_commit(),
+        versions=package_versions(),
+        plugin_source=f"{plan.cls.__module__}.{plan.cls.__qualname__}",
+        tuned_from=plan.tuned_from or None,
+        owner=owner_id(),
+    )
 
 
 @dataclass
@@ -71,9 +80,12 @@ class Entry:
             self.store.set_tags(self.parent, Tags(seed=seed))
             self.seed_runs[seed] = self.parent
             return self.parent
-        run_id = self.store.create_run(self.exp_id, f"{self.label} seed {seed}",
-                                       self.tags.with_(level=RunLevel.SEED, seed=seed,
-                                                       job_key=seed_key(self.plan.key, seed)), parent_id=self.parent)
+        run_id = self.store.create_run(
+            self.exp_id,
+            f"{self.label} seed {seed}",
+            self.tags.with_(level=RunLevel.SEED, seed=seed, job_key=seed_key(self.plan.key, seed)),
+            parent_id=self.parent,
+        )
         self.store.log_params(run_id, {**self.plan.params, "translator": self.plan.cls.name, "seed": seed})
         self.seed_runs[seed] = run_id
         return run_id
@@ -108,14 +120,17 @@ class Entry:
         return RunStatus.FINISHED.value, summary, ""
 
 
-def open_entry(prepared: Prepared, plan: PlannedTranslator, store: Store, exp_id: str, split_file: Path,
-               force: bool) -> Entry:
+def open_entry(
+    prepared: Prepared, plan: PlannedTranslator, store: Store, exp_id: str, split_file: Path, force: bool
+) -> Entry:
     """The summary run to fill. Called with the experiment's lock held, so runs left RUNNING are
     stale (their process is dead): they are marked FAILED. An unfinished multi-seed summary of the
     same key is reopened and its FINISHED seeds kept; otherwise a new summary run is created."""
     seeds = list(prepared.config.seeds)
     tags = translator_tags(prepared, plan)
-    store.stop_if_running([r.run_id for r in store.runs_with_key(exp_id, plan.key, RunStatus.RUNNING)], RunStatus.FAILED)
+    store.stop_if_running(
+        [r.run_id for r in store.runs_with_key(exp_id, plan.key, RunStatus.RUNNING)], RunStatus.FAILED
+    )
     entry = Entry(plan.entry.display, plan, "", store, exp_id, tags, seeds)
     if len(seeds) > 1 and not force:
         unfinished = store.unfinished_runs(exp_id, plan.key)
@@ -125,18 +140,28 @@ def open_entry(prepared: Prepared, plan: PlannedTranslator, store: Store, exp_id
             store.set_tags(entry.parent, Tags(owner=tags.owner))
             for seed in seeds:
                 key = seed_key(plan.key, seed)
-                store.stop_if_running([r.run_id for r in store.runs_with_key(exp_id, key, RunStatus.RUNNING)],
-                                      RunStatus.FAILED)
+                store.stop_if_running(
+                    [r.run_id for r in store.runs_with_key(exp_id, key, RunStatus.RUNNING)], RunStatus.FAILED
+                )
                 finished = store.finished_run(exp_id, key)
                 if finished is not None:
                     entry.done[seed] = finished.result_metrics()
                     entry.done_runs[seed] = finished.run_id
             return entry
     entry.parent = store.create_run(exp_id, plan.entry.display, tags.with_(level=RunLevel.SUMMARY))
-    store.log_params(entry.parent, {**plan.params, "translator": plan.cls.name, "seeds": seeds,
-                                    "n_train": prepared.train.n_samples, "n_val": prepared.val.n_samples,
-                                    "n_test": prepared.test.n_samples, "n_b_features": prepared.train.b.shape[1],
-                                    "n_a_features": prepared.train.a.shape[1]})
+    store.log_params(
+        entry.parent,
+        {
+            **plan.params,
+            "translator": plan.cls.name,
+            "seeds": seeds,
+            "n_train": prepared.train.n_samples,
+            "n_val": prepared.val.n_samples,
+            "n_test": prepared.test.n_samples,
+            "n_b_features": prepared.train.b.shape[1],
+            "n_a_features": prepared.train.a.shape[1],
+        },
+    )
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "config.yaml").write_text(yaml.safe_dump(prepared.config.model_dump(mode="json"), sort_keys=False))
         store.log_artifacts(entry.parent, tmp)

@@ -64,8 +64,14 @@ class FitScore:
     metrics: dict[str, float] = field(default_factory=dict)  # test/*, val/*, fit_time_s, predict_time_s
 
 
-def fit_and_score(cls: "type[Translator]", params: Mapping[str, Any], train: "PairedData", val: "PairedData",
-                  context: "FitContext", test: "PairedData | None" = None) -> FitScore:
+def fit_and_score(
+    cls: "type[Translator]",
+    params: Mapping[str, Any],
+    train: "PairedData",
+    val: "PairedData",
+    context: "FitContext",
+    test: "PairedData | None" = None,
+) -> FitScore:
     """Seed the global generators with ``context.seed``, construct ``cls(**params)``, fit it on
     ``train`` (``val`` for early stopping / reports), and score it on ``val`` (when it has at least
     two samples) and on ``test`` (when given). Exceptions propagate."""

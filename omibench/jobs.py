@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 __all__ = ["JobResult", "JobSpec", "JobWork", "execute_job", "run_spec"]
 
 
-def execute_job(spec: JobSpec, prepared: "Prepared", reporter: Reporter | None = None,
-                show_progress: bool = False) -> JobResult:
+def execute_job(
+    spec: JobSpec, prepared: "Prepared", reporter: Reporter | None = None, show_progress: bool = False
+) -> JobResult:
     """Fit ``spec``'s translator on ``prepared``, score it, write artifacts to ``spec.out_dir``.
 
     With ``reporter`` per-epoch values are sent live; otherwise they come back in
@@ -41,20 +42,28 @@ def execute_job(spec: JobSpec, prepared: "Prepared", reporter: Reporter | None =
     """
     plan = _plan(prepared, spec.label)
     device = resolve_device(plan.cls.resources)
-    context = FitContext(seed=spec.seed, device=device, n_jobs=spec.n_jobs, reporter=reporter,
-                         show_progress=show_progress, source=prepared.source)
+    context = FitContext(
+        seed=spec.seed,
+        device=device,
+        n_jobs=spec.n_jobs,
+        reporter=reporter,
+        show_progress=show_progress,
+        source=prepared.source,
+    )
     try:
         with _interrupts.watching():
             fault_point("fit")
             fitted = fit_and_score(plan.cls, spec.params, prepared.train, prepared.val, context, prepared.test)
             out = Path(spec.out_dir)
             assert fitted.test is not None and fitted.test_pred is not None
-            write_run_artifacts(out / "results", prepared.test, fitted.test_pred, fitted.test,
-                                prepared.config.downstream.top_genes)
+            write_run_artifacts(
+                out / "results", prepared.test, fitted.test_pred, fitted.test, prepared.config.downstream.top_genes
+            )
             fitted.model.save(out / "model")
             if prepared.preprocessor is not None:
-                save_preprocessing(out / "model", prepared.preprocessor, prepared.train.b_features,
-                                   prepared.train.a_features)
+                save_preprocessing(
+                    out / "model", prepared.preprocessor, prepared.train.b_features, prepared.train.a_features
+                )
     except KeyboardInterrupt as exc:
         if _interrupts.real():
             raise
@@ -63,14 +72,21 @@ def execute_job(spec: JobSpec, prepared: "Prepared", reporter: Reporter | None =
         return _failed(spec, exc, context, reporter, f"the translator called sys.exit({exc.code!r})")
     except Exception as exc:  # the job fails alone; the driver records it
         return _failed(spec, exc, context, reporter)
-    return JobResult(spec.run_id, FINISHED, fitted.metrics, [] if reporter else context.reported, out_dir=spec.out_dir,
-                     device=device)
+    return JobResult(
+        spec.run_id, FINISHED, fitted.metrics, [] if reporter else context.reported, out_dir=spec.out_dir, device=device
+    )
 
 
-def _failed(spec: JobSpec, exc: BaseException, context: FitContext, reporter: Reporter | None,
-            what: str = "") -> JobResult:
-    return JobResult(spec.run_id, FAILED, reports=[] if reporter else context.reported,
-                     error=what or f"{type(exc).__name__}: {exc}", traceback="".join(traceback.format_exception(exc)))
+def _failed(
+    spec: JobSpec, exc: BaseException, context: FitContext, reporter: Reporter | None, what: str = ""
+) -> JobResult:
+    return JobResult(
+        spec.run_id,
+        FAILED,
+        reports=[] if reporter else context.reported,
+        error=what or f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
+    )
 
 
 def run_spec(spec: JobSpec) -> JobResult:
@@ -84,8 +100,10 @@ def run_spec(spec: JobSpec) -> JobResult:
         cache = Path(spec.cache_dir) if spec.cache_dir and Path(spec.cache_dir).is_dir() else None
         prepared = prepare(ExperimentConfig(**spec.config), load_registry(spec.plugin_dirs), cache)
         if (prepared.dataset_hash, prepared.split.hash) != (spec.dataset_hash, spec.split_hash):
-            raise RuntimeError(f"this worker sees dataset {prepared.dataset_hash} / split {prepared.split.hash}, the driver "
-                               f"{spec.dataset_hash} / {spec.split_hash}: the data differ between machines")
+            raise RuntimeError(
+                f"this worker sees dataset {prepared.dataset_hash} / split {prepared.split.hash}, the driver "
+                f"{spec.dataset_hash} / {spec.split_hash}: the data differ between machines"
+            )
     except Exception as exc:
         return JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
     return execute_job(spec, prepared)

@@ -52,14 +52,26 @@ class RunInterrupted(KeyboardInterrupt):
         self.experiment = experiment
 
     def summary(self) -> str:
-        done = f"{len(self.finished)} translator(s) finished and kept" + (f" ({', '.join(self.finished)})" if self.finished else "")
+        done = f"{len(self.finished)} translator(s) finished and kept" + (
+            f" ({', '.join(self.finished)})" if self.finished else ""
+        )
         stopped = f"{len(self.stopped)} stopped" + (f" ({', '.join(self.stopped)})" if self.stopped else "")
-        return f"interrupted: {done}, {stopped}; rerun the same command to finish the rest (finished runs are not redone)"
+        return (
+            f"interrupted: {done}, {stopped}; rerun the same command to finish the rest (finished runs are not redone)"
+        )
 
 
-def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_progress: bool = False,
-                   echo: Echo = lambda _: None, executor: "str | Executor" = "process", plugin_dirs: Sequence[str] = (),
-                   timeout_s: float | None = None, **executor_options: Any) -> list[Outcome]:
+def run_experiment(
+    prepared: Prepared,
+    store: Store,
+    force: bool = False,
+    show_progress: bool = False,
+    echo: Echo = lambda _: None,
+    executor: "str | Executor" = "process",
+    plugin_dirs: Sequence[str] = (),
+    timeout_s: float | None = None,
+    **executor_options: Any,
+) -> list[Outcome]:
     """Run every planned translator for every seed; return one outcome per translator.
 
     The caller holds the experiment's lock (:class:`omibench.store.ExperimentLock`). Resume: a
@@ -80,8 +92,11 @@ def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_p
     outcomes: dict[str, Outcome] = {}
     by_run: dict[str, tuple[Entry, int]] = {}
     jobs_dir = store.path / "jobs"
-    runner = executor if isinstance(executor, Executor) else build_executor(executor, prepared, store, show_progress,
-                                                                             **executor_options)
+    runner = (
+        executor
+        if isinstance(executor, Executor)
+        else build_executor(executor, prepared, store, show_progress, **executor_options)
+    )
     try:
         judge = setup_downstream(prepared, store, exp_id, echo)
         n = len(prepared.translators)
@@ -97,20 +112,33 @@ def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_p
             entry = open_entry(prepared, plan, store, exp_id, split_file, force)
             entries[label] = entry
             todo = entry.todo()
-            echo(f"[{i}/{n}] {label}: {len(todo)} job(s) submitted"
-                 + (f", {len(entry.done)} seed(s) already finished" if entry.done else ""))
+            echo(
+                f"[{i}/{n}] {label}: {len(todo)} job(s) submitted"
+                + (f", {len(entry.done)} seed(s) already finished" if entry.done else "")
+            )
             if not todo:  # every seed finished before an interruption: only the summary was left open
                 outcomes[label] = _close(entry, judge, echo)
                 continue
             for seed in todo:
                 run_id = entry.seed_run(seed)
-                runner.submit(JobSpec(
-                    run_id=run_id, label=label, params=plan.params, seed=seed, gpus=plan.cls.resources.gpus,
-                    out_dir=str(jobs_dir / run_id), config=config.model_dump(mode="json"),
-                    plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs], cwd=os.getcwd(),
-                    dataset_hash=prepared.dataset_hash, split_hash=prepared.split.hash,
-                    cache_dir=str(store.path / "cache"), n_jobs=config.n_jobs or os.cpu_count() or 1,
-                    timeout_s=timeout_s))
+                runner.submit(
+                    JobSpec(
+                        run_id=run_id,
+                        label=label,
+                        params=plan.params,
+                        seed=seed,
+                        gpus=plan.cls.resources.gpus,
+                        out_dir=str(jobs_dir / run_id),
+                        config=config.model_dump(mode="json"),
+                        plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs],
+                        cwd=os.getcwd(),
+                        dataset_hash=prepared.dataset_hash,
+                        split_hash=prepared.split.hash,
+                        cache_dir=str(store.path / "cache"),
+                        n_jobs=config.n_jobs or os.cpu_count() or 1,
+                        timeout_s=timeout_s,
+                    )
+                )
                 by_run[run_id] = (entry, seed)
         for result in runner.results():
             entry, seed = by_run[result.run_id]
@@ -122,8 +150,10 @@ def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_p
             entry.finish_seed(seed, result)
             if result.status == RunStatus.FINISHED.value:
                 m = result.metrics
-                echo(f"    {entry.label} seed {seed}: median featurewise R² {m['test/median_r2_featurewise']:.4f}, "
-                     f"MSE {m['test/mse']:.4f}, fit {m['fit_time_s']:.1f}s")
+                echo(
+                    f"    {entry.label} seed {seed}: median featurewise R² {m['test/median_r2_featurewise']:.4f}, "
+                    f"MSE {m['test/mse']:.4f}, fit {m['fit_time_s']:.1f}s"
+                )
             else:
                 echo(f"    {entry.label} seed {seed}: FAILED: {result.error.splitlines()[0] if result.error else ''}")
             fault_point("seed_recorded")
@@ -137,15 +167,20 @@ def run_experiment(prepared: Prepared, store: Store, force: bool = False, show_p
                 store.stop_if_running(entry.open_runs(), RunStatus.KILLED)
                 stopped.append(entry.label)
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
-            raise RunInterrupted([o.label for o in outcomes.values() if o.status != RunStatus.FAILED.value], stopped,
-                                 config.experiment_name) from None
+            raise RunInterrupted(
+                [o.label for o in outcomes.values() if o.status != RunStatus.FAILED.value],
+                stopped,
+                config.experiment_name,
+            ) from None
         raise
     return [outcomes[p.entry.display] for p in prepared.translators]
 
 
-def build_executor(kind: str, prepared: Prepared, store: Store, show_progress: bool = False,
-                   **options: Any) -> Executor:
+def build_executor(
+    kind: str, prepared: Prepared, store: Store, show_progress: bool = False, **options: Any
+) -> Executor:
     """The executor ``kind``, carrying this experiment's jobs; per-epoch values go to ``store``."""
+
     def reporter_for(run_id: str) -> Callable[[int, Any], None]:
         return lambda step, values: store.log_metrics(run_id, values, step)
 
@@ -172,12 +207,15 @@ def add_downstream(prepared: Prepared, store: Store, echo: Echo = lambda _: None
     if judge is None:
         return 0
     runs = store.summaries(prepared.config.experiment_name, prepared.split.hash, prepared.dataset_hash)
-    return sum(backfill_downstream(judge, store, Outcome(run.label, RunStatus.FINISHED.value, run.run_id), echo)
-               for run in runs)
+    return sum(
+        backfill_downstream(judge, store, Outcome(run.label, RunStatus.FINISHED.value, run.run_id), echo)
+        for run in runs
+    )
 
 
-def _score_downstream(judge: Downstream, result: JobResult, title: str, echo: Echo,
-                      predictions: Path | None = None) -> tuple[Path, str] | None:
+def _score_downstream(
+    judge: Downstream, result: JobResult, title: str, echo: Echo, predictions: Path | None = None
+) -> tuple[Path, str] | None:
     """Table 3 for one finished job: classify its test predictions (from the job, or the file
     ``predictions``); the metrics go into ``result.metrics``; return the figures' folder and a note."""
     if result.status != RunStatus.FINISHED.value:
@@ -218,7 +256,8 @@ def _backfill_run(judge: Downstream, store: Store, run_id: str, title: str, echo
         if extra[1]:
             store.set_tags(run_id, Tags(downstream_note=extra[1]))
         shutil.rmtree(extra[0], ignore_errors=True)
-    echo(f"    {title}: Table 3 added to its finished run, downstream accuracy {result.metrics['downstream/accuracy']:.4f}")
+    accuracy = result.metrics["downstream/accuracy"]
+    echo(f"    {title}: Table 3 added to its finished run, downstream accuracy {accuracy:.4f}")
     return result.metrics
 
 
@@ -238,5 +277,3 @@ def backfill_downstream(judge: Downstream, store: Store, outcome: Outcome, echo:
     if children:
         store.log_metrics(outcome.run_id, aggregate(per_seed))
     return True
-
-

@@ -18,8 +18,13 @@ TAG = "omibench."
 
 def start(cfg, store, *extra):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store), *map(str, extra)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store), *map(str, extra)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def finish(proc, timeout=300):
@@ -59,8 +64,13 @@ def test_a_second_process_refuses_with_one_line_naming_the_owner(write_config, t
 @pytest.mark.slow  # ~30 s: three processes
 def test_two_processes_create_a_new_store_at_once(write_config, tmp_path):
     store = tmp_path / "store"
-    procs = [start(write_config(small_experiment(name=f"e{i}", translators=[{"name": "linear_regression"}]), f"e{i}.yaml"),
-                   store) for i in range(3)]
+    procs = [
+        start(
+            write_config(small_experiment(name=f"e{i}", translators=[{"name": "linear_regression"}]), f"e{i}.yaml"),
+            store,
+        )
+        for i in range(3)
+    ]
     results = [finish(p) for p in procs]
     assert [rc for rc, _, _ in results] == [0, 0, 0], [err[-2000:] for _, _, err in results]
     client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")

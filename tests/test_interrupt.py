@@ -17,8 +17,10 @@ from .conftest import small_experiment
 TAG = "omibench."
 SEEDS = [0, 1]
 BODY = small_experiment(
-    seeds=SEEDS, translators=[{"name": "linear_regression"}, {"name": "lasso", "params": {"n_alphas": 3}}],
-    downstream={"enabled": True, "epochs": [2, 2, 2], "decay_epochs": 1, "latent": 8, "batch_size": 16, "tsne": False})
+    seeds=SEEDS,
+    translators=[{"name": "linear_regression"}, {"name": "lasso", "params": {"n_alphas": 3}}],
+    downstream={"enabled": True, "epochs": [2, 2, 2], "decay_epochs": 1, "latent": 8, "batch_size": 16, "tsne": False},
+)
 
 
 def omibench(cfg, store, fault=None, timeout=300):
@@ -26,8 +28,13 @@ def omibench(cfg, store, fault=None, timeout=300):
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     if fault:
         env["OMIBENCH_FAULT"] = fault
-    return subprocess.run([sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store)],
-                          capture_output=True, text=True, env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def state(store):
@@ -40,14 +47,22 @@ def state(store):
     labels = sorted(r.data.tags[f"{TAG}label"] for r in summaries)
     assert labels == ["lasso", "linear_regression"], labels  # one FINISHED summary per translator
     for summary in summaries:
-        seeds = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == summary.info.run_id
-                 and r.info.status == "FINISHED"]
+        seeds = [
+            r
+            for r in runs
+            if r.data.tags.get("mlflow.parentRunId") == summary.info.run_id and r.info.status == "FINISHED"
+        ]
         assert sorted(int(r.data.tags[f"{TAG}seed"]) for r in seeds) == SEEDS  # one FINISHED run per seed
-    finished_seed_keys = [r.data.tags[f"{TAG}job_key"] for r in runs
-                          if r.data.tags.get(f"{TAG}level") == "seed" and r.info.status == "FINISHED"]
+    finished_seed_keys = [
+        r.data.tags[f"{TAG}job_key"]
+        for r in runs
+        if r.data.tags.get(f"{TAG}level") == "seed" and r.info.status == "FINISHED"
+    ]
     assert len(finished_seed_keys) == len(set(finished_seed_keys)) == 2 * len(SEEDS)  # no job finished twice
-    return {r.data.tags[f"{TAG}label"]: {k: v for k, v in r.data.metrics.items() if k.startswith(("test/", "downstream/"))}
-            for r in summaries}
+    return {
+        r.data.tags[f"{TAG}label"]: {k: v for k, v in r.data.metrics.items() if k.startswith(("test/", "downstream/"))}
+        for r in summaries
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +80,19 @@ def reference(tmp_path_factory):
 
 
 CASES = [
-    ("fit", "SIGINT", 3), ("seed_recorded", "SIGINT", 4), ("downstream", "SIGINT", 2),
-    ("fit", "SIGKILL", 2), ("seed_recorded", "SIGKILL", 2), ("downstream", "SIGKILL", 3),
+    ("fit", "SIGINT", 3),
+    ("seed_recorded", "SIGINT", 4),
+    ("downstream", "SIGINT", 2),
+    ("fit", "SIGKILL", 2),
+    ("seed_recorded", "SIGKILL", 2),
+    ("downstream", "SIGKILL", 3),
 ]
 FAST = {("seed_recorded", "SIGINT", 4)}  # the rest take ~30 s each
 
 
-@pytest.mark.parametrize("point, sig, nth", [c if c in FAST else pytest.param(*c, marks=pytest.mark.slow) for c in CASES])
+@pytest.mark.parametrize(
+    "point, sig, nth", [c if c in FAST else pytest.param(*c, marks=pytest.mark.slow) for c in CASES]
+)
 def test_interrupt_then_rerun_completes_as_if_uninterrupted(write_config, tmp_path, reference, point, sig, nth):
     cfg = write_config(BODY)
     store = tmp_path / "store"

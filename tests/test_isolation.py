@@ -83,21 +83,32 @@ def statuses(store):
     return {r.data.tags[f"{TAG}label"]: (r.info.status, r.data.tags.get(f"{TAG}error", "")) for r in runs}
 
 
-CASES = [("sys_exit", "fit"), ("system_exit", "predict"), ("keyboard_interrupt", "fit"), ("os_exit", "fit"),
-         ("os_exit", "predict")]
+CASES = [
+    ("sys_exit", "fit"),
+    ("system_exit", "predict"),
+    ("keyboard_interrupt", "fit"),
+    ("os_exit", "fit"),
+    ("os_exit", "predict"),
+]
 
 
 @pytest.mark.parametrize("executor", ["process", "inline", "local"])
 @pytest.mark.parametrize("how, where", CASES)
 def test_a_rogue_translator_fails_alone(write_config, tmp_path, plugdir, executor, how, where):
     if executor == "inline" and how == "os_exit":
-        pytest.skip("os._exit ends the process that calls it: only a worker process survives it (inline is for debugging)")
+        pytest.skip(
+            "os._exit ends the process that calls it: only a worker process survives it (inline is for debugging)"
+        )
     if executor == "local" and (how, where) not in {("os_exit", "fit"), ("sys_exit", "fit")}:
         pytest.skip("local workers are fresh processes: two cases suffice")
     store = tmp_path / "store"
-    cfg = write_config(small_experiment(translators=[
-        {"name": "rogue", "params": {"how": how, "where": where}}, {"name": "linear_regression"}],
-        plugins_dir=str(plugdir), executor={"kind": executor, "cpu_workers": 1}))
+    cfg = write_config(
+        small_experiment(
+            translators=[{"name": "rogue", "params": {"how": how, "where": where}}, {"name": "linear_regression"}],
+            plugins_dir=str(plugdir),
+            executor={"kind": executor, "cpu_workers": 1},
+        )
+    )
     result = invoke("run", cfg, "--store", store)
     assert result.exit_code == 1, result.output
     assert "FAILED rogue" in result.output
@@ -111,10 +122,18 @@ def test_a_rogue_translator_fails_alone(write_config, tmp_path, plugdir, executo
 def test_a_hung_fit_is_stopped_at_its_time_limit(write_config, tmp_path, plugdir, executor):
     store = tmp_path / "store"
     pid_file = tmp_path / "rogue.pid"
-    cfg = write_config(small_experiment(translators=[
-        {"name": "rogue", "params": {"how": "hang", "pid_file": str(pid_file)}}, {"name": "linear_regression"}],
-        # a local worker rebuilds the data first (its start-up counts): a wider limit there
-        plugins_dir=str(plugdir), timeout_s=3 if executor == "process" else 25, executor={"kind": executor, "cpu_workers": 1}))
+    cfg = write_config(
+        small_experiment(
+            translators=[
+                {"name": "rogue", "params": {"how": "hang", "pid_file": str(pid_file)}},
+                {"name": "linear_regression"},
+            ],
+            # a local worker rebuilds the data first (its start-up counts): a wider limit there
+            plugins_dir=str(plugdir),
+            timeout_s=3 if executor == "process" else 25,
+            executor={"kind": executor, "cpu_workers": 1},
+        )
+    )
     started = time.monotonic()
     result = invoke("run", cfg, "--store", store)
     assert time.monotonic() - started < 90
@@ -144,10 +163,18 @@ def _alive(pid):
 def test_killing_the_driver_leaves_no_worker_and_no_job_folder(write_config, tmp_path, plugdir, executor):
     store = tmp_path / "store"
     pid_file = tmp_path / "rogue.pid"
-    cfg = write_config(small_experiment(translators=[{"name": "rogue", "params": {"how": "hang", "pid_file": str(pid_file)}}],
-                                        plugins_dir=str(plugdir), executor={"kind": executor, "cpu_workers": 1}))
-    driver = subprocess.Popen([sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cfg = write_config(
+        small_experiment(
+            translators=[{"name": "rogue", "params": {"how": "hang", "pid_file": str(pid_file)}}],
+            plugins_dir=str(plugdir),
+            executor={"kind": executor, "cpu_workers": 1},
+        )
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 120
     while not pid_file.exists() and time.time() < deadline:
         time.sleep(0.2)

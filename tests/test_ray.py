@@ -37,8 +37,12 @@ def test_neural_translator_runs_on_a_cpu_only_ray_cluster(write_config, tmp_path
     try:
         store = tmp_path / "store"
         td = {"hidden": 8, "epochs": 3, "batch_size": 16}
-        cfg = write_config(small_experiment(translators=[{"name": "tdimpute", "params": td}, {"name": "linear_regression"}],
-                                            executor={"kind": "ray"}))
+        cfg = write_config(
+            small_experiment(
+                translators=[{"name": "tdimpute", "params": td}, {"name": "linear_regression"}],
+                executor={"kind": "ray"},
+            )
+        )
         result = invoke("run", cfg, "--store", store)
         assert result.exit_code == 0, result.output
         client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")

@@ -38,8 +38,11 @@ def test_corrupt_database_is_refused_before_mlflow_touches_it(write_config, tmp_
     store.mkdir()
     (store / "mlflow.db").write_bytes(b"this is not sqlite" * 100)
     started = time.monotonic()
-    for args in (("run", write_config(small_experiment()), "--store", store), ("leaderboard", "t", "--store", store),
-                 ("report", "t", "--store", store, "--out", tmp_path / "r")):
+    for args in (
+        ("run", write_config(small_experiment()), "--store", store),
+        ("leaderboard", "t", "--store", store),
+        ("report", "t", "--store", store, "--out", tmp_path / "r"),
+    ):
         one_line_error(invoke(*args), "mlflow.db", "SQLite")
     assert time.monotonic() - started < 30
     assert (store / "mlflow.db").read_bytes() == b"this is not sqlite" * 100
@@ -48,8 +51,12 @@ def test_corrupt_database_is_refused_before_mlflow_touches_it(write_config, tmp_
 
 def test_truncated_database_is_refused(write_config, tmp_path):
     store = tmp_path / "store"
-    assert invoke("run", write_config(small_experiment(translators=[{"name": "linear_regression"}])),
-                  "--store", store).exit_code == 0
+    assert (
+        invoke(
+            "run", write_config(small_experiment(translators=[{"name": "linear_regression"}])), "--store", store
+        ).exit_code
+        == 0
+    )
     data = (store / "mlflow.db").read_bytes()
     (store / "mlflow.db").write_bytes(data[: len(data) // 3])
     one_line_error(invoke("leaderboard", "t", "--store", store), "mlflow.db")
@@ -80,8 +87,9 @@ def test_unwritable_store_is_reported_from_the_probe(write_config, tmp_path, mon
 
     monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
     store = tmp_path / "store"
-    one_line_error(invoke("run", write_config(small_experiment()), "--store", store), "not writable",
-                   "Read-only file system")
+    one_line_error(
+        invoke("run", write_config(small_experiment()), "--store", store), "not writable", "Read-only file system"
+    )
     assert not store.exists()
 
 
@@ -113,7 +121,9 @@ def test_report_cannot_escape_the_working_folder(write_config, tmp_path, monkeyp
 
 def test_quote_in_a_label_works_for_run_and_tune(write_config, tmp_path):
     store = tmp_path / "store"
-    cfg = write_config(small_experiment(translators=[{"name": "lasso", "label": "Bob's lasso", "params": {"n_alphas": 3}}]))
+    cfg = write_config(
+        small_experiment(translators=[{"name": "lasso", "label": "Bob's lasso", "params": {"n_alphas": 3}}])
+    )
     tuned = invoke("tune", cfg, "--translator", "Bob's lasso", "--trials", "2", "--store", store)
     assert tuned.exit_code == 0, tuned.output
     again = invoke("tune", cfg, "--translator", "Bob's lasso", "--trials", "1", "--store", store)

@@ -61,12 +61,16 @@ class LocalExecutor(Executor):
                 for job in [j for j in self.running if j.proc.poll() is not None]:
                     self.running.remove(job)
                     yield self._collect(job)
-                for job in [j for j in self.running if j.spec.timeout_s is not None
-                            and time.monotonic() - j.started > j.spec.timeout_s]:
+                for job in [
+                    j
+                    for j in self.running
+                    if j.spec.timeout_s is not None and time.monotonic() - j.started > j.spec.timeout_s
+                ]:
                     self.running.remove(job)
                     self._stop(job)
-                    yield JobResult.failed(job.spec, f"time-out: still running after timeout_s={job.spec.timeout_s:g} s; "
-                                                     "stopped")
+                    yield JobResult.failed(
+                        job.spec, f"time-out: still running after timeout_s={job.spec.timeout_s:g} s; stopped"
+                    )
                 time.sleep(POLL_S)
         finally:
             self.close()
@@ -98,8 +102,14 @@ class LocalExecutor(Executor):
             env[var] = str(self.threads)
         log = out / "worker.log"
         with log.open("wb") as fh:
-            proc = subprocess.Popen([sys.executable, "-m", self.work.module, str(out / "spec.json")],
-                                    stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=spec.cwd, preexec_fn=_worker_start)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", self.work.module, str(out / "spec.json")],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=spec.cwd,
+                preexec_fn=_worker_start,
+            )
         return _Running(spec, proc, gpu, log, time.monotonic())
 
     def _collect(self, job: _Running) -> JobResult:
@@ -108,8 +118,9 @@ class LocalExecutor(Executor):
             return JobResult.from_json(result_file.read_text())
         tail = job.log.read_text(errors="replace")[-4000:] if job.log.is_file() else ""
         why = describe_exit(job.proc.returncode)
-        return JobResult.failed(job.spec, f"worker process died ({why}): the translator called sys.exit / os._exit "
-                                          "or crashed", tail)
+        return JobResult.failed(
+            job.spec, f"worker process died ({why}): the translator called sys.exit / os._exit or crashed", tail
+        )
 
     def _stop(self, job: _Running) -> None:
         if job.proc.poll() is None:

@@ -74,7 +74,9 @@ class ProcessExecutor(Executor):
 
     def _run(self, spec: JobSpec) -> JobResult:
         receive, send = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(target=_child, args=(self.work, spec, send, os.getpid()), name=f"omibench job {spec.label}")
+        proc = self.ctx.Process(
+            target=_child, args=(self.work, spec, send, os.getpid()), name=f"omibench job {spec.label}"
+        )
         proc.start()
         send.close()
         self.current = proc
@@ -97,15 +99,20 @@ class ProcessExecutor(Executor):
                         break
                 if deadline is not None and result is None and time.monotonic() > deadline:
                     self._stop(proc)
-                    return JobResult.failed(spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped")
+                    return JobResult.failed(
+                        spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped"
+                    )
         finally:
             receive.close()
         proc.join(timeout=30)
         self._stop(proc)
         self.current = None
         if result is None:
-            return JobResult.failed(spec, f"the job's process ended without a result ({describe_exit(proc.exitcode)}): "
-                                          "the translator called sys.exit / os._exit or crashed")
+            return JobResult.failed(
+                spec,
+                f"the job's process ended without a result ({describe_exit(proc.exitcode)}): "
+                "the translator called sys.exit / os._exit or crashed",
+            )
         return result
 
     def _stop(self, proc: Any) -> None:

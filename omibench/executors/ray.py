@@ -23,12 +23,16 @@ def _check_reachable(address: str, timeout_s: float = 3.0) -> None:
 
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError(f"executor.address {address!r}: expected host:port of a Ray head (e.g. 10.0.0.5:6379), or auto")
+        raise ConfigError(
+            f"executor.address {address!r}: expected host:port of a Ray head (e.g. 10.0.0.5:6379), or auto"
+        )
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as exc:
-        raise ConfigError(f"ray: no cluster answers at executor.address {address!r} ({exc.strerror or exc}); start one "
-                          "with `ray start --head` or fix executor.address") from None
+        raise ConfigError(
+            f"ray: no cluster answers at executor.address {address!r} ({exc.strerror or exc}); start one "
+            "with `ray start --head` or fix executor.address"
+        ) from None
 
 
 class RayExecutor(Executor):
@@ -45,8 +49,10 @@ class RayExecutor(Executor):
                 ray.init(address=address or "auto", log_to_driver=False, configure_logging=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 where = f"executor.address {address!r}" if address else "no running cluster was found (address auto)"
-                raise ConfigError(f"ray: cannot connect: {where}; start one with `ray start --head` or fix executor.address "
-                                  f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+                raise ConfigError(
+                    f"ray: cannot connect: {where}; start one with `ray start --head` or fix executor.address "
+                    f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+                ) from None
         self.cluster_gpus = int(ray.cluster_resources().get("GPU", 0))
         self.description = f"ray ({self.cluster_gpus} GPU(s) in the cluster)"
         self.remote = ray.remote(work.remote)
@@ -66,7 +72,9 @@ class RayExecutor(Executor):
                     if spec.timeout_s is not None and time.monotonic() - started > spec.timeout_s:
                         self.ray.cancel(ref, force=True)
                         del self.refs[ref]
-                        yield JobResult.failed(spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped")
+                        yield JobResult.failed(
+                            spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped"
+                        )
                 continue
             spec, _ = self.refs.pop(done[0])
             try:

@@ -20,8 +20,22 @@ from .memory import MemoryStore
 from .mlflow_store import MlflowStore
 from .schema import RESULT_METRICS, TAG, Run, RunLevel, RunStatus, Tags
 
-__all__ = ["ExperimentLock", "MemoryStore", "MlflowStore", "RESULT_METRICS", "Run", "RunLevel", "RunStatus", "Store",
-           "StoreBusy", "StoreError", "TAG", "Tags", "open_store", "owner_id"]
+__all__ = [
+    "ExperimentLock",
+    "MemoryStore",
+    "MlflowStore",
+    "RESULT_METRICS",
+    "Run",
+    "RunLevel",
+    "RunStatus",
+    "Store",
+    "StoreBusy",
+    "StoreError",
+    "TAG",
+    "Tags",
+    "open_store",
+    "owner_id",
+]
 
 
 def open_store(store: str | Path = "mlruns", uri: str | None = None) -> Store:

@@ -35,8 +35,14 @@ class Store(ABC):
         """The id of experiment ``name``; created when missing unless ``create`` is false."""
 
     @abstractmethod
-    def create_run(self, experiment_id: str, name: str, tags: Tags, parent_id: str | None = None,
-                   other_tags: Mapping[str, str] | None = None) -> str:
+    def create_run(
+        self,
+        experiment_id: str,
+        name: str,
+        tags: Tags,
+        parent_id: str | None = None,
+        other_tags: Mapping[str, str] | None = None,
+    ) -> str:
         """A new RUNNING run; returns its id."""
 
     @abstractmethod
@@ -69,8 +75,14 @@ class Store(ABC):
         """Raises ``KeyError`` for an unknown run id."""
 
     @abstractmethod
-    def search(self, experiment_id: str, where: Tags | None = None, status: RunStatus | None = None,
-               parent_id: str | None = None, newest_first: bool = True) -> list[Run]:
+    def search(
+        self,
+        experiment_id: str,
+        where: Tags | None = None,
+        status: RunStatus | None = None,
+        parent_id: str | None = None,
+        newest_first: bool = True,
+    ) -> list[Run]:
         """Runs of an experiment whose tags equal every field set in ``where``."""
 
     # --- writes with a meaning ---------------------------------------------------------------------

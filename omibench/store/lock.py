@@ -37,7 +37,9 @@ def _lock(path: Path, timeout: float):  # type: ignore[no-untyped-def]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"{path.parent}: cannot create the store's lock folder ({exc.strerror}); check --store") from None
+        raise StoreError(
+            f"{path.parent}: cannot create the store's lock folder ({exc.strerror}); check --store"
+        ) from None
     return FileLock(str(path), timeout=timeout)
 
 
@@ -83,11 +85,15 @@ class ExperimentLock:
             since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(str(who.get("start", 0)) or 0)))
             raise StoreBusy(
                 f"{self.store}: experiment {self.experiment!r} is being written by "
-                f"{who.get('command', 'another omibench process')} (pid {who.get('pid', '?')} on {who.get('host', '?')}, "
-                f"since {since}); wait for it to end, or rerun with --wait SECONDS") from None
+                f"{who.get('command', 'another omibench process')} (pid {who.get('pid', '?')} "
+                f"on {who.get('host', '?')}, since {since}); wait for it to end, or rerun with --wait SECONDS"
+            ) from None
         self._lock = lock
-        self.owner_file.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "start": time.time(),
-                                               "command": self.command}))
+        self.owner_file.write_text(
+            json.dumps(
+                {"host": socket.gethostname(), "pid": os.getpid(), "start": time.time(), "command": self.command}
+            )
+        )
         return self
 
     def release(self) -> None:

@@ -44,14 +44,28 @@ class MemoryStore(Store):
             self.experiments[name] = str(len(self.experiments) + 1)
         return self.experiments[name]
 
-    def create_run(self, experiment_id: str, name: str, tags: Tags, parent_id: str | None = None,
-                   other_tags: Mapping[str, str] | None = None) -> str:
+    def create_run(
+        self,
+        experiment_id: str,
+        name: str,
+        tags: Tags,
+        parent_id: str | None = None,
+        other_tags: Mapping[str, str] | None = None,
+    ) -> str:
         run_id = f"run{next(self._ids):04d}"
         other = dict(other_tags or {})
         if parent_id:
             other[PARENT_TAG] = parent_id
-        self.runs[run_id] = Run(run_id, experiment_id, name, RunStatus.RUNNING, next(self._clock), tags,
-                                parent_id=parent_id, other_tags=other)
+        self.runs[run_id] = Run(
+            run_id,
+            experiment_id,
+            name,
+            RunStatus.RUNNING,
+            next(self._clock),
+            tags,
+            parent_id=parent_id,
+            other_tags=other,
+        )
         return run_id
 
     def _run(self, run_id: str) -> Run:
@@ -104,13 +118,24 @@ class MemoryStore(Store):
     def get_run(self, run_id: str) -> Run:
         return replace(self._run(run_id))
 
-    def search(self, experiment_id: str, where: Tags | None = None, status: RunStatus | None = None,
-               parent_id: str | None = None, newest_first: bool = True) -> list[Run]:
+    def search(
+        self,
+        experiment_id: str,
+        where: Tags | None = None,
+        status: RunStatus | None = None,
+        parent_id: str | None = None,
+        newest_first: bool = True,
+    ) -> list[Run]:
         where = where or Tags()
         wanted = where.to_dict()
-        out = [replace(r) for r in self.runs.values() if r.experiment_id == experiment_id
-               and all(r.tags.to_dict().get(k) == v for k, v in wanted.items())
-               and (status is None or r.status is status) and (parent_id is None or r.parent_id == parent_id)]
+        out = [
+            replace(r)
+            for r in self.runs.values()
+            if r.experiment_id == experiment_id
+            and all(r.tags.to_dict().get(k) == v for k, v in wanted.items())
+            and (status is None or r.status is status)
+            and (parent_id is None or r.parent_id == parent_id)
+        ]
         return sorted(out, key=lambda r: r.start_time, reverse=newest_first)
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:

@@ -114,13 +114,16 @@ class MlflowStore(Store):
             except OSError as exc:
                 raise StoreError(f"{db}: cannot be read ({exc.strerror}); check its permissions") from None
             if head and head != b"SQLite format 3\x00":
-                raise StoreError(f"{db}: not an SQLite database (corrupt?); restore it from a backup or give another --store")
+                raise StoreError(
+                    f"{db}: not an SQLite database (corrupt?); restore it from a backup or give another --store"
+                )
             try:
                 with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
                     con.execute("select count(*) from sqlite_master").fetchone()
             except sqlite3.DatabaseError as exc:
-                raise StoreError(f"{db}: unreadable SQLite database ({exc}); restore it from a backup or give another "
-                                 "--store") from None
+                raise StoreError(
+                    f"{db}: unreadable SQLite database ({exc}); restore it from a backup or give another --store"
+                ) from None
         if write:
             self._check_writable(db)
 
@@ -139,8 +142,9 @@ class MlflowStore(Store):
                     pass
         except OSError as exc:
             where = db if db.exists() and existing == folder else existing
-            raise StoreError(f"{where}: the store is not writable ({exc.strerror}); fix its permissions or give "
-                             "another --store") from None
+            raise StoreError(
+                f"{where}: the store is not writable ({exc.strerror}); fix its permissions or give another --store"
+            ) from None
 
     def exists(self) -> bool:
         return not self.local or bool(self.db_file and self.db_file.is_file())
@@ -158,8 +162,14 @@ class MlflowStore(Store):
             location = (self.path / "artifacts" / slug).as_uri()
         return str(self.client.create_experiment(name, artifact_location=location))
 
-    def create_run(self, experiment_id: str, name: str, tags: Tags, parent_id: str | None = None,
-                   other_tags: Mapping[str, str] | None = None) -> str:
+    def create_run(
+        self,
+        experiment_id: str,
+        name: str,
+        tags: Tags,
+        parent_id: str | None = None,
+        other_tags: Mapping[str, str] | None = None,
+    ) -> str:
         all_tags = {**(other_tags or {}), **tags.to_dict()}
         if parent_id:
             all_tags[PARENT_TAG] = parent_id
@@ -214,21 +224,34 @@ class MlflowStore(Store):
         except MlflowException:
             raise KeyError(run_id) from None
 
-    def search(self, experiment_id: str, where: Tags | None = None, status: RunStatus | None = None,
-               parent_id: str | None = None, newest_first: bool = True) -> list[Run]:
+    def search(
+        self,
+        experiment_id: str,
+        where: Tags | None = None,
+        status: RunStatus | None = None,
+        parent_id: str | None = None,
+        newest_first: bool = True,
+    ) -> list[Run]:
         where = where or Tags()
         wanted = where.to_dict()
         runs: list[Run] = []
         token = None
         while True:
-            page = self.client.search_runs([experiment_id], filter_string=filter_string(where, status, parent_id),
-                                           order_by=[f"attributes.start_time {'DESC' if newest_first else 'ASC'}"],
-                                           max_results=_PAGE, page_token=token)
+            page = self.client.search_runs(
+                [experiment_id],
+                filter_string=filter_string(where, status, parent_id),
+                order_by=[f"attributes.start_time {'DESC' if newest_first else 'ASC'}"],
+                max_results=_PAGE,
+                page_token=token,
+            )
             for raw in page:
                 run = _convert(raw)
                 tags = {**run.tags.to_dict(), **run.other_tags}
-                if all(tags.get(k) == v for k, v in wanted.items()) and (parent_id is None or run.parent_id == parent_id) \
-                        and (status is None or run.status is status):
+                if (
+                    all(tags.get(k) == v for k, v in wanted.items())
+                    and (parent_id is None or run.parent_id == parent_id)
+                    and (status is None or run.status is status)
+                ):
                     runs.append(run)
             token = page.token
             if not token:
@@ -243,7 +266,15 @@ class MlflowStore(Store):
 
 def _convert(raw: "MlflowRun") -> Run:
     tags = dict(raw.data.tags)
-    return Run(run_id=raw.info.run_id, experiment_id=str(raw.info.experiment_id), name=raw.info.run_name or "",
-               status=RunStatus(raw.info.status), start_time=int(raw.info.start_time or 0), tags=Tags.from_dict(tags),
-               params=dict(raw.data.params), metrics=dict(raw.data.metrics), parent_id=tags.get(PARENT_TAG),
-               other_tags={k: v for k, v in tags.items() if not k.startswith(TAG)})
+    return Run(
+        run_id=raw.info.run_id,
+        experiment_id=str(raw.info.experiment_id),
+        name=raw.info.run_name or "",
+        status=RunStatus(raw.info.status),
+        start_time=int(raw.info.start_time or 0),
+        tags=Tags.from_dict(tags),
+        params=dict(raw.data.params),
+        metrics=dict(raw.data.metrics),
+        parent_id=tags.get(PARENT_TAG),
+        other_tags={k: v for k, v in tags.items() if not k.startswith(TAG)},
+    )

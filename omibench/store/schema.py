@@ -84,7 +84,7 @@ class Tags:
         kinds = {f.name: f.type for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, text in tags.items():
-            name = key[len(TAG):] if key.startswith(TAG) else None
+            name = key[len(TAG) :] if key.startswith(TAG) else None
             if name not in kinds:
                 continue
             kind = str(kinds[name])
