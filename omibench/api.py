@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ._errors import ConfigError, OmibenchError
+from .store.schema import RunStatus
 
 if TYPE_CHECKING:
     import optuna
@@ -68,7 +69,7 @@ class Results:
 
     @property
     def failed(self) -> list["Outcome"]:
-        return [o for o in self.outcomes if o.status == "FAILED"]
+        return [o for o in self.outcomes if o.status == RunStatus.FAILED.value]
 
 
 @dataclass

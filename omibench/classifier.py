@@ -1,4 +1,5 @@
-"""The downstream judge of the paper's Table 3: an OmiEmbed VAE classifier on expression (spec §3).
+"""The downstream judge of the paper's Table 3: an OmiEmbed VAE classifier on expression
+(Zhang et al., OmiEmbed, Cancers 2021; github.com/zhangxiaoyu11/OmiEmbed).
 
 ``OmiEmbedClassifier`` is trained on the *real training* expression and labels of an experiment,
 then applied unchanged to real or translated test expression. Network and schedule follow OmiEmbed's
@@ -12,7 +13,7 @@ then applied unchanged to real or translated test expression. Network and schedu
   (loss = k_embed * (recon + k_kl * KL) + cross-entropy), Adam(lr, betas (0.5, 0.999),
   weight_decay), lr decaying linearly over the last ``decay_epochs`` epochs of the total.
 
-Scaling parity (spec pitfall 18): :meth:`scale` maps any input with the *training* matrix's global
+Scaling parity: :meth:`scale` maps any input with the *training* matrix's global
 min and max, so real and translated inputs see exactly the same transform. Values outside the
 training range stay outside [0, 1]; they are only fed forward, never used as BCE targets.
 """
@@ -33,7 +34,7 @@ __all__ = ["ClassifierSettings", "OmiEmbedClassifier"]
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    """OmiEmbed's defaults (spec §3); ``epochs`` are the three phases' lengths."""
+    """OmiEmbed's defaults (its ``vae_classifier`` options); ``epochs`` are the three phases' lengths."""
 
     latent: int = 128
     hidden: tuple[int, ...] = (1024, 1024, 512)

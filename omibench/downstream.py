@@ -112,8 +112,9 @@ def setup_downstream(prepared: Prepared, store: Store, exp_id: str, echo: Callab
     classes = sorted({str(train.labels[i]) for i in labelled})
     if len(classes) < 2:  # downstream.enabled: true without two classes was already refused by prepare()
         return None
-    settings = ClassifierSettings(latent=cfg.latent, epochs=tuple(cfg.epochs), decay_epochs=cfg.decay_epochs,  # type: ignore[arg-type]
-                                  batch_size=cfg.batch_size, lr=cfg.lr, scaling=cfg.scaling, seed=cfg.seed)
+    settings = ClassifierSettings(latent=cfg.latent, epochs=(cfg.epochs[0], cfg.epochs[1], cfg.epochs[2]),
+                                  decay_epochs=cfg.decay_epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+                                  scaling=cfg.scaling, seed=cfg.seed)
     key = canonical_hash({"downstream": asdict(settings), "train": train.fingerprint()})
     if device is None:
         from .translator import Resources, resolve_device

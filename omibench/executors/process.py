@@ -158,7 +158,8 @@ def call_in_child(fn: Callable[..., Any], *args: Any, timeout_s: float | None = 
         while True:
             if receive.poll(POLL_S):
                 try:
-                    return tuple(receive.recv())  # type: ignore[return-value]
+                    ok, value = receive.recv()
+                    return bool(ok), value
                 except (EOFError, OSError):
                     break
             if not proc.is_alive() and not receive.poll(0):

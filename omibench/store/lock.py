@@ -17,9 +17,12 @@ import socket
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .errors import StoreBusy, StoreError
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 __all__ = ["ExperimentLock", "owner_id", "store_lock"]
 
@@ -31,7 +34,7 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{int(_STARTED)}"
 
 
-def _lock(path: Path, timeout: float):  # type: ignore[no-untyped-def]
+def _lock(path: Path, timeout: float) -> "FileLock":
     from filelock import FileLock
 
     try:
@@ -66,7 +69,7 @@ class ExperimentLock:
         self.store = store
         self.command = command
         self.wait_s = wait_s
-        self._lock = None
+        self._lock: FileLock | None = None
 
     def owner(self) -> dict[str, object]:
         try:
