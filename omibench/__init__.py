@@ -30,9 +30,16 @@ __all__ = [
 ]
 
 _WHERE = {
-    "ConfigError": "._errors", "DataError": "._errors", "OmibenchError": "._errors", "PluginError": "._errors",
-    "PairedData": ".data.paired", "DataSource": ".data.sources", "hookimpl": ".hookspecs",
-    "FitContext": ".translator", "Resources": ".translator", "Translator": ".translator",
+    "ConfigError": "._errors",
+    "DataError": "._errors",
+    "OmibenchError": "._errors",
+    "PluginError": "._errors",
+    "PairedData": ".data.paired",
+    "DataSource": ".data.sources",
+    "hookimpl": ".hookspecs",
+    "FitContext": ".translator",
+    "Resources": ".translator",
+    "Translator": ".translator",
 }
 
 

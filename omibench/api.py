@@ -12,11 +12,13 @@ writes nothing to the store before the input has been validated. The CLI is a th
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError, OmibenchError
+from .experiment import Echo, _quiet, _registry, prepare_experiment
 from .store.schema import RunStatus
 
 if TYPE_CHECKING:
@@ -47,12 +49,7 @@ __all__ = [
     "tune",
 ]
 
-Echo = Callable[[str], None]
 DEFAULT_WAIT_S = 10.0  # how long a second process waits for an experiment's lock before refusing
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 @dataclass
@@ -60,21 +57,21 @@ class Results:
     """What :func:`run` returns: one outcome per translator and the leaderboard read back from the store."""
 
     experiment: str
-    outcomes: list["Outcome"]
-    leaderboard: "pd.DataFrame"
-    store: "Store"
+    outcomes: list[Outcome]
+    leaderboard: pd.DataFrame
+    store: Store
     split_hash: str
     sort: str
     seeds: list[int]
 
     @property
-    def failed(self) -> list["Outcome"]:
+    def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.status == RunStatus.FAILED.value]
 
 
 @dataclass
 class TuneResult:
-    study: "optuna.Study"
+    study: optuna.Study
     run_id: str  # the study's run in the store
     best_params: dict[str, Any] | None
     best_value: float | None
@@ -83,7 +80,7 @@ class TuneResult:
 
 @dataclass
 class ReportResult:
-    report: "Report"
+    report: Report
     html: Path
     markdown: Path
     run_id: str | None
@@ -99,73 +96,8 @@ class TranslateResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _config(config: "str | Path | ExperimentConfig", overrides: Sequence[str]) -> "ExperimentConfig":
-    from .config import ExperimentConfig, load_config
-
-    if isinstance(config, ExperimentConfig):
-        if overrides:
-            raise ConfigError("overrides apply to a YAML file; change the ExperimentConfig itself instead")
-        return config
-    return load_config(config, overrides)
-
-
-def _registry(dirs: Sequence[str | Path], echo: Echo) -> "Registry":
-    from .plugins import load_registry
-
-    registry = load_registry(dirs)
-    for problem in registry.problems:
-        echo(f"warning: plugin problem: {problem}")
-    return registry
-
-
-def prepare_experiment(
-    config: "str | Path | ExperimentConfig",
-    overrides: Sequence[str] = (),
-    plugin_dirs: Sequence[str | Path] = (),
-    store: str | Path | None = None,
-    only: str | None = None,
-    echo: Echo = _quiet,
-    data_only: bool = False,
-) -> tuple["Prepared", list[str], Path]:
-    """Config -> plugins -> data (through the store's cache): the one preparation sequence.
-
-    ``only`` keeps one translator (by label); ``data_only`` keeps only the first (translators play no
-    part in the data). Returns the prepared experiment, the plugin folders
-    used and the store folder. Nothing is written to the store but the data cache.
-    """
-    from .preparation import prepare
-
-    cfg = _config(config, overrides)
-    dirs = [str(d) for d in plugin_dirs] + ([str(cfg.plugins_dir)] if cfg.plugins_dir else [])
-    registry = _registry(dirs, echo)
-    if only is not None:
-        labels = [t.display for t in cfg.translators]
-        if only not in labels:
-            raise OmibenchError(
-                f"{config}: no translator labelled {only!r} in this experiment (it has {', '.join(labels)})"
-            )
-        cfg = cfg.model_copy(update={"translators": [t for t in cfg.translators if t.display == only]})
-    if data_only:
-        cfg = cfg.model_copy(update={"translators": cfg.translators[:1]})
-    store_dir = Path(store or cfg.tracking.store)
-    _check_store(store_dir, cfg.tracking.uri)
-    echo(f"omibench: preparing {cfg.name!r} (data source {cfg.data['source']!r})")
-    prepared = prepare(cfg, registry, store_dir / "cache")
-    echo(
-        f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test "
-        f"samples, {prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}"
-    )
-    return prepared, dirs, store_dir
-
-
-def _check_store(store_dir: Path, uri: str | None) -> None:
-    from .store import MlflowStore
-
-    MlflowStore(store_dir, uri).check(write=True)
-
-
 def run(
-    config: "str | Path | ExperimentConfig",
+    config: str | Path | ExperimentConfig,
     *,
     overrides: Sequence[str] = (),
     plugin_dirs: Sequence[str | Path] = (),
@@ -229,7 +161,7 @@ def run(
 
 
 def tune(
-    config: "str | Path",
+    config: str | Path,
     translator: str,
     trials: int,
     *,
@@ -290,7 +222,7 @@ def leaderboard(
     uri: str | None = None,
     sort: str | None = None,
     latest_only: bool = True,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """An experiment's leaderboard read from the store (one row per translator, best first)."""
     from .leaderboard import DEFAULT_SORT
     from .leaderboard import leaderboard as table_of
@@ -311,14 +243,14 @@ def leaderboard(
 
 
 def add_downstream(
-    config: "str | Path",
+    config: str | Path,
     *,
     overrides: Sequence[str] = (),
     plugin_dirs: Sequence[str | Path] = (),
     store: str | Path | None = None,
     wait_s: float = DEFAULT_WAIT_S,
     echo: Echo = _quiet,
-) -> tuple[int, "Prepared"]:
+) -> tuple[int, Prepared]:
     """Add Table 3 to an experiment's finished runs that lack it; return how many have it, and the data."""
     from .runner import add_downstream as add
     from .store import ExperimentLock, open_store
@@ -393,7 +325,7 @@ def translate(
     return result
 
 
-def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> "Registry":
+def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> Registry:
     """Every registered translator and data source (plugin problems go to ``echo``)."""
     return _registry([str(d) for d in plugin_dirs], echo)
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -77,30 +78,66 @@ WAIT_HELP = "Seconds to wait for another omibench process writing this experimen
 
 @cli.command()
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a YAML field, e.g. --set seeds=[0,1,2].")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help="Folder of local *.py plugins.")
+@click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a YAML field, e.g. --set seeds=[0,1,2]."
+)
+@click.option(
+    "--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help="Folder of local *.py plugins."
+)
 @click.option("--force", is_flag=True, help="Rerun translators that already have a finished run.")
-@click.option("--store", type=click.Path(path_type=Path), default=None, help="Tracking store folder (default: tracking.store, mlruns).")
+@click.option(
+    "--store",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Tracking store folder (default: tracking.store, mlruns).",
+)
 @click.option("--sort", default=None, help="Leaderboard metric (default: median_r2_featurewise).")
 @click.option("--tuned", is_flag=True, help="Use each translator's best tuned parameters (from `omibench tune`).")
 @click.option("--storage", default=None, help="Optuna storage of the tuning studies (default: the store's journal).")
-@click.option("--executor", type=click.Choice(["process", "inline", "local", "ray"]), default=None,
-              help="Where jobs run (default: the YAML's executor.kind, process: a child process per job; "
-                   "inline: in this process, for debugging).")
+@click.option(
+    "--executor",
+    type=click.Choice(["process", "inline", "local", "ray"]),
+    default=None,
+    help="Where jobs run (default: the YAML's executor.kind, process: a child process per job; "
+    "inline: in this process, for debugging).",
+)
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=10.0, show_default=True, help=WAIT_HELP)
 @_user_errors
-def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], force: bool, store: Path | None,
-        sort: str | None, tuned: bool, storage: str | None, executor: str | None, wait_s: float) -> None:
+def run(
+    config: Path,
+    overrides: tuple[str, ...],
+    plugin_dirs: tuple[Path, ...],
+    force: bool,
+    store: Path | None,
+    sort: str | None,
+    tuned: bool,
+    storage: str | None,
+    executor: str | None,
+    wait_s: float,
+) -> None:
     """Run every translator of an experiment YAML and print the leaderboard."""
     from . import api
     from .leaderboard import format_table
 
     _stop_on_sigterm()
-    results = api.run(config, overrides=overrides, plugin_dirs=plugin_dirs, store=store, force=force, tuned=tuned,
-                      storage=storage, executor=executor, sort=sort, wait_s=wait_s, show_progress=sys.stderr.isatty(),
-                      echo=_echo_err)
+    results = api.run(
+        config,
+        overrides=overrides,
+        plugin_dirs=plugin_dirs,
+        store=store,
+        force=force,
+        tuned=tuned,
+        storage=storage,
+        executor=executor,
+        sort=sort,
+        wait_s=wait_s,
+        show_progress=sys.stderr.isatty(),
+        echo=_echo_err,
+    )
     table = results.leaderboard
-    click.echo(f"\nLeaderboard: {results.experiment} (test split, {len(results.seeds)} seed(s), sorted by {results.sort})")
+    click.echo(
+        f"\nLeaderboard: {results.experiment} (test split, {len(results.seeds)} seed(s), sorted by {results.sort})"
+    )
     click.echo(format_table(table) if not table.empty else "(no finished runs)")
     st = results.store
     exp_id = st.experiment_id(results.experiment, create=False)
@@ -115,22 +152,53 @@ def run(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--translator", "label", required=True, help="Label (or name) of the experiment's translator to tune.")
 @click.option("--trials", type=click.IntRange(min=1), required=True, help="Trials to add to the study.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Time budget: no trial starts after this many seconds, and a trial still training then is pruned.")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (one GPU each when GPUs exist).")
-@click.option("--metric", type=click.Choice(["val_mse", "val_median_r2_featurewise"]), default="val_mse", show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Time budget: no trial starts after this many seconds, and a trial still training then is pruned.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes (one GPU each when GPUs exist).",
+)
+@click.option(
+    "--metric", type=click.Choice(["val_mse", "val_median_r2_featurewise"]), default="val_mse", show_default=True
+)
 @click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median", show_default=True)
 @click.option("--storage", default=None, help="Optuna storage URL or journal file (default: <store>/optuna.journal).")
-@click.option("--export", "export", type=click.Path(path_type=Path), default=None, help="Write the experiment YAML with the best parameters.")
+@click.option(
+    "--export",
+    "export",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the experiment YAML with the best parameters.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
 @click.option("--store", type=click.Path(path_type=Path), default=None)
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=10.0, show_default=True, help=WAIT_HELP)
 @_user_errors
-def tune(config: Path, label: str, trials: int, timeout: float | None, jobs: int, metric: str, pruner: str,
-         storage: str | None, export: Path | None, seed: int, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...],
-         store: Path | None, wait_s: float) -> None:
+def tune(
+    config: Path,
+    label: str,
+    trials: int,
+    timeout: float | None,
+    jobs: int,
+    metric: str,
+    pruner: str,
+    storage: str | None,
+    export: Path | None,
+    seed: int,
+    overrides: tuple[str, ...],
+    plugin_dirs: tuple[Path, ...],
+    store: Path | None,
+    wait_s: float,
+) -> None:
     """Tune one translator of an experiment with Optuna on the validation split."""
     from . import api
 
@@ -139,14 +207,33 @@ def tune(config: Path, label: str, trials: int, timeout: float | None, jobs: int
         _echo_err(f"  trial {trial.number}: {trial.state.name}{value} {trial.user_attrs.get('translator_params', {})}")
 
     _stop_on_sigterm()
-    result = api.tune(config, label, trials, timeout=timeout, jobs=jobs, metric=metric, pruner=pruner, storage=storage,
-                      seed=seed, overrides=overrides, plugin_dirs=plugin_dirs, store=store, export=export, wait_s=wait_s,
-                      on_trial=on_trial, echo=_echo_err)
+    result = api.tune(
+        config,
+        label,
+        trials,
+        timeout=timeout,
+        jobs=jobs,
+        metric=metric,
+        pruner=pruner,
+        storage=storage,
+        seed=seed,
+        overrides=overrides,
+        plugin_dirs=plugin_dirs,
+        store=store,
+        export=export,
+        wait_s=wait_s,
+        on_trial=on_trial,
+        echo=_echo_err,
+    )
     states = [t.state.name for t in result.study.trials]
-    click.echo(f"study {result.study.study_name}: {len(states)} trials ({states.count('COMPLETE')} complete, "
-               f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); MLflow run {result.run_id}")
+    click.echo(
+        f"study {result.study.study_name}: {len(states)} trials ({states.count('COMPLETE')} complete, "
+        f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); MLflow run {result.run_id}"
+    )
     if result.best_params is None or result.best_value is None:
-        raise OmibenchError("no trial completed: check the failed or pruned trials in MLflow, or raise --trials / --timeout")
+        raise OmibenchError(
+            "no trial completed: check the failed or pruned trials in MLflow, or raise --trials / --timeout"
+        )
     click.echo(f"best trial {result.best_trial}: {metric}={result.best_value:.6g} with {result.best_params}")
     click.echo(f"score it like every other run:  omibench run {config} --tuned")
     if export:
@@ -164,7 +251,9 @@ def downstream(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path
     from . import api
 
     n, prepared = api.add_downstream(config, overrides=overrides, plugin_dirs=plugin_dirs, store=store, echo=_echo_err)
-    click.echo(f"{prepared.config.experiment_name}: {n} finished translator run(s) on split {prepared.split.hash} have Table 3")
+    click.echo(
+        f"{prepared.config.experiment_name}: {n} finished translator run(s) on split {prepared.split.hash} have Table 3"
+    )
 
 
 @cli.command()
@@ -208,7 +297,9 @@ def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv"]), default="table", show_default=True)
 @click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
-@click.option("--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator and split.")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator and split."
+)
 @_user_errors
 def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str | None, show_all: bool) -> None:
     """Print an experiment's leaderboard from the MLflow store."""
@@ -224,42 +315,92 @@ def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str 
 @click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
 @click.option("--split", "split_hash", default=None, help="Split hash (default: the newest run's split).")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: reports/<experiment>).")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: reports/<experiment>)."
+)
 @click.option("--no-log", is_flag=True, help="Do not log the report to MLflow.")
 @_user_errors
-def report(experiment: str, store: Path, uri: str | None, split_hash: str | None, out: Path | None, no_log: bool) -> None:
+def report(
+    experiment: str, store: Path, uri: str | None, split_hash: str | None, out: Path | None, no_log: bool
+) -> None:
     """Write an experiment's HTML and Markdown report: Tables 1 and 3 and the figures."""
     from . import api
 
     result = api.report(experiment, store=store, uri=uri, split_hash=split_hash, out=out, log=not no_log)
-    click.echo(f"report: {result.html} and {result.markdown} ({len(result.report.table1)} translators, "
-               f"{len(result.report.figures)} figures)")
+    click.echo(
+        f"report: {result.html} and {result.markdown} ({len(result.report.table1)} translators, "
+        f"{len(result.report.figures)} figures)"
+    )
     if result.run_id:
         click.echo(f"logged as run {result.run_id}")
 
 
 @cli.command()
 @click.argument("model")
-@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path), help="New methylation matrix (CSV/TSV/parquet, either orientation).")
-@click.option("--output", "output_path", required=True, type=click.Path(path_type=Path), help="Where to write predicted expression (.csv, .tsv[.gz], .parquet).")
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None, help="Sample labels: draw the Fig. 9 t-SNE.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="New methylation matrix (CSV/TSV/parquet, either orientation).",
+)
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where to write predicted expression (.csv, .tsv[.gz], .parquet).",
+)
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Sample labels: draw the Fig. 9 t-SNE.",
+)
 @click.option("--label-column", default=None, help="Column of --labels (default: the first).")
-@click.option("--figure", "figure_path", type=click.Path(path_type=Path), default=None, help="t-SNE PNG (default: beside --output).")
+@click.option(
+    "--figure",
+    "figure_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="t-SNE PNG (default: beside --output).",
+)
 @click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
 @click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
 @_user_errors
-def translate(model: str, input_path: Path, output_path: Path, labels_path: Path | None, label_column: str | None,
-              figure_path: Path | None, store: Path, uri: str | None, plugin_dirs: tuple[Path, ...]) -> None:
+def translate(
+    model: str,
+    input_path: Path,
+    output_path: Path,
+    labels_path: Path | None,
+    label_column: str | None,
+    figure_path: Path | None,
+    store: Path,
+    uri: str | None,
+    plugin_dirs: tuple[Path, ...],
+) -> None:
     """Predict expression for new methylation with a trained translator (MODEL: run id or model folder)."""
     from . import api
 
-    result = api.translate(model, input_path, output_path, labels_path=labels_path, label_column=label_column,
-                           figure_path=figure_path, store=store, uri=uri, plugin_dirs=plugin_dirs)
+    result = api.translate(
+        model,
+        input_path,
+        output_path,
+        labels_path=labels_path,
+        label_column=label_column,
+        figure_path=figure_path,
+        store=store,
+        uri=uri,
+        plugin_dirs=plugin_dirs,
+    )
     counts = result.counts
-    click.echo(f"{output_path}: {counts['samples']} samples x {result.n_genes} genes; {counts['missing_features']} model "
-               f"features missing and {counts['missing_cells']} empty cells filled with training means, "
-               f"{counts['extra_features']} extra features ignored")
+    click.echo(
+        f"{output_path}: {counts['samples']} samples x {result.n_genes} genes; {counts['missing_features']} model "
+        f"features missing and {counts['missing_cells']} empty cells filled with training means, "
+        f"{counts['extra_features']} extra features ignored"
+    )
     if result.figure is not None:
         click.echo(f"{result.figure}: t-SNE of {result.n_labelled} labelled new samples with the real training set")
 
@@ -293,16 +434,24 @@ def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Pa
     p, _, store_dir = api.prepare_experiment(config, overrides, plugin_dirs, store, data_only=True)
     n = p.train.n_samples + p.val.n_samples + p.test.n_samples
     click.echo(f"dataset {p.train.name}: {n} paired samples, content hash {p.dataset_hash}")
-    click.echo(f"split {p.split.hash}: {p.train.n_samples} train / {p.val.n_samples} val / {p.test.n_samples} test "
-               f"(saved in {p.split.save(store_dir / 'splits' / f'{p.split.hash}.json')})")
-    click.echo(f"B: {p.train.b.shape[1]} features (first {', '.join(map(str, p.train.b_features[:3]))}), "
-               f"range {float(p.train.b.min()):.4g}..{float(p.train.b.max()):.4g}")
-    click.echo(f"A: {p.train.a.shape[1]} features (first {', '.join(map(str, p.train.a_features[:3]))}), "
-               f"range {float(p.train.a.min()):.4g}..{float(p.train.a.max()):.4g}")
+    click.echo(
+        f"split {p.split.hash}: {p.train.n_samples} train / {p.val.n_samples} val / {p.test.n_samples} test "
+        f"(saved in {p.split.save(store_dir / 'splits' / f'{p.split.hash}.json')})"
+    )
+    click.echo(
+        f"B: {p.train.b.shape[1]} features (first {', '.join(map(str, p.train.b_features[:3]))}), "
+        f"range {float(p.train.b.min()):.4g}..{float(p.train.b.max()):.4g}"
+    )
+    click.echo(
+        f"A: {p.train.a.shape[1]} features (first {', '.join(map(str, p.train.a_features[:3]))}), "
+        f"range {float(p.train.a.min()):.4g}..{float(p.train.a.max()):.4g}"
+    )
     if p.train.has_labels:
         import collections
 
-        counts = collections.Counter(lab for lab in (p.train.labels if p.train.labels is not None else []) if lab is not None)
+        counts = collections.Counter(
+            lab for lab in (p.train.labels if p.train.labels is not None else []) if lab is not None
+        )
         click.echo(f"labels (train): {dict(sorted(counts.items()))}")
     click.echo(f"cache: {store_dir / 'cache'}")
 

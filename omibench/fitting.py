@@ -12,8 +12,9 @@ import os
 import random
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def prepare_process() -> None:
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 
-def checked_predict(model: "Translator", b: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def checked_predict(model: Translator, b: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """``model.predict(b)`` as float32, checked to have ``shape`` and to be finite."""
     pred = np.asarray(model.predict(b), dtype=np.float32)
     if pred.shape != shape:
@@ -55,7 +56,7 @@ def checked_predict(model: "Translator", b: np.ndarray, shape: tuple[int, ...]) 
 
 @dataclass
 class FitScore:
-    model: "Translator"
+    model: Translator
     fit_time_s: float
     predict_time_s: float = 0.0  # of the test split (of the validation split when there is no test)
     val: Scores | None = None  # None when the validation split has fewer than 2 samples
@@ -65,12 +66,12 @@ class FitScore:
 
 
 def fit_and_score(
-    cls: "type[Translator]",
+    cls: type[Translator],
     params: Mapping[str, Any],
-    train: "PairedData",
-    val: "PairedData",
-    context: "FitContext",
-    test: "PairedData | None" = None,
+    train: PairedData,
+    val: PairedData,
+    context: FitContext,
+    test: PairedData | None = None,
 ) -> FitScore:
     """Seed the global generators with ``context.seed``, construct ``cls(**params)``, fit it on
     ``train`` (``val`` for early stopping / reports), and score it on ``val`` (when it has at least

@@ -32,7 +32,7 @@ __all__ = ["JobResult", "JobSpec", "JobWork", "execute_job", "run_spec"]
 
 
 def execute_job(
-    spec: JobSpec, prepared: "Prepared", reporter: Reporter | None = None, show_progress: bool = False
+    spec: JobSpec, prepared: Prepared, reporter: Reporter | None = None, show_progress: bool = False
 ) -> JobResult:
     """Fit ``spec``'s translator on ``prepared``, score it, write artifacts to ``spec.out_dir``.
 
@@ -126,7 +126,7 @@ def run_remote(spec_json: str) -> JobResult:
 class JobWork:
     """The work every executor carries (see :class:`omibench.executors.Work`)."""
 
-    prepared: "Prepared"
+    prepared: Prepared
     show_progress: bool = False
     module: str = "omibench.jobs"
     remote = staticmethod(run_remote)  # module-level: Ray pickles it by reference
@@ -135,7 +135,7 @@ class JobWork:
         return execute_job(spec, self.prepared, reporter, self.show_progress)
 
 
-def _plan(prepared: "Prepared", label: str) -> "PlannedTranslator":
+def _plan(prepared: Prepared, label: str) -> PlannedTranslator:
     return next(p for p in prepared.translators if p.entry.display == label)
 
 

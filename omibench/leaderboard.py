@@ -13,14 +13,26 @@ __all__ = ["DEFAULT_SORT", "SHORT_NAMES", "format_table", "leaderboard", "runs_t
 
 DEFAULT_SORT = "median_r2_featurewise"
 SHORT_NAMES = {
-    "mse": "MSE", "rmse": "RMSE", "mean_ae": "MeanAE", "median_ae": "MedianAE",
-    "mean_r2_samplewise": "meanR2s", "mean_r2_featurewise": "meanR2f", "median_r2_featurewise": "medianR2f",
-    "count_r2_featurewise_gt_0.3": "#R2f>0.3", "pct_r2_featurewise_gt_0.3": "%R2f>0.3",
+    "mse": "MSE",
+    "rmse": "RMSE",
+    "mean_ae": "MeanAE",
+    "median_ae": "MedianAE",
+    "mean_r2_samplewise": "meanR2s",
+    "mean_r2_featurewise": "meanR2f",
+    "median_r2_featurewise": "medianR2f",
+    "count_r2_featurewise_gt_0.3": "#R2f>0.3",
+    "pct_r2_featurewise_gt_0.3": "%R2f>0.3",
 }
 
 
-def leaderboard(store: Store, experiment: str, sort: str = DEFAULT_SORT, split_hash: str | None = None,
-                dataset_hash: str | None = None, latest_only: bool = True) -> pd.DataFrame:
+def leaderboard(
+    store: Store,
+    experiment: str,
+    sort: str = DEFAULT_SORT,
+    split_hash: str | None = None,
+    dataset_hash: str | None = None,
+    latest_only: bool = True,
+) -> pd.DataFrame:
     """One row per translator label (the newest finished run unless ``latest_only=False``), sorted
     best first by the test metric ``sort``. Mean over seeds, with ``<metric> sd`` where seeds > 1.
     """
@@ -65,5 +77,6 @@ def format_table(table: pd.DataFrame, fmt: Literal["table", "markdown", "csv"] =
     shown = shown.rename(columns=names)
     from tabulate import tabulate
 
-    return tabulate(shown, headers="keys", tablefmt="github" if fmt == "markdown" else "simple",
-                    showindex=False, floatfmt=".4g")
+    return tabulate(
+        shown, headers="keys", tablefmt="github" if fmt == "markdown" else "simple", showindex=False, floatfmt=".4g"
+    )

@@ -29,9 +29,11 @@ from .store import Run, RunLevel, Store, Tags
 __all__ = ["Report", "build_report", "default_out", "log_report", "write_report"]
 
 LEVEL_REPORT = RunLevel.REPORT.value
-_RUN_FIGURES = (("results/r2_histograms.png", "R² histograms (Figs 6, 7)"),
-                ("results/top_genes_scatter.png", "best-predicted genes, real vs predicted (supp. Fig. 5)"),
-                ("downstream/tsne.png", "classifier latent space, real training + translated test (Fig. 8)"))
+_RUN_FIGURES = (
+    ("results/r2_histograms.png", "R² histograms (Figs 6, 7)"),
+    ("results/top_genes_scatter.png", "best-predicted genes, real vs predicted (supp. Fig. 5)"),
+    ("downstream/tsne.png", "classifier latent space, real training + translated test (Fig. 8)"),
+)
 
 
 @dataclass
@@ -77,8 +79,9 @@ def build_report(store: Store, experiment: str, split_hash: str | None = None) -
     of the newest run) and the reference run of that split."""
     all_runs = store.summaries(experiment)
     if not all_runs:
-        raise OmibenchError(f"no finished runs of experiment {experiment!r} in {store.uri}: run `omibench run` first "
-                            "or check --store")
+        raise OmibenchError(
+            f"no finished runs of experiment {experiment!r} in {store.uri}: run `omibench run` first or check --store"
+        )
     split_hash = split_hash or all_runs[0].tags.split_hash
     runs: list[Run] = []
     for run in all_runs:
@@ -94,8 +97,12 @@ def build_report(store: Store, experiment: str, split_hash: str | None = None) -
         entry: dict[str, object] = {"translator": run.label, "seeds": run.params.get("seeds", "")}
         for name in METRIC_NAMES:
             entry[_SHORT[name]] = _pm(run.metrics.get(f"test/{name}"), run.metrics.get(f"test/{name}_std"))
-        entry.update(tuned="yes" if run.tags.tuned_from else "no",  # from `omibench run --tuned`
-                     config=run.tags.config_hash or "", split=split_hash, run=run.run_id)
+        entry.update(
+            tuned="yes" if run.tags.tuned_from else "no",  # from `omibench run --tuned`
+            config=run.tags.config_hash or "",
+            split=split_hash,
+            run=run.run_id,
+        )
         t1.append(entry)
 
     reference = store.reference_run(exp_id, split_hash)
@@ -127,8 +134,13 @@ def build_report(store: Store, experiment: str, split_hash: str | None = None) -
     if r2:
         with tempfile.TemporaryDirectory() as tmp:
             comparison_figure(Path(tmp) / "c.png", r2, down or None)
-            report.figures.append(("comparison", "all translators: featurewise R² and downstream scores",
-                                   (Path(tmp) / "c.png").read_bytes()))
+            report.figures.append(
+                (
+                    "comparison",
+                    "all translators: featurewise R² and downstream scores",
+                    (Path(tmp) / "c.png").read_bytes(),
+                )
+            )
     if reference is not None:
         png = _artifact(store, reference.run_id, "downstream/tsne.png")
         if png:
@@ -153,25 +165,52 @@ def write_report(report: Report, out: Path, title: str = "") -> tuple[Path, Path
     (out / "figures").mkdir(exist_ok=True)
     title = title or f"omibench report: {report.experiment}"
     lower = ", ".join(_SHORT[m] for m in METRIC_NAMES if m in LOWER_IS_BETTER)
-    intro = (f"Test split {report.split_hash}. Mean ± sd over seeds. Lower is better for {lower}; higher for the rest. "
-             "Table 3: a classifier trained on the real training expression, applied to the real test expression "
-             "(original data) and to each translator's test predictions.")
-    md = [f"# {title}", "", intro, "", "## Table 1: reconstruction", "", _markdown_table(report.table1), "",
-          "## Table 3: downstream classification", "", _markdown_table(report.table3), "", "## Figures", ""]
-    parts = [f"<h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>", "<h2>Table 1: reconstruction</h2>",
-             report.table1.to_html(index=False, escape=True), "<h2>Table 3: downstream classification</h2>",
-             report.table3.to_html(index=False, escape=True), "<h2>Figures</h2>"]
+    intro = (
+        f"Test split {report.split_hash}. Mean ± sd over seeds. Lower is better for {lower}; higher for the rest. "
+        "Table 3: a classifier trained on the real training expression, applied to the real test expression "
+        "(original data) and to each translator's test predictions."
+    )
+    md = [
+        f"# {title}",
+        "",
+        intro,
+        "",
+        "## Table 1: reconstruction",
+        "",
+        _markdown_table(report.table1),
+        "",
+        "## Table 3: downstream classification",
+        "",
+        _markdown_table(report.table3),
+        "",
+        "## Figures",
+        "",
+    ]
+    parts = [
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>",
+        "<h2>Table 1: reconstruction</h2>",
+        report.table1.to_html(index=False, escape=True),
+        "<h2>Table 3: downstream classification</h2>",
+        report.table3.to_html(index=False, escape=True),
+        "<h2>Figures</h2>",
+    ]
     for i, (section, caption, png) in enumerate(report.figures):
         name = f"figures/{i:02d}_{''.join(c if c.isalnum() else '_' for c in section)}.png"
         (out / name).write_bytes(png)
         md += [f"### {section}: {caption}", "", f"![{caption}]({name})", ""]
         data = base64.b64encode(png).decode()
-        parts.append(f"<h3>{html.escape(section)}: {html.escape(caption)}</h3><img src='data:image/png;base64,{data}' "
-                     f"style='max-width:100%'>")
-    style = ("<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px}"
-             "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}</style>")
-    (out / "report.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-                                     f"{style}</head><body>{''.join(parts)}</body></html>")
+        parts.append(
+            f"<h3>{html.escape(section)}: {html.escape(caption)}</h3><img src='data:image/png;base64,{data}' "
+            f"style='max-width:100%'>"
+        )
+    style = (
+        "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}</style>"
+    )
+    (out / "report.html").write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"{style}</head><body>{''.join(parts)}</body></html>"
+    )
     (out / "report.md").write_text("\n".join(md))
     return out / "report.html", out / "report.md"
 
@@ -180,8 +219,9 @@ def log_report(store: Store, report: Report, out: Path) -> str:
     """Log the written report folder as a ``report`` run of the experiment; return its run id."""
     exp_id = store.experiment_id(report.experiment)
     assert exp_id is not None
-    run_id = store.create_run(exp_id, f"report {report.split_hash}",
-                              Tags(level=RunLevel.REPORT, split_hash=report.split_hash))
+    run_id = store.create_run(
+        exp_id, f"report {report.split_hash}", Tags(level=RunLevel.REPORT, split_hash=report.split_hash)
+    )
     store.log_artifacts(run_id, out, "report")
     store.end_run(run_id)
     return run_id

@@ -11,9 +11,10 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,7 +68,7 @@ def run_experiment(
     force: bool = False,
     show_progress: bool = False,
     echo: Echo = lambda _: None,
-    executor: "str | Executor" = "process",
+    executor: str | Executor = "process",
     plugin_dirs: Sequence[str] = (),
     timeout_s: float | None = None,
     **executor_options: Any,

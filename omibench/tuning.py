@@ -12,9 +12,10 @@ import logging
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError, PluginError
 from ._gpus import gpu_count
@@ -26,13 +27,25 @@ from .translator import FitContext, resolve_device, validate_params
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["BoundTrial", "TUNE_METRICS", "TuneRequest", "apply_tuned", "export_tuned", "open_study", "run_trials", "study_name",
-           "sync_to_mlflow", "tuned_params"]
+__all__ = [
+    "BoundTrial",
+    "TUNE_METRICS",
+    "TuneRequest",
+    "apply_tuned",
+    "export_tuned",
+    "open_study",
+    "run_trials",
+    "study_name",
+    "sync_to_mlflow",
+    "tuned_params",
+]
 
 log = logging.getLogger(__name__)
 # tuned metric -> (direction, the per-epoch value a neural translator reports for pruning)
-TUNE_METRICS = {"val_mse": ("minimize", "val_mse"),
-                "val_median_r2_featurewise": ("maximize", "val_median_r2_featurewise")}
+TUNE_METRICS = {
+    "val_mse": ("minimize", "val_mse"),
+    "val_median_r2_featurewise": ("maximize", "val_median_r2_featurewise"),
+}
 _STATUS = {"COMPLETE": RunStatus.FINISHED, "PRUNED": RunStatus.KILLED, "FAIL": RunStatus.FAILED}
 
 
@@ -56,7 +69,7 @@ def study_name(prepared: Prepared, plan: PlannedTranslator) -> str:
     return f"{prepared.config.experiment_name}.{plan.entry.display}.{prepared.split.hash}"
 
 
-def storage_for(storage: str | None, store: str | Path) -> "optuna.storages.BaseStorage | str":
+def storage_for(storage: str | None, store: str | Path) -> optuna.storages.BaseStorage | str:
     """An Optuna storage URL as given, a ``*.journal`` path as a journal file, else the store's journal."""
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -68,23 +81,31 @@ def storage_for(storage: str | None, store: str | Path) -> "optuna.storages.Base
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def open_study(request: TuneRequest, name: str, worker: int = 0) -> "optuna.Study":
+def open_study(request: TuneRequest, name: str, worker: int = 0) -> optuna.Study:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # omibench prints one line per trial itself
-    pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
-               "hyperband": lambda: optuna.pruners.HyperbandPruner(), "none": lambda: optuna.pruners.NopPruner()}
+    pruners = {
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(),
+        "none": lambda: optuna.pruners.NopPruner(),
+    }
     if request.pruner not in pruners:
         raise ConfigError(f"--pruner {request.pruner!r}: choose median, hyperband or none")
     direction = TUNE_METRICS[request.metric][0]
     return optuna.create_study(
-        storage=storage_for(request.storage, request.store), study_name=name, direction=direction, load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=request.seed + worker), pruner=pruners[request.pruner](),
+        storage=storage_for(request.storage, request.store),
+        study_name=name,
+        direction=direction,
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=request.seed + worker),
+        pruner=pruners[request.pruner](),
     )
 
 
-def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str,
-                   deadline: float | None = None) -> Callable[["optuna.Trial"], float]:
+def make_objective(
+    prepared: Prepared, plan: PlannedTranslator, metric: str, deadline: float | None = None
+) -> Callable[[optuna.Trial], float]:
     """Fit on the training split, report per-epoch validation values (pruning), return the
     validation metric. The test split is never touched. A trial still reporting epochs after
     ``deadline`` (``time.monotonic()``) is pruned: the time budget is a hard one."""
@@ -109,8 +130,13 @@ def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str,
                     raise optuna.TrialPruned(f"time budget spent at epoch {step}")
 
         # the same fit as a benchmark job: global generators seeded with the experiment's first seed
-        context = FitContext(seed=prepared.config.seeds[0], device=resolve_device(plan.cls.resources),
-                             n_jobs=prepared.config.n_jobs or os.cpu_count() or 1, reporter=reporter, source=prepared.source)
+        context = FitContext(
+            seed=prepared.config.seeds[0],
+            device=resolve_device(plan.cls.resources),
+            n_jobs=prepared.config.n_jobs or os.cpu_count() or 1,
+            reporter=reporter,
+            source=prepared.source,
+        )
         fitted = fit_and_score(plan.cls, params, prepared.train, prepared.val, context)
         assert fitted.val is not None
         return fitted.val.summary["mse"] if metric == "val_mse" else fitted.val.summary["median_r2_featurewise"]
@@ -118,8 +144,15 @@ def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str,
     return objective
 
 
-def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator, n_trials: int,
-               timeout: float | None, jobs: int, on_trial: Callable[[Any], None] | None = None) -> "optuna.Study":
+def run_trials(
+    request: TuneRequest,
+    prepared: Prepared,
+    plan: PlannedTranslator,
+    n_trials: int,
+    timeout: float | None,
+    jobs: int,
+    on_trial: Callable[[Any], None] | None = None,
+) -> optuna.Study:
     """Run ``n_trials`` more trials (finished + pruned count) in this process or ``jobs`` workers,
     within ``timeout`` seconds: no trial starts after it, and a trial still training is pruned."""
     import optuna
@@ -132,8 +165,12 @@ def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator
     stop = optuna.study.MaxTrialsCallback(target, states=done)
     callbacks = [stop] + ([lambda _s, t: on_trial(t)] if on_trial else [])
     if jobs <= 1:
-        study.optimize(make_objective(prepared, plan, request.metric, _deadline(timeout)), timeout=timeout, callbacks=callbacks,
-                       catch=(FloatingPointError, RuntimeError))
+        study.optimize(
+            make_objective(prepared, plan, request.metric, _deadline(timeout)),
+            timeout=timeout,
+            callbacks=callbacks,
+            catch=(FloatingPointError, RuntimeError),
+        )
         return study
     ctx = mp.get_context("spawn")
     gpus = gpu_count()
@@ -179,21 +216,24 @@ def _worker(request: TuneRequest, worker: int, target: int, ends_at: float | Non
     os.environ.update(env)  # before anything touches CUDA in this fresh process
     import optuna
 
-    from .config import load_config
-    from .plugins import load_registry
-    from .preparation import prepare
+    from .experiment import prepare_experiment
 
-    config = load_config(request.config_path, request.overrides)
-    prepared = prepare(config, load_registry([*request.plugin_dirs, *([config.plugins_dir] if config.plugins_dir else [])]))
-    plan = next(p for p in prepared.translators if p.entry.display == request.translator)
+    prepared, _, _ = prepare_experiment(
+        request.config_path, request.overrides, request.plugin_dirs, request.store, only=request.translator
+    )
+    plan = prepared.translators[0]
     study = open_study(request, study_name(prepared, plan), worker)
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     timeout = None if ends_at is None else max(0.0, ends_at - time.time())
-    study.optimize(make_objective(prepared, plan, request.metric, _deadline(timeout)), timeout=timeout,
-                   callbacks=[optuna.study.MaxTrialsCallback(target, states=done)], catch=(FloatingPointError, RuntimeError))
+    study.optimize(
+        make_objective(prepared, plan, request.metric, _deadline(timeout)),
+        timeout=timeout,
+        callbacks=[optuna.study.MaxTrialsCallback(target, states=done)],
+        catch=(FloatingPointError, RuntimeError),
+    )
 
 
-def sync_to_mlflow(study: "optuna.Study", store: Store, prepared: Prepared, plan: PlannedTranslator, metric: str) -> str:
+def sync_to_mlflow(study: optuna.Study, store: Store, prepared: Prepared, plan: PlannedTranslator, metric: str) -> str:
     """Mirror the study into the store (idempotent): returns the study run's id. The caller holds
     the experiment's lock."""
     exp_id = store.experiment_id(prepared.config.experiment_name)
@@ -201,8 +241,14 @@ def sync_to_mlflow(study: "optuna.Study", store: Store, prepared: Prepared, plan
     runs = store.study_runs(exp_id, study.study_name)
     parent = next((r.run_id for r in runs if r.tags.level is RunLevel.STUDY), None)
     logged = {r.tags.trial for r in runs if r.tags.level is RunLevel.TRIAL}
-    tags = Tags(study=study.study_name, translator=plan.cls.name, label=plan.entry.display,
-                split_hash=prepared.split.hash, dataset_hash=prepared.dataset_hash, tune_metric=metric)
+    tags = Tags(
+        study=study.study_name,
+        translator=plan.cls.name,
+        label=plan.entry.display,
+        split_hash=prepared.split.hash,
+        dataset_hash=prepared.dataset_hash,
+        tune_metric=metric,
+    )
     if parent is None:
         parent = store.create_run(exp_id, f"tune {plan.entry.display}", tags.with_(level=RunLevel.STUDY))
         store.log_params(parent, {**plan.params, "translator": plan.cls.name, "metric": metric})
@@ -211,9 +257,17 @@ def sync_to_mlflow(study: "optuna.Study", store: Store, prepared: Prepared, plan
     for trial in study.get_trials(deepcopy=False):
         if trial.state.name not in _STATUS or trial.number in logged:
             continue
-        child = store.create_run(exp_id, f"trial {trial.number}",
-                                 tags.with_(level=RunLevel.TRIAL, trial=trial.number, trial_state=trial.state.name,
-                                            pruned_by=trial.user_attrs.get("pruned_by")), parent_id=parent)
+        child = store.create_run(
+            exp_id,
+            f"trial {trial.number}",
+            tags.with_(
+                level=RunLevel.TRIAL,
+                trial=trial.number,
+                trial_state=trial.state.name,
+                pruned_by=trial.user_attrs.get("pruned_by"),
+            ),
+            parent_id=parent,
+        )
         store.log_params(child, {**plan.params, **trial.user_attrs.get("translator_params", {})})
         for step, value in sorted(trial.intermediate_values.items()):
             store.log_metrics(child, {TUNE_METRICS[metric][1]: value}, step=step)
@@ -223,8 +277,11 @@ def sync_to_mlflow(study: "optuna.Study", store: Store, prepared: Prepared, plan
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if done:
         best = study.best_trial
-        store.set_tags(parent, Tags(best_trial=best.number),
-                       {f"best.{k}": str(v) for k, v in best.user_attrs.get("translator_params", {}).items()})
+        store.set_tags(
+            parent,
+            Tags(best_trial=best.number),
+            {f"best.{k}": str(v) for k, v in best.user_attrs.get("translator_params", {}).items()},
+        )
         store.log_metrics(parent, {f"best_{metric}": best.value, "n_trials": len(study.trials)}, step=len(study.trials))
     store.end_run(parent)
     return parent
@@ -235,7 +292,9 @@ def tuned_params(request: TuneRequest, prepared: Prepared, plan: PlannedTranslat
     import optuna
 
     try:
-        study = optuna.load_study(study_name=study_name(prepared, plan), storage=storage_for(request.storage, request.store))
+        study = optuna.load_study(
+            study_name=study_name(prepared, plan), storage=storage_for(request.storage, request.store)
+        )
     except KeyError:
         return None
     if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
@@ -260,8 +319,9 @@ def apply_tuned(prepared: Prepared, base: TuneRequest, echo: Callable[[str], Non
     return prepared
 
 
-def export_tuned(config_path: str | Path, overrides: tuple[str, ...], label: str, params: dict[str, Any],
-                 out: Path) -> None:
+def export_tuned(
+    config_path: str | Path, overrides: tuple[str, ...], label: str, params: dict[str, Any], out: Path
+) -> None:
     """Write the experiment YAML (with ``overrides`` applied) with ``params`` merged into translator ``label``."""
     import yaml
 

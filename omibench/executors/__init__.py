@@ -9,7 +9,8 @@ Only the driver writes the store. A job that crashes, hangs past its ``timeout_s
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .._errors import ConfigError
 from .spec import FAILED, FINISHED, JobResult, JobSpec, Reporter, Work

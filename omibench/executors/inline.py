@@ -5,7 +5,7 @@ default ``process`` executor)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from . import Executor, ReporterFor
 from .spec import JobResult, JobSpec, Work

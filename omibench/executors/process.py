@@ -14,8 +14,9 @@ import os
 import signal
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import Executor, ReporterFor
 from ._children import die_with_parent, remove_on_term

@@ -10,7 +10,8 @@ fallback), and the run's ``omibench.device`` tag says which.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .._errors import ConfigError
 from . import Executor

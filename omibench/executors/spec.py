@@ -6,8 +6,9 @@ Executors know nothing else of omibench: the runner hands them the work to do (:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 __all__ = ["FAILED", "FINISHED", "JobResult", "JobSpec", "Reporter", "Work"]
 
@@ -37,7 +38,7 @@ class JobSpec:
         return json.dumps(asdict(self), default=str)
 
     @classmethod
-    def from_json(cls, text: str) -> "JobSpec":
+    def from_json(cls, text: str) -> JobSpec:
         return cls(**json.loads(text))
 
 
@@ -57,13 +58,13 @@ class JobResult:
         return json.dumps({k: v for k, v in asdict(self).items() if k != "files"})
 
     @classmethod
-    def from_json(cls, text: str) -> "JobResult":
+    def from_json(cls, text: str) -> JobResult:
         raw = json.loads(text)
         raw["reports"] = [(int(s), v) for s, v in raw.get("reports", [])]
         return cls(**raw)
 
     @classmethod
-    def failed(cls, spec: JobSpec, error: str, traceback: str = "") -> "JobResult":
+    def failed(cls, spec: JobSpec, error: str, traceback: str = "") -> JobResult:
         return cls(spec.run_id, FAILED, error=error, traceback=traceback)
 
 

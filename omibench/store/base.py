@@ -10,8 +10,9 @@ each implementation turns that into its own search.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .schema import Run, RunLevel, RunStatus, Tags
 

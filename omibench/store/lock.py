@@ -15,9 +15,10 @@ import os
 import re
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from .errors import StoreBusy, StoreError
 
@@ -34,7 +35,7 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{int(_STARTED)}"
 
 
-def _lock(path: Path, timeout: float) -> "FileLock":
+def _lock(path: Path, timeout: float) -> FileLock:
     from filelock import FileLock
 
     try:
@@ -77,7 +78,7 @@ class ExperimentLock:
         except (OSError, ValueError):
             return {}
 
-    def acquire(self) -> "ExperimentLock":
+    def acquire(self) -> ExperimentLock:
         from filelock import Timeout
 
         lock = _lock(self.file, max(self.wait_s, 0.0))
@@ -108,7 +109,7 @@ class ExperimentLock:
             self._lock.release()
             self._lock = None
 
-    def __enter__(self) -> "ExperimentLock":
+    def __enter__(self) -> ExperimentLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

@@ -11,9 +11,10 @@ import itertools
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .base import Store
 from .schema import PARENT_TAG, Run, RunStatus, Tags

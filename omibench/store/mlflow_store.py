@@ -11,8 +11,9 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .base import Store
 from .errors import StoreError
@@ -75,7 +76,7 @@ class MlflowStore(Store):
         return Path(self.uri.removeprefix("sqlite:///")) if self.local else None
 
     @property
-    def client(self) -> "MlflowClient":
+    def client(self) -> MlflowClient:
         if self._client is None:
             from mlflow.tracking import MlflowClient
 
@@ -264,7 +265,7 @@ class MlflowStore(Store):
         return [f.path for f in self.client.list_artifacts(run_id, path)]
 
 
-def _convert(raw: "MlflowRun") -> Run:
+def _convert(raw: MlflowRun) -> Run:
     tags = dict(raw.data.tags)
     return Run(
         run_id=raw.info.run_id,

@@ -6,9 +6,10 @@ has one field per tag so that no other module spells a tag name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = ["TAG", "PARENT_TAG", "RunLevel", "RunStatus", "Tags", "Run", "RESULT_METRICS"]
 
@@ -80,7 +81,7 @@ class Tags:
         return out
 
     @classmethod
-    def from_dict(cls, tags: Mapping[str, str]) -> "Tags":
+    def from_dict(cls, tags: Mapping[str, str]) -> Tags:
         kinds = {f.name: f.type for f in fields(cls)}
         values: dict[str, Any] = {}
         for key, text in tags.items():
@@ -99,10 +100,10 @@ class Tags:
                 continue  # a tag written by something else: ignore it rather than fail the read
         return cls(**values)
 
-    def with_(self, **changes: Any) -> "Tags":
+    def with_(self, **changes: Any) -> Tags:
         return replace(self, **changes)
 
-    def merged(self, other: "Tags") -> "Tags":
+    def merged(self, other: Tags) -> Tags:
         """These tags with every field ``other`` sets."""
         return replace(self, **{k: v for k, v in asdict(other).items() if v is not None})
 
