@@ -89,7 +89,7 @@ def _failed(
     )
 
 
-def run_spec(spec: JobSpec) -> JobResult:
+def run_spec(spec: JobSpec, reporter: Reporter | None = None) -> JobResult:
     """Rebuild the data from the spec in this process (a worker), then execute the job."""
     from .config import ExperimentConfig
     from .plugins import load_registry
@@ -106,7 +106,7 @@ def run_spec(spec: JobSpec) -> JobResult:
             )
     except Exception as exc:
         return JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
-    return execute_job(spec, prepared)
+    return execute_job(spec, prepared, reporter)
 
 
 def run_remote(spec_json: str) -> JobResult:

@@ -163,3 +163,21 @@ def test_sigkill_mid_benchmark_then_rerun_finishes_every_job_once(write_config, 
     keys = [r.data.tags[f"{TAG}job_key"] for r in finished]
     assert len(keys) == len(set(keys)) == 2 + 6  # two summaries, six seed jobs, each finished once
     assert not [r for r in runs if r.info.status == "RUNNING"]
+
+
+def test_process_executor_spawns_a_fresh_child_once_the_driver_uses_cuda(write_config, tmp_path, monkeypatch):
+    """A fork cannot use CUDA the driver initialised: such jobs run in a spawned interpreter that
+    rebuilds the data, with the same results and per-epoch values still streamed live."""
+    import omibench.executors.process as process
+    from omibench import api
+
+    td = {"hidden": 8, "epochs": 3, "batch_size": 16}
+    body = small_experiment(translators=[{"name": "tdimpute", "params": td}])
+    forked = api.run(write_config(body), store=tmp_path / "fork")
+    monkeypatch.setattr(process, "_cuda_initialised", lambda: True)
+    spawned = api.run(write_config(body, "b.yaml"), store=tmp_path / "spawn")
+    assert [o.status for o in spawned.outcomes] == ["FINISHED"]
+    assert spawned.outcomes[0].metrics["test/mse"] == pytest.approx(forked.outcomes[0].metrics["test/mse"], rel=1e-6)
+    store = spawned.store
+    history = store.metric_history(spawned.outcomes[0].run_id, "val_mse")
+    assert [step for step, _ in history] == [1, 2, 3]

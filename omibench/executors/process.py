@@ -9,9 +9,11 @@ The child dies with the driver (``PR_SET_PDEATHSIG``) and then removes its job f
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -36,7 +38,26 @@ def describe_exit(code: int | None) -> str:
     return f"exit status {code}"
 
 
-def _child(work: Work, spec: JobSpec, conn: Connection, driver: int) -> None:
+def _cuda_initialised() -> bool:
+    """A forked child cannot use CUDA once the driver has initialised it (e.g. Table 3's classifier
+    trained on the GPU): such jobs start a fresh interpreter instead (spawn) and rebuild the data."""
+    torch = sys.modules.get("torch")
+    return bool(torch is not None and torch.cuda.is_initialized())
+
+
+def _shutdown_pools() -> None:
+    """A child ends with ``os._exit`` (multiprocessing's way): stop joblib's worker pool first, or
+    its resource tracker reports leaked semaphores and memmaps at the driver's exit."""
+    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(loky, "_executor", None) if loky is not None else None
+    if executor is not None:
+        try:
+            executor.shutdown(wait=True)
+        except Exception:  # cleanup only: the job's result is already sent
+            pass
+
+
+def _child(work: Work | str, spec: JobSpec, conn: Connection, driver: int) -> None:
     die_with_parent()
     if os.getppid() != driver:  # the driver died before the line above took effect
         os._exit(1)
@@ -49,11 +70,15 @@ def _child(work: Work, spec: JobSpec, conn: Connection, driver: int) -> None:
         conn.send(("report", (step, dict(values))))
 
     try:
-        result = work.here(spec, report)
+        if isinstance(work, str):  # a spawned child: rebuild the data from the spec
+            result = importlib.import_module(work).run_spec(spec, report)
+        else:
+            result = work.here(spec, report)
     except BaseException as exc:  # the work catches a translator's errors; this is the last net
         result = JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
     conn.send(("result", result))
     conn.close()
+    _shutdown_pools()
 
 
 class ProcessExecutor(Executor):
@@ -74,10 +99,11 @@ class ProcessExecutor(Executor):
             yield self._run(self.queue.pop(0))
 
     def _run(self, spec: JobSpec) -> JobResult:
-        receive, send = self.ctx.Pipe(duplex=False)
-        proc = self.ctx.Process(
-            target=_child, args=(self.work, spec, send, os.getpid()), name=f"omibench job {spec.label}"
-        )
+        fresh = _cuda_initialised()
+        ctx = mp.get_context("spawn") if fresh else self.ctx
+        receive, send = ctx.Pipe(duplex=False)
+        work: Work | str = self.work.module if fresh else self.work
+        proc = ctx.Process(target=_child, args=(work, spec, send, os.getpid()), name=f"omibench job {spec.label}")
         proc.start()
         send.close()
         self.current = proc
@@ -143,6 +169,7 @@ def _call(fn: Callable[..., Any], args: tuple[Any, ...], conn: Connection, drive
     except BaseException as exc:
         conn.send((False, f"raised {type(exc).__name__}: {exc}"))
     conn.close()
+    _shutdown_pools()
 
 
 def call_in_child(fn: Callable[..., Any], *args: Any, timeout_s: float | None = None) -> tuple[bool, Any]:
