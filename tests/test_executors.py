@@ -62,10 +62,15 @@ def test_two_pretended_gpus_are_never_shared_and_both_used(write_config, tmp_pat
     plugdir.mkdir()
     logs.mkdir()
     (plugdir / "sleeper.py").write_text(GPU_SLEEPER)
-    entries = [{"name": "gpu_sleeper", "label": f"sleeper{i}", "params": {"log_dir": str(logs), "seconds": 2.0}}
-               for i in range(4)]
-    cfg = write_config(small_experiment(translators=entries, plugins_dir=str(plugdir),
-                                        executor={"kind": "local", "gpus": 2, "cpu_workers": 1}))
+    entries = [
+        {"name": "gpu_sleeper", "label": f"sleeper{i}", "params": {"log_dir": str(logs), "seconds": 2.0}}
+        for i in range(4)
+    ]
+    cfg = write_config(
+        small_experiment(
+            translators=entries, plugins_dir=str(plugdir), executor={"kind": "local", "gpus": 2, "cpu_workers": 1}
+        )
+    )
     result = invoke("run", cfg, "--store", tmp_path / "store")
     assert result.exit_code == 0, result.output
     records = [json.loads(p.read_text()) for p in logs.iterdir()]
@@ -73,7 +78,7 @@ def test_two_pretended_gpus_are_never_shared_and_both_used(write_config, tmp_pat
     assert {r["gpu"] for r in records} == {"0", "1"}
     for gpu in ("0", "1"):
         spans = sorted((r["start"], r["end"]) for r in records if r["gpu"] == gpu)
-        for (_, end), (start, _) in zip(spans, spans[1:]):
+        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
             assert start >= end, f"GPU {gpu} was shared: {spans}"
     # the two GPUs did work at the same time
     s0 = [(r["start"], r["end"]) for r in records if r["gpu"] == "0"]
@@ -93,16 +98,38 @@ def test_ray_cluster_gives_the_same_metrics_as_inline(write_config, tmp_path):
     pytest.importorskip("ray", reason="ray is not installed (pip install 'omibench[ray]')")
     ray_bin = shutil.which("ray", path=os.path.dirname(sys.executable))
     # a venv layered over another may lack the console script: run Ray's CLI module instead
-    ray_cmd = [ray_bin] if ray_bin else [sys.executable, "-c", "import sys; from ray.scripts.scripts import main; "
-                                                                "sys.argv[0] = 'ray'; main()"]
+    ray_cmd = (
+        [ray_bin]
+        if ray_bin
+        else [sys.executable, "-c", "import sys; from ray.scripts.scripts import main; sys.argv[0] = 'ray'; main()"]
+    )
     port = "6391"
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     common = ["--num-cpus", "1", "--num-gpus", "0", "--disable-usage-stats"]
-    subprocess.run([*ray_cmd, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", port,
-                    "--include-dashboard", "false", *common], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            *ray_cmd,
+            "start",
+            "--head",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--include-dashboard",
+            "false",
+            *common,
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     try:
-        subprocess.run([*ray_cmd, "start", "--address", f"127.0.0.1:{port}", "--node-ip-address", "127.0.0.1", *common],
-                       check=True, env=env, capture_output=True)
+        subprocess.run(
+            [*ray_cmd, "start", "--address", f"127.0.0.1:{port}", "--node-ip-address", "127.0.0.1", *common],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
         cfg = write_config(small_experiment())
         inline = invoke("run", cfg, "--store", tmp_path / "inline")
         assert inline.exit_code == 0, inline.output
@@ -134,7 +161,8 @@ def _finished_seed_runs(db) -> int:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
             return con.execute(
                 "select count(*) from runs r join tags t on t.run_uuid = r.run_uuid "
-                f"where t.key = '{TAG}level' and t.value = 'seed' and r.status = 'FINISHED'").fetchone()[0]
+                f"where t.key = '{TAG}level' and t.value = 'seed' and r.status = 'FINISHED'"
+            ).fetchone()[0]
     except sqlite3.Error:
         return 0
 
@@ -142,8 +170,11 @@ def _finished_seed_runs(db) -> int:
 def test_sigkill_mid_benchmark_then_rerun_finishes_every_job_once(write_config, tmp_path):
     store = tmp_path / "store"
     td = {"hidden": 8, "epochs": 40, "batch_size": 8}
-    cfg = write_config(small_experiment(seeds=[0, 1, 2], translators=[
-        {"name": "linear_regression"}, {"name": "tdimpute", "params": td}]))
+    cfg = write_config(
+        small_experiment(
+            seeds=[0, 1, 2], translators=[{"name": "linear_regression"}, {"name": "tdimpute", "params": td}]
+        )
+    )
     cmd = [sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 180
