@@ -119,12 +119,13 @@ class OmiEmbedClassifier:
                     embed = bce(recon, target[idx]) + settings.k_kl * (
                         -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
                     )
+                    opts: list[torch.optim.Optimizer]
                     if phase == 1:
-                        loss, opts = embed, (opt_embed,)
+                        loss, opts = embed, [opt_embed]
                     elif phase == 2:
-                        loss, opts = ce(logits, y[idx]), (opt_down,)
+                        loss, opts = ce(logits, y[idx]), [opt_down]
                     else:
-                        loss, opts = settings.k_embed * embed + ce(logits, y[idx]), (opt_embed, opt_down)
+                        loss, opts = settings.k_embed * embed + ce(logits, y[idx]), [opt_embed, opt_down]
                     for o in opts:
                         o.zero_grad(set_to_none=True)
                     loss.backward()

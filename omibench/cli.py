@@ -268,7 +268,7 @@ def plugins(plugin_dirs: tuple[Path, ...]) -> None:
     registry = api.plugins(plugin_dirs, echo=_echo_err)
     click.echo("Translators:")
     for name, reg in sorted(registry.translators.items()):
-        params = json.dumps(dict(reg.cls.default_params), default=str)
+        params = json.dumps(dict(getattr(reg.cls, "default_params", {})), default=str)
         click.echo(f"  {name:<20} {reg.source}\n  {'':<20} defaults {params}")
     click.echo("Data sources:")
     for name, reg in sorted(registry.datasets.items()):

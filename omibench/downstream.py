@@ -133,8 +133,9 @@ def setup_downstream(
     if cfg.enabled is False:
         return None
     train, test = prepared.train, prepared.test
-    labelled = [i for i, lab in enumerate(train.labels if train.labels is not None else []) if lab is not None]
-    classes = sorted({str(train.labels[i]) for i in labelled})
+    train_labels = train.labels if train.labels is not None else np.full(train.n_samples, None, dtype=object)
+    labelled = [i for i, lab in enumerate(train_labels) if lab is not None]
+    classes = sorted({str(train_labels[i]) for i in labelled})
     if len(classes) < 2:  # downstream.enabled: true without two classes was already refused by prepare()
         return None
     settings = ClassifierSettings(
@@ -174,7 +175,7 @@ def setup_downstream(
     ds = Downstream(
         classifier,
         train_latent,
-        [str(train.labels[i]) for i in labelled],
+        [str(train_labels[i]) for i in labelled],
         np.array(test_rows),
         test_labels,
         [str(test.sample_ids[i]) for i in test_rows],
@@ -215,6 +216,7 @@ def _load_or_train(
     )
     from tqdm.auto import tqdm
 
+    assert train.labels is not None  # only called with labelled training data
     model = OmiEmbedClassifier.train(
         train.a[labelled],
         [str(train.labels[i]) for i in labelled],

@@ -12,7 +12,7 @@ import logging
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,7 +96,7 @@ def open_study(request: TuneRequest, name: str, worker: int = 0) -> optuna.Study
     return optuna.create_study(
         storage=storage_for(request.storage, request.store),
         study_name=name,
-        direction=direction,
+        direction="minimize" if direction == "minimize" else "maximize",
         load_if_exists=True,
         sampler=optuna.samplers.TPESampler(seed=request.seed + worker),
         pruner=pruners[request.pruner](),
@@ -120,7 +120,7 @@ def make_objective(
         params = validate_params(plan.cls, {**plan.params, **suggested})
         trial.set_user_attr("translator_params", suggested)
 
-        def reporter(step: int, values: dict[str, float]) -> None:
+        def reporter(step: int, values: Mapping[str, float]) -> None:
             if report_key in values:
                 trial.report(values[report_key], step)
                 if trial.should_prune():
@@ -282,7 +282,9 @@ def sync_to_mlflow(study: optuna.Study, store: Store, prepared: Prepared, plan: 
             Tags(best_trial=best.number),
             {f"best.{k}": str(v) for k, v in best.user_attrs.get("translator_params", {}).items()},
         )
-        store.log_metrics(parent, {f"best_{metric}": best.value, "n_trials": len(study.trials)}, step=len(study.trials))
+        store.log_metrics(
+            parent, {f"best_{metric}": float(best.value or 0.0), "n_trials": len(study.trials)}, step=len(study.trials)
+        )
     store.end_run(parent)
     return parent
 
