@@ -1,6 +1,6 @@
 """Overhead of the default ``process`` executor (a forked child per job) over ``inline``.
 
-    python benchmarks/executor_overhead.py [experiments/quickstart.yaml] [repeats]
+    python benchmarks/executor_overhead.py [experiments/quickstart.yaml] [repeats] [--set KEY=VALUE ...]
 
 Runs the experiment's translators (Table 3 off, fresh store each time) with both executors,
 alternating, and prints the run loop's wall time and the difference per job.
@@ -21,8 +21,9 @@ from omibench.store import MlflowStore
 def main() -> None:
     config = sys.argv[1] if len(sys.argv) > 1 else "experiments/quickstart.yaml"
     repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    sets = [a for a in sys.argv[3:] if a != "--set"]
     with tempfile.TemporaryDirectory() as tmp:
-        prepared, _, _ = prepare_experiment(config, ["downstream.enabled=false"], store=Path(tmp) / "cache")
+        prepared, _, _ = prepare_experiment(config, ["downstream.enabled=false", *sets], store=Path(tmp) / "cache")
         n_jobs = len(prepared.translators) * len(prepared.config.seeds)
         times: dict[str, list[float]] = {"inline": [], "process": []}
         for i in range(repeats):
