@@ -2,6 +2,8 @@
 
 The child inherits the driver's prepared data (no re-preparation, no pickling of matrices) and
 streams its per-epoch values back over a pipe, so they reach the store live as with ``inline``.
+Torch translators (those that ask for a GPU) get a fresh interpreter instead (spawn), which
+rebuilds the data from the cache: see :func:`_needs_fresh_interpreter`.
 What the child does cannot end the benchmark: an exception, ``sys.exit``, ``KeyboardInterrupt``
 raised by a translator, ``os._exit``, a crash or a hang past ``timeout_s`` fail that job alone.
 The child dies with the driver (``PR_SET_PDEATHSIG``) and then removes its job folder.
@@ -40,9 +42,26 @@ def describe_exit(code: int | None) -> str:
 
 def _cuda_initialised() -> bool:
     """A forked child cannot use CUDA once the driver has initialised it (e.g. Table 3's classifier
-    trained on the GPU): such jobs start a fresh interpreter instead (spawn) and rebuild the data."""
+    trained on the GPU)."""
     torch = sys.modules.get("torch")
     return bool(torch is not None and torch.cuda.is_initialized())
+
+
+def _needs_fresh_interpreter(spec: JobSpec) -> bool:
+    """Torch translators (those that ask for a GPU) start a fresh interpreter (spawn) that rebuilds
+    the data from the cache: a fork inherits the driver's OpenMP thread pool (GNU libgomp, torch's
+    CPU threads) in a state that deadlocks the child's first parallel matrix product once the
+    driver has used torch (Table 3's classifier, a notebook), and cannot use CUDA once the driver
+    has. Their fits take seconds to hours, so the start-up (a few seconds) is small beside them."""
+    return spec.gpus > 0 or _cuda_initialised()
+
+
+def _single_threaded_torch() -> None:
+    """In a forked child, a translator that uses torch without asking for a GPU still must not
+    enter the inherited OpenMP pool: one thread cannot deadlock on it."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 def _shutdown_pools() -> None:
@@ -73,6 +92,7 @@ def _child(work: Work | str, spec: JobSpec, conn: Connection, driver: int) -> No
         if isinstance(work, str):  # a spawned child: rebuild the data from the spec
             result = importlib.import_module(work).run_spec(spec, report)
         else:
+            _single_threaded_torch()
             result = work.here(spec, report)
     except BaseException as exc:  # the work catches a translator's errors; this is the last net
         result = JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
@@ -99,7 +119,7 @@ class ProcessExecutor(Executor):
             yield self._run(self.queue.pop(0))
 
     def _run(self, spec: JobSpec) -> JobResult:
-        fresh = _cuda_initialised()
+        fresh = _needs_fresh_interpreter(spec)
         ctx = mp.get_context("spawn") if fresh else self.ctx
         receive, send = ctx.Pipe(duplex=False)
         work: Work | str = self.work.module if fresh else self.work
