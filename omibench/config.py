@@ -62,7 +62,7 @@ class ExecutorConfig(_Strict):
     """Where jobs run. ``gpus`` / ``cpu_workers`` for ``local`` (GPUs detected when unset);
     ``address`` of an existing cluster for ``ray``."""
 
-    kind: Literal["inline", "local", "ray"] = "inline"
+    kind: Literal["process", "inline", "local", "ray"] = "process"
     gpus: int | None = Field(None, ge=0)
     cpu_workers: int | None = Field(None, ge=1)
     address: str | None = None
@@ -108,6 +108,7 @@ class ExperimentConfig(_Strict):
     downstream: DownstreamConfig = Field(default_factory=DownstreamConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    timeout_s: float | None = Field(None, gt=0)  # per translator job (fit, predict, scoring); a longer one FAILS
 
     @field_validator("data", "source_data")
     @classmethod
@@ -136,7 +137,7 @@ class ExperimentConfig(_Strict):
 
     def semantic_dict(self) -> dict[str, Any]:
         """The fields that change results (not where results go, nor the worker count)."""
-        return self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor"})
+        return self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s"})
 
 
 def canonical_hash(value: Any) -> str:
