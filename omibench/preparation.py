@@ -21,7 +21,8 @@ from .data.preprocess import Preprocessor
 from .data.sources import build_source
 from .data.splits import Split, make_split
 from .data.steps import build_steps
-from .data.tabular import read_id_list
+from .data.ids import listed_keys, read_id_list
+from .data.paths import resolve
 from .plugins import Registry
 from .translator import Translator, validate_params
 
@@ -62,7 +63,13 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
     resolved = [(entry, cls, validate_params(cls, entry.params)) for entry, cls in planned]
 
     data = _load(config.data, registry, cache_dir)
-    test_ids = read_id_list(config.split.test_ids) if config.split.test_ids else None
+    root = config.data.get("root")
+    test_ids, notes = None, []
+    if config.split.test_ids:
+        match = str(config.data.get("match", "id"))
+        path = resolve(config.split.test_ids, root)
+        known = set(data.sample_ids.tolist())
+        test_ids, notes = listed_keys(read_id_list(path, match, known), match, {k: [k] for k in known}, path)
     if config.split.given:
         if data.given_test_ids is None:
             raise DataError(f"split.given: data source {config.data['source']!r} defines no test samples")
@@ -71,10 +78,11 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         data, seed=config.split.seed, val_fraction=config.split.val_fraction, test_fraction=config.split.test_fraction,
         test_ids=test_ids, stratify=config.split.stratify, test_ids_source=str(config.split.test_ids),
     )
+    split = replace(split, notes=tuple(notes))
     rows = split.rows(data)
     parts = {k: data.subset(v) for k, v in rows.items()}
-    pre = Preprocessor(config.preprocess.impute, build_steps(config.preprocess.b, "b"),
-                       build_steps(config.preprocess.a, "a")).fit(parts["train"])
+    pre = Preprocessor(config.preprocess.impute, build_steps(config.preprocess.b, "b", root),
+                       build_steps(config.preprocess.a, "a", root)).fit(parts["train"])
     parts = {k: pre.transform(v, k) for k, v in parts.items()}
     if parts["test"].n_samples < 2:
         raise DataError(f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..config import canonical_hash
 from .paired import PairedData
+from .paths import resolve
 from .sources import DataSource
 
 __all__ = ["load_cached", "cache_key"]
@@ -33,7 +34,7 @@ def cache_key(source: DataSource, block: dict[str, Any]) -> str:
     files = []
     for name, value in sorted(params.items()):
         if isinstance(value, Path) and name != "root":
-            path = root / value
+            path = resolve(value, root)
             if path.is_file():
                 st = path.stat()
                 files.append((str(path.resolve()), st.st_size, st.st_mtime_ns))

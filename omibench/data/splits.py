@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -23,6 +23,8 @@ class Split:
     train: tuple[str, ...]
     val: tuple[str, ...]
     test: tuple[str, ...]
+    # what the split's drawing found worth saying (e.g. a listed sample split across vials); not hashed
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def hash(self) -> str:
