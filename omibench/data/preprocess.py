@@ -76,6 +76,14 @@ class Preprocessor:
         return _with(data, b, a, b_ids[self.b_keep_], a_ids[self.a_keep_])
 
 
+    def transform_raw(self, data: PairedData, part: str) -> PairedData:
+        """:meth:`transform` for data as the files hold it (before any streamed step)."""
+        if not self.b_stream and not self.a_stream:
+            return self.transform(data, part)
+        b, b_ids = _apply_steps(self.b_stream, data.b, data.b_features)
+        a, a_ids = _apply_steps(self.a_stream, data.a, data.a_features)
+        return self.transform(_with(data, b, a, b_ids, a_ids), part)
+
     def transform_b_only(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New B rows (n, len(b_features_in_)), columns in training order, NaN where unknown:
         the fitted steps and feature filter, without imputation. Returns values and feature ids."""
