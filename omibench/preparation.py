@@ -73,8 +73,8 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         streamed = read_prepared(entry) if entry is not None else None
         if streamed is None:
             streamed = prepare_streamed(data_source, config)
-            for stage, seconds in streamed.stages.items():
-                log.info("data: %s: %.1f s", stage, seconds)
+            for stage, (seconds, peak) in streamed.stages.items():
+                log.info("data: %s: %.1f s (peak memory so far %.2f GiB)", stage, seconds, peak)
         parts, split, pre, dataset_hash = streamed.parts, streamed.split, streamed.preprocessor, streamed.dataset_hash
         write_cache = _writer(entry, streamed)
     else:

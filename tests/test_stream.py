@@ -90,7 +90,7 @@ def test_stream_block_size_does_not_change_the_result(cohort):
     large = stream_matrix(header, cols, cols[:20], build_steps(STEPS_B[:2], "b"), "b")
     assert small.digest == large.digest and list(small.features) == list(large.features)
     assert len(small.chunks) > len(large.chunks)
-    np.testing.assert_array_equal(np.concatenate(small.chunks), np.concatenate(large.chunks))
+    np.testing.assert_array_equal(np.concatenate(small.chunks, axis=1), np.concatenate(large.chunks, axis=1))
 
 
 def test_cache_holds_prepared_parts_and_is_written_only_after_validation(cohort, tmp_path):

@@ -67,8 +67,8 @@ def _inspect_streamed(path: Path) -> dict[str, object]:
     lo, hi, total = np.inf, -np.inf, 0.0
     sample: list[np.ndarray] = []
     kept = 0
-    for _, x in iter_chunks(header):
-        n_rows += len(x)
+    for ids, x in iter_chunks(header):
+        n_rows += len(ids)
         finite = x[np.isfinite(x)]
         n_missing += int(np.isnan(x).sum())
         n_inf += int(np.isinf(x).sum())

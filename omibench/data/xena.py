@@ -42,7 +42,8 @@ class Streamed:
     split: Split
     preprocessor: Preprocessor
     dataset_hash: str
-    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage (for docs/scale.md)
+    # per stage: (seconds, peak resident memory of the process so far in GiB), for docs/scale.md
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def can_stream(source: Any) -> bool:
@@ -69,7 +70,7 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     """Prepare ``config`` (an ExperimentConfig whose data block built ``source``) headers first."""
     p = source.params
     root = p.root
-    stages: dict[str, float] = {}
+    stages: dict[str, tuple[float, float]] = {}
     t0 = time.perf_counter()
     b_path, a_path, labels_path = source.paths()
     for path in (b_path, a_path, labels_path):
@@ -98,7 +99,7 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     rows = {part: np.array([where[s] for s in getattr(split, part)], dtype=np.int64) for part in ("train", "val", "test")}
     b_steps = build_steps(config.preprocess.b, "b", root)
     a_steps = build_steps(config.preprocess.a, "a", root)
-    stages["headers, ids, labels, split"] = time.perf_counter() - t0
+    stages["headers, ids, labels, split"] = (time.perf_counter() - t0, _peak_gib())
 
     streamed = {}
     for omics, header, index, steps in (("b", hb, pairing.b_index, b_steps), ("a", ha, pairing.a_index, a_steps)):
@@ -108,7 +109,8 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
         if not len(res.features):
             raise DataError(f"{header.path}: the preprocessing steps left no features (preprocess.{omics})")
         streamed[omics] = (res, steps[k:])
-        stages[f"read + filter {omics.upper()} ({res.n_rows} rows -> {len(res.features)})"] = time.perf_counter() - t0
+        stages[f"read + filter {omics.upper()} ({res.n_rows} rows -> {len(res.features)})"] = (time.perf_counter() - t0,
+                                                                                             _peak_gib())
 
     t0 = time.perf_counter()
     (rb, b_rest), (ra, a_rest) = streamed["b"], streamed["a"]
@@ -125,7 +127,7 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     pre.fit(parts["train"])
     for part in ("train", "val", "test"):
         parts[part] = pre.transform(parts[part], part)
-    stages["remaining steps + imputation"] = time.perf_counter() - t0
+    stages["split parts, remaining steps, imputation"] = (time.perf_counter() - t0, _peak_gib())
 
     h = hashlib.blake2b(digest_size=8)
     for text in (rb.digest, ra.digest, "\x1f".join(pairing.keys), "\x1f".join(map(str, rb.features_in)),
@@ -133,3 +135,12 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
         h.update(text.encode())
         h.update(b"\x1e")
     return Streamed(parts, split, pre, h.hexdigest(), stages)
+
+
+def _peak_gib() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB), in GiB."""
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return float("nan")
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
