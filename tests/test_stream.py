@@ -99,6 +99,12 @@ def test_cache_holds_prepared_parts_and_is_written_only_after_validation(cohort,
     with pytest.raises(Exception, match="no label column 'nope'"):
         prepare(bad, load_registry(), cache)
     assert not cache.exists() or not any(cache.iterdir())
+    pd.DataFrame({"sample": [f"TCGA-AB-{i:04d}-01A" for i in range(40)], "one": "x"}).to_csv(
+        cohort / "one.tsv", sep="\t", index=False)
+    late = load_config(_config(cohort), ["downstream.enabled=true", "data.labels=one.tsv", "data.label_column=one"])
+    with pytest.raises(Exception, match="labels of fewer than two classes"):  # found after the matrices were read
+        prepare(late, load_registry(), cache)
+    assert not cache.exists() or not any(cache.iterdir())
     good = load_config(_config(cohort))
     first = prepare(good, load_registry(), cache)
     (entry,) = list(cache.iterdir())
