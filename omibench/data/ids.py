@@ -139,7 +139,8 @@ def read_id_list(path: str | Path, match: str = "id", known: set[str] | None = N
     return ids
 
 
-def listed_keys(listed: Sequence[str], match: str, parts: dict[str, list[str]], source: str | Path) -> tuple[list[str], list[str]]:
+def listed_keys(listed: Sequence[str], match: str, parts: dict[str, list[str]], source: str | Path
+                ) -> tuple[list[str], list[str]]:
     """Keys of the listed ids (a listed id matching two vials takes the sample, so both, to the
     listed side) and notes: listed ids that are not samples of the data are refused; samples whose
     parts (vials, aliquots; or a patient's samples) are listed only in part are reported."""
@@ -181,12 +182,14 @@ def read_labels(path: str | Path, column: str | None, sample_ids: np.ndarray, ma
     try:
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=True, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
-        raise DataError(f"{path}: cannot be read as a label table ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"{path}: cannot be read as a label table ({why})") from None
     if table.shape[1] < 2:
         raise DataError(f"{path}: a label table needs a sample-id column and a label column")
     id_col = id_column if id_column is not None else str(table.columns[0])
     if id_col not in table.columns:
-        raise DataError(f"{path}: no sample-id column {id_col!r}; columns are {', '.join(map(str, table.columns[:10]))}")
+        names = ", ".join(map(str, table.columns[:10]))
+        raise DataError(f"{path}: no sample-id column {id_col!r}; columns are {names}")
     if column is None:
         column = next(str(c) for c in table.columns if c != id_col)
     if column not in table.columns:

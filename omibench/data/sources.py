@@ -11,8 +11,6 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal, Mapping
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._errors import ConfigError, DataError
@@ -21,7 +19,7 @@ from .ids import read_labels
 from .paired import PairedData
 from .paths import resolve
 from .synthetic import make_synthetic
-from .tabular import read_paired_files, read_table
+from .tabular import read_paired_files
 
 __all__ = ["DataSource", "SyntheticSource", "FilesSource", "build_source", "read_labels"]
 

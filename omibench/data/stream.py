@@ -24,8 +24,8 @@ from .._errors import DataError
 from .ids import check_unique
 from .steps import FeatureList, MaxMissing, Step, Transform, Variance
 
-__all__ = ["Header", "read_header", "first_ids", "is_text_matrix", "streamable_prefix", "StreamResult", "stream_matrix", "iter_chunks",
-           "gather"]
+__all__ = ["Header", "StreamResult", "first_ids", "gather", "is_text_matrix", "iter_chunks", "read_header",
+           "stream_matrix", "streamable_prefix"]
 
 NULLS = ["NA", "", "NaN", "nan", "NAN", "null", "NULL", "N/A", "na", "None"]
 _BLOCK = 64 << 20  # bytes of text per parsed block (about 1,000 rows of 9,000 samples)
@@ -58,7 +58,8 @@ def read_header(path: str | Path) -> Header:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except (OSError, EOFError, zlib.error):
-        raise DataError(f"{path}: cannot be read (a truncated or corrupt compressed file?): download it again") from None
+        raise DataError(f"{path}: cannot be read (a truncated or corrupt compressed file?): download it again"
+                        ) from None
     cells = [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
     if len(cells) < 2 or not any(cells[1:]):
         raise DataError(f"{path}: the file is empty or has no header line of sample ids")
@@ -86,7 +87,8 @@ def streamable_prefix(steps: list[Step]) -> int:
     """How many leading steps can be fitted chunk by chunk (a feature's fate from its own values)."""
     n = 0
     for step in steps:
-        if isinstance(step, (FeatureList, MaxMissing, Transform)) or (isinstance(step, Variance) and step.top_k is None):
+        per_feature = isinstance(step, (FeatureList, MaxMissing, Transform))
+        if per_feature or (isinstance(step, Variance) and step.top_k is None):
             n += 1
         else:
             break
@@ -143,7 +145,8 @@ def _why(message: str, header: Header) -> str:
     if m:
         col = int(m.group(1))
         sample = header.columns[col - 1] if 0 < col <= len(header.columns) else f"#{col}"
-        return f"non-numeric value {m.group(2)!r} in sample column {sample!r}: fix the cell or write missing values as NA"
+        return (f"non-numeric value {m.group(2)!r} in sample column {sample!r}: fix the cell or write missing values "
+                "as NA")
     if re.search(r"gzip|zlib|inflate|compressed|end of (file|stream)|truncat", first, re.IGNORECASE):
         return "the compressed file is truncated or corrupt: download it again"
     if "Expected" in first and "columns" in first:
@@ -178,8 +181,9 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
             seen.add(i)
         if np.isinf(x).any():
             c, r = np.argwhere(np.isinf(x))[0]
-            raise DataError(f"{header.path}: infinite value for feature {ids[r]!r}, sample {header.columns[columns[c]]!r}: "
-                            "replace it, e.g. with NA")
+            sample = header.columns[columns[c]]
+            raise DataError(f"{header.path}: infinite value for feature {ids[r]!r}, sample {sample!r}: replace it, "
+                            "e.g. with NA")
         nan = np.isnan(x)
         clean = np.where(nan, 0.0, x).astype(np.float64)
         digest.update(np.stack([clean.sum(axis=0), (clean * weights).sum(axis=0), (nan * weights).sum(axis=0)]).T.tobytes())

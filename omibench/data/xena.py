@@ -96,7 +96,8 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
                        test_ids_source=str(config.split.test_ids))
     split = Split(split.train, split.val, split.test, tuple(notes))
     where = {k: i for i, k in enumerate(pairing.keys)}
-    rows = {part: np.array([where[s] for s in getattr(split, part)], dtype=np.int64) for part in ("train", "val", "test")}
+    rows = {part: np.array([where[s] for s in getattr(split, part)], dtype=np.int64)
+            for part in ("train", "val", "test")}
     b_steps = build_steps(config.preprocess.b, "b", root)
     a_steps = build_steps(config.preprocess.a, "a", root)
     stages["headers, ids, labels, split"] = (time.perf_counter() - t0, _peak_gib())
