@@ -111,7 +111,8 @@ def _prepare_in_memory(config: ExperimentConfig, data_source: DataSource, cache_
     """Sources that are not streamed: load the whole dataset, then split and fit on training rows."""
     data, write_cache = load_cached(data_source, config.data, cache_dir)
     root = config.data.get("root")
-    test_ids, notes = None, []
+    test_ids: list[str] | None = None
+    notes: list[str] = []
     if config.split.test_ids:
         match = str(config.data.get("match", "id"))
         path = resolve(config.split.test_ids, root)

@@ -85,13 +85,19 @@ class FilesSource(DataSource):
         match: Literal["id", "tcga_sample", "tcga_patient"] = "id"  # how sample ids pair across files
         missing_hint: str | None = None  # said when a file is absent, e.g. where to download it
 
+    @property
+    def settings(self) -> "FilesSource.Params":
+        """``params``, typed."""
+        assert isinstance(self.params, FilesSource.Params)
+        return self.params
+
     def paths(self) -> tuple[Path, Path, Path | None]:
         """The B, A and label files, resolved by the rule of :mod:`omibench.data.paths`."""
-        p = self.params
+        p = self.settings
         return resolve(p.b, p.root), resolve(p.a, p.root), None if p.labels is None else resolve(p.labels, p.root)
 
     def load(self) -> PairedData:
-        p = self.params
+        p = self.settings
         b_path, a_path, labels_path = self.paths()
         for path in (b_path, a_path, labels_path):
             if path is not None and not path.is_file() and p.missing_hint:

@@ -186,7 +186,8 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
                             "e.g. with NA")
         nan = np.isnan(x)
         clean = np.where(nan, 0.0, x).astype(np.float64)
-        digest.update(np.stack([clean.sum(axis=0), (clean * weights).sum(axis=0), (nan * weights).sum(axis=0)]).T.tobytes())
+        sums = np.stack([clean.sum(axis=0), (clean * weights).sum(axis=0), (nan * weights).sum(axis=0)])
+        digest.update(sums.T.tobytes())
         del clean, nan
         all_ids.append(ids)
         n_rows += len(ids)

@@ -54,7 +54,7 @@ def can_stream(source: Any) -> bool:
     b_path, a_path, _ = source.paths()
     if not (is_text_matrix(b_path) and is_text_matrix(a_path) and b_path.is_file() and a_path.is_file()):
         return False
-    p = source.params
+    p = source.settings
     if p.orientation == "samples_in_columns":
         return True
     if p.orientation == "samples_in_rows":
@@ -68,7 +68,7 @@ def can_stream(source: Any) -> bool:
 
 def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     """Prepare ``config`` (an ExperimentConfig whose data block built ``source``) headers first."""
-    p = source.params
+    p = source.settings
     root = p.root
     stages: dict[str, tuple[float, float]] = {}
     t0 = time.perf_counter()
