@@ -94,7 +94,8 @@ def test_set_data_root_alone_finds_every_file(tmp_path, monkeypatch):
     folder = tmp_path / "somewhere"
     folder.mkdir()
     b = pd.DataFrame(rng.random((20, 8)), index=BARCODES, columns=[f"cg{i:08d}" for i in range(8)])
-    a = pd.DataFrame(rng.normal(5, 1, (20, 5)), index=[x + "-11R" for x in BARCODES], columns=[f"ENSG{i:011d}.1" for i in range(5)])
+    a = pd.DataFrame(rng.normal(5, 1, (20, 5)), index=[x + "-11R" for x in BARCODES],
+                     columns=[f"ENSG{i:011d}.1" for i in range(5)])
     _xena(folder / "B.tsv.gz", b)
     _xena(folder / "A.tsv.gz", a)
     (folder / "sample_id_testset.tsv").write_bytes("\r\n".join(BARCODES[:4]).encode())

@@ -67,7 +67,8 @@ def test_streamed_filter_equals_in_memory_filter(cohort):
     # the in-memory pipeline on the same paired data and split
     from omibench.data.tabular import read_paired_files
 
-    data = read_paired_files(cohort / "B.tsv.gz", cohort / "A.tsv.gz", match="tcga_sample", orientation="samples_in_columns")
+    data = read_paired_files(cohort / "B.tsv.gz", cohort / "A.tsv.gz", match="tcga_sample",
+                             orientation="samples_in_columns")
     where = {s: i for i, s in enumerate(data.sample_ids.tolist())}
     parts = {p: data.subset([where[s] for s in getattr(prepared.split, p)]) for p in ("train", "val", "test")}
     pre = Preprocessor("mean", build_steps(STEPS_B, "b"), build_steps(STEPS_A, "a")).fit(parts["train"])
