@@ -162,8 +162,7 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
     Missing fractions and variances are those of the training columns only, computed exactly as the
     in-memory steps do (training rows x features, C order, float64 ``nanvar``). Non-numeric cells,
     infinite values and repeated feature ids are refused naming the file. The digest covers every
-    value read (per-feature weighted sums, before any step): equal files, equal digests, whatever
-    the block size."""
+    value read (before any step), row by row: equal files, equal digests, whatever the block size."""
     listed = {id(s): _listed(s) for s in steps if isinstance(s, FeatureList)}
     masks: list[list[np.ndarray]] = [[] for _ in steps]
     kept_chunks: list[np.ndarray] = []
@@ -171,7 +170,6 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
     all_ids: list[np.ndarray] = []
     seen: set[str] = set()
     digest = hashlib.blake2b(digest_size=8)
-    weights = 1.0 + np.arange(len(columns), dtype=np.float64)[:, None] * 0.6180339887
     n_rows = 0
     train_rows = np.asarray(train, dtype=np.int64)
     for ids, x in iter_chunks(header, columns, block_size):  # x: samples x features of this block
@@ -184,11 +182,7 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
             sample = header.columns[columns[c]]
             raise DataError(f"{header.path}: infinite value for feature {ids[r]!r}, sample {sample!r}: replace it, "
                             "e.g. with NA")
-        nan = np.isnan(x)
-        clean = np.where(nan, 0.0, x).astype(np.float64)
-        sums = np.stack([clean.sum(axis=0), (clean * weights).sum(axis=0), (nan * weights).sum(axis=0)])
-        digest.update(sums.T.tobytes())
-        del clean, nan
+        digest.update(np.ascontiguousarray(x.T).data)  # row by row as in the file: independent of the blocks
         all_ids.append(ids)
         n_rows += len(ids)
         for k, step in enumerate(steps):
