@@ -71,8 +71,8 @@ class Preprocessor:
             log.warning("%s: %d features have no training value and are dropped", data.name, dropped)
         if not self.a_keep_.any() or not self.b_keep_.any():
             raise DataError(f"{data.name}: every feature of B or A is missing in the training rows")
-        b = _fill(b[:, self.b_keep_], self.b_means_[self.b_keep_])
-        a = _fill(a[:, self.a_keep_], self.a_means_[self.a_keep_])
+        b = _fill(b if self.b_keep_.all() else b[:, self.b_keep_], self.b_means_[self.b_keep_])
+        a = _fill(a if self.a_keep_.all() else a[:, self.a_keep_], self.a_means_[self.a_keep_])
         return _with(data, b, a, b_ids[self.b_keep_], a_ids[self.a_keep_])
 
 

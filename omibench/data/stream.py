@@ -206,6 +206,7 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
         if len(ids):
             kept_chunks.append(np.ascontiguousarray(x, dtype=np.float32))
             kept_ids.append(ids)
+    _release_arrow_memory()
     if not n_rows:
         raise DataError(f"{header.path}: the file has a header but no rows of values")
     for k, step in enumerate(steps):
@@ -216,6 +217,13 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
                         digest=digest.hexdigest())
 
 
+def _release_arrow_memory() -> None:
+    """Hand the reader's freed blocks back to the system (arrow's allocator keeps them otherwise)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+
+
 def _listed(step: FeatureList) -> set[str]:
     p = Path(step.path)
     if not p.is_file():
@@ -223,12 +231,16 @@ def _listed(step: FeatureList) -> set[str]:
     return {line.strip().split("\t")[0].split(",")[0] for line in p.read_text().splitlines() if line.strip()}
 
 
-def gather(chunks: list[np.ndarray], rows: np.ndarray, n_features: int) -> np.ndarray:
-    """Samples x features (C order, float32) of the given sample positions of the kept chunks
-    (each chunk: all samples x its kept features)."""
-    out = np.empty((len(rows), n_features), dtype=np.float32)
+def gather(chunks: list[np.ndarray], rows: dict[str, np.ndarray], n_features: int) -> dict[str, np.ndarray]:
+    """Samples x features (C order, float32) of each part's sample positions in the kept chunks
+    (each chunk: all samples x its kept features). Empties ``chunks`` as it goes, so the kept rows
+    are held about once, not twice."""
+    out = {part: np.empty((len(r), n_features), dtype=np.float32) for part, r in rows.items()}
     at = 0
-    for chunk in chunks:
-        out[:, at:at + chunk.shape[1]] = chunk[rows]
+    chunks.reverse()
+    while chunks:
+        chunk = chunks.pop()
+        for part, r in rows.items():
+            out[part][:, at:at + chunk.shape[1]] = chunk[r]
         at += chunk.shape[1]
     return out

@@ -116,13 +116,12 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     t0 = time.perf_counter()
     (rb, b_rest), (ra, a_rest) = streamed["b"], streamed["a"]
     name = str(root)
+    b_parts, a_parts = gather(rb.chunks, rows, len(rb.features)), gather(ra.chunks, rows, len(ra.features))
     parts = {}
     for part in ("train", "val", "test"):
         r = rows[part]
-        parts[part] = PairedData(b=gather(rb.chunks, r, len(rb.features)), a=gather(ra.chunks, r, len(ra.features)),
-                                 sample_ids=keys[r], b_features=rb.features, a_features=ra.features,
-                                 labels=None if labels is None else labels[r], name=name)
-    del rb.chunks[:], ra.chunks[:]
+        parts[part] = PairedData(b=b_parts.pop(part), a=a_parts.pop(part), sample_ids=keys[r], b_features=rb.features,
+                                 a_features=ra.features, labels=None if labels is None else labels[r], name=name)
     pre = Preprocessor(config.preprocess.impute, b_rest, a_rest, rb.steps, ra.steps)
     pre.b_features_in_, pre.a_features_in_ = rb.features_in, ra.features_in
     pre.fit(parts["train"])
