@@ -141,3 +141,22 @@ def test_paired_data_shape_contract():
     with pytest.raises(Exception):
         PairedData(b=np.zeros((2, 3)), a=np.zeros((3, 2)), sample_ids=np.array(["a", "b"]),
                    b_features=np.array(["x", "y", "z"]), a_features=np.array(["p", "q"]))
+
+
+def test_run_and_translate_on_streamed_xena_files(cohort, tmp_path):
+    """The streamed preprocessing is saved beside the model as data and applied by translate to raw input."""
+    from omibench.data.tabular import read_table
+
+    store = tmp_path / "store"
+    runner = CliRunner()
+    result = runner.invoke(cli, ["run", str(_config(cohort)), "--store", str(store)])
+    assert result.exit_code == 0, result.output
+    models = list(store.rglob("model/preprocess.json"))
+    assert models and not list(store.rglob("*.pkl"))
+    raw = read_table(cohort / "B.tsv.gz", numeric=True).iloc[:, :5]  # features x samples, as the files are
+    raw.to_csv(tmp_path / "new.tsv", sep="\t")
+    result = runner.invoke(cli, ["translate", str(models[0].parent), "--input", str(tmp_path / "new.tsv"),
+                                 "--output", str(tmp_path / "pred.tsv")])
+    assert result.exit_code == 0, result.output
+    pred = pd.read_csv(tmp_path / "pred.tsv", sep="\t", index_col=0)
+    assert pred.shape[0] == 5 and np.isfinite(pred.to_numpy()).all()
