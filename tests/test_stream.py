@@ -40,6 +40,7 @@ def cohort(tmp_path):
     b.iloc[:, :5] = np.where(rng.random((len(b_cols), 5)) < 0.3, np.nan, b.iloc[:, :5])  # many NA: filtered
     a = pd.DataFrame(np.exp(rng.normal(1, rng.random(25) * 2, (len(a_cols), 25))), index=a_cols,
                      columns=[f"ENSG{i:011d}.2" for i in range(25)])
+    b = b.sample(frac=1.0, random_state=1)  # B's columns in another order than A's: read in file order, re-paired
     _xena(tmp_path / "B.tsv.gz", b)
     _xena(tmp_path / "A.tsv.gz", a)
     pd.DataFrame({"sample": tcga + ["TCGA-AB-0003-01B", "TARGET-20-PABC-09A"],

@@ -116,7 +116,8 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     t0 = time.perf_counter()
     (rb, b_rest), (ra, a_rest) = streamed["b"], streamed["a"]
     name = str(root)
-    b_parts, a_parts = gather(rb.chunks, rows, len(rb.features)), gather(ra.chunks, rows, len(ra.features))
+    b_parts = gather(rb.chunks, {k: rb.position[r] for k, r in rows.items()}, len(rb.features))
+    a_parts = gather(ra.chunks, {k: ra.position[r] for k, r in rows.items()}, len(ra.features))
     parts = {}
     for part in ("train", "val", "test"):
         r = rows[part]
