@@ -1,6 +1,6 @@
 """``omibench translate``: apply a trained translator to new methylation with no expression (Fig. 9).
 
-A trained model is a run's ``model/`` folder: the translator's files plus ``preprocess.pkl``, the
+A trained model is a run's ``model/`` folder: the translator's files plus ``preprocess.json/.npz``, the
 preprocessing fitted on that run's training rows (``omibench run`` writes both). New input is
 reindexed to the training's raw B features: features the new matrix lacks, and cells it leaves
 empty, are filled with the *training* means after the fitted steps (counted in a warning); features
@@ -11,7 +11,6 @@ the translator was trained on.
 from __future__ import annotations
 
 import logging
-import pickle
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +23,13 @@ from ._errors import DataError, OmibenchError
 from .data.preprocess import Preprocessor
 from .plugins import Registry
 from .store import Run, Store
+from .translator import read_model_meta
 
 __all__ = ["Trained", "load_trained", "orient_samples", "save_preprocessing", "translate_frame", "translation_figure",
            "write_matrix"]
 
 log = logging.getLogger(__name__)
-PREPROCESS_FILE = "preprocess.pkl"
+PREPROCESS_FILE = "preprocess.json"  # with preprocess.npz (omibench.data.persist)
 
 
 @dataclass
@@ -44,13 +44,11 @@ class Trained:
 
 def save_preprocessing(path: Path, preprocessor: Preprocessor, b_features: Any, a_features: Any) -> None:
     """Next to a saved model: the fitted preprocessing and the feature order it produces."""
-    with open(path / PREPROCESS_FILE, "wb") as fh:
-        pickle.dump({"preprocessor": preprocessor, "b_features": [str(f) for f in b_features],
-                     "a_features": [str(f) for f in a_features]}, fh)
+    preprocessor.save(path, {"b_features": [str(f) for f in b_features], "a_features": [str(f) for f in a_features]})
 
 
 def load_trained(source: str, registry: Registry, store: Store | None = None, workdir: Path | None = None) -> Trained:
-    """``source`` is a model folder (with ``translator.json`` and ``preprocess.pkl``) or an MLflow
+    """``source`` is a model folder (with ``translator.json`` and ``preprocess.json``) or an MLflow
     run id in ``store`` (a multi-seed summary run gives its first seed's model)."""
     path = Path(source)
     run_id, classifier_dir = "", None
@@ -75,16 +73,14 @@ def load_trained(source: str, registry: Registry, store: Store | None = None, wo
         path = path / "model"
     if not (path / "translator.json").is_file():
         raise OmibenchError(f"{path}: not a saved translator (translator.json missing)")
-    if not (path / PREPROCESS_FILE).is_file():
-        raise OmibenchError(f"{path}: {PREPROCESS_FILE} missing; the model was saved by an omibench older than translate: "
-                            "rerun it with `omibench run --force`")
-    import json
-
-    name = json.loads((path / "translator.json").read_text())["translator"]
+    # the fitted preprocessing is data (JSON + .npz without pickle); a preprocess.pkl is never read
+    pre, meta = Preprocessor.load(path)
+    if not isinstance(meta.get("b_features"), list) or not isinstance(meta.get("a_features"), list):
+        raise OmibenchError(f"{path / PREPROCESS_FILE}: lacks the model's feature lists: rerun it with `omibench run --force`")
+    name = read_model_meta(path)["translator"]
     model = registry.translator(name).load(path)
-    with open(path / PREPROCESS_FILE, "rb") as fh:
-        pre = pickle.load(fh)  # written by omibench itself next to the model (trusted, like the model)
-    return Trained(model, pre["preprocessor"], pre["b_features"], pre["a_features"], run_id, classifier_dir)
+    return Trained(model, pre, [str(f) for f in meta["b_features"]], [str(f) for f in meta["a_features"]], run_id,
+                   classifier_dir)
 
 
 def _classifier_of(store: Store, run: Run, workdir: Path) -> Path | None:
