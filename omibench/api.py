@@ -336,14 +336,9 @@ def check_plugin(
     """The conformance check of translator ``name``: one result per check (``name``, ``passed``,
     ``detail``). The checks run in a child process: a translator that exits (``sys.exit``,
     ``os._exit``), interrupts or hangs fails the check instead of ending it silently."""
-    from .conformance import CheckResult, check_translator
-    from .executors.process import call_in_child
+    from .conformance import run_checks
 
-    cls = _registry([str(d) for d in plugin_dirs], echo).translator(name)
-    ok, value = call_in_child(check_translator, cls, timeout_s=timeout_s)
-    if ok:
-        return list(value)
-    return [CheckResult("runs_in_isolation", False, f"the conformance checks {value}")]
+    return list(run_checks(name, [str(d) for d in plugin_dirs], timeout_s=timeout_s or 900.0, on_problem=echo))
 
 
 def inspect(file: str | Path) -> dict[str, Any]:

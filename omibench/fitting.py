@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .metrics import Scores, score
+from .threads import limit_threads
 
 if TYPE_CHECKING:
     from .data.paired import PairedData
@@ -78,6 +79,12 @@ def fit_and_score(
     two samples) and on ``test`` (when given). Exceptions propagate."""
     prepare_process()
     seed_everything(context.seed)
+    with limit_threads(context.n_jobs):  # exactly the threads the job was given (torch, BLAS, OpenMP)
+        return _fit_and_score(cls, params, train, val, context, test)
+
+
+def _fit_and_score(cls: type[Translator], params: Mapping[str, Any], train: PairedData, val: PairedData,
+                   context: FitContext, test: PairedData | None) -> FitScore:
     model = cls(**dict(params))
     start = time.perf_counter()
     model.fit(train, val, context)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ._errors import DataError
+from ._errors import ConfigError, DataError
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
 from .data.cache import load_cached, prepared_key, read_prepared, write_prepared
 from .data.paired import PairedData
@@ -87,6 +87,11 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
                                           if x is not None}) < 2:
         raise DataError("downstream.enabled: the training split has labels of fewer than two classes; the classifier "
                         "needs at least two: give data.labels (and label_column), or set downstream.enabled: false")
+
+    for entry, cls, params in resolved:  # like benchopt's skip(): refused here, not a FAILED run later
+        reason = cls.skip_reason(params, parts["train"], parts["val"])
+        if reason:
+            raise ConfigError(f"translators: {entry.display!r} cannot run on this data: {reason}")
 
     source = None
     if config.source_data is not None:

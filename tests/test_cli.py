@@ -103,7 +103,7 @@ def test_local_plugin_runs_through_the_cli(write_config, store, tmp_path):
 
 def test_check_plugin_builtin():
     out = invoke("check-plugin", "lasso")
-    assert out.exit_code == 0 and "7 passed, 0 failed" in out.output and "search_space_valid" in out.output
+    assert out.exit_code == 0 and "12 passed, 0 failed" in out.output and "search_space_valid" in out.output
 
 
 def _assert_user_error(result, store, *fragments):

@@ -59,9 +59,10 @@ def _needs_fresh_interpreter(spec: JobSpec) -> bool:
 def _single_threaded_torch() -> None:
     """In a forked child, a translator that uses torch without asking for a GPU still must not
     enter the inherited OpenMP pool: one thread cannot deadlock on it."""
-    torch = sys.modules.get("torch")
-    if torch is not None:
-        torch.set_num_threads(1)
+    if "torch" in sys.modules:
+        from ..threads import pin_openmp_single
+
+        pin_openmp_single()
 
 
 def _shutdown_pools() -> None:
