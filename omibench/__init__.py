@@ -6,20 +6,15 @@ first use so that ``omibench --help`` does not pay for numpy, pandas or pydantic
 
 from __future__ import annotations
 
-import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-# torch reads this once, at its first CPU allocation: large tensors (the paper's 1.6 GB weight and
-# gradient matrices) then sit on transparent huge pages, which cuts the page-fault cost of each
-# freshly allocated gradient (OmiTrans-FC paper-size step 3.7 s -> 3.0 s, benchmarks/run.py).
-os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 if TYPE_CHECKING:
     from ._errors import ConfigError, DataError, OmibenchError, PluginError
     from .data.paired import PairedData
     from .data.sources import DataSource
     from .hookspecs import hookimpl
+    from .torch_translator import TorchTranslator
     from .translator import FitContext, Resources, Translator
 
 __all__ = [
@@ -37,9 +32,16 @@ __all__ = [
 ]
 
 _WHERE = {
-    "ConfigError": "._errors", "DataError": "._errors", "OmibenchError": "._errors", "PluginError": "._errors",
-    "PairedData": ".data.paired", "DataSource": ".data.sources", "hookimpl": ".hookspecs",
-    "FitContext": ".translator", "Resources": ".translator", "Translator": ".translator",
+    "ConfigError": "._errors",
+    "DataError": "._errors",
+    "OmibenchError": "._errors",
+    "PluginError": "._errors",
+    "PairedData": ".data.paired",
+    "DataSource": ".data.sources",
+    "hookimpl": ".hookspecs",
+    "FitContext": ".translator",
+    "Resources": ".translator",
+    "Translator": ".translator",
     "TorchTranslator": ".torch_translator",
 }
 

@@ -1,4 +1,5 @@
-"""The downstream judge of the paper's Table 3: an OmiEmbed VAE classifier on expression (spec §3).
+"""The downstream judge of the paper's Table 3: an OmiEmbed VAE classifier on expression
+(Zhang et al., OmiEmbed, Cancers 2021; github.com/zhangxiaoyu11/OmiEmbed).
 
 ``OmiEmbedClassifier`` is trained on the *real training* expression and labels of an experiment,
 then applied unchanged to real or translated test expression. Network and schedule follow OmiEmbed's
@@ -12,7 +13,7 @@ then applied unchanged to real or translated test expression. Network and schedu
   (loss = k_embed * (recon + k_kl * KL) + cross-entropy), Adam(lr, betas (0.5, 0.999),
   weight_decay), lr decaying linearly over the last ``decay_epochs`` epochs of the total.
 
-Scaling parity (spec pitfall 18): :meth:`scale` maps any input with the *training* matrix's global
+Scaling parity: :meth:`scale` maps any input with the *training* matrix's global
 min and max, so real and translated inputs see exactly the same transform. Values outside the
 training range stay outside [0, 1]; they are only fed forward, never used as BCE targets.
 """
@@ -22,9 +23,10 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +35,7 @@ __all__ = ["ClassifierSettings", "OmiEmbedClassifier"]
 
 @dataclass(frozen=True)
 class ClassifierSettings:
-    """OmiEmbed's defaults (spec §3); ``epochs`` are the three phases' lengths."""
+    """OmiEmbed's defaults (its ``vae_classifier`` options); ``epochs`` are the three phases' lengths."""
 
     latent: int = 128
     hidden: tuple[int, ...] = (1024, 1024, 512)
@@ -63,9 +65,16 @@ class OmiEmbedClassifier:
 
     # --- training ----------------------------------------------------------------------------
     @classmethod
-    def train(cls, a: np.ndarray, labels: Sequence[str], features: Sequence[str], settings: ClassifierSettings,
-              device: str = "cpu", progress: Callable[[Any], Any] = lambda it: it,
-              threads: int | None = None) -> "OmiEmbedClassifier":
+    def train(
+        cls,
+        a: np.ndarray,
+        labels: Sequence[str],
+        features: Sequence[str],
+        settings: ClassifierSettings,
+        device: str = "cpu",
+        progress: Callable[[Any], Any] = lambda it: it,
+        threads: int | None = None,
+    ) -> OmiEmbedClassifier:
         """Fit on real training expression ``a`` (n, genes) and its class names ``labels`` (n,).
 
         ``threads``: run with exactly that many torch / BLAS threads (the job's ``n_jobs``, see
@@ -79,8 +88,15 @@ class OmiEmbedClassifier:
             return cls._train(a, labels, features, settings, device, progress)
 
     @classmethod
-    def _train(cls, a: np.ndarray, labels: Sequence[str], features: Sequence[str], settings: ClassifierSettings,
-               device: str, progress: Callable[[Any], Any]) -> "OmiEmbedClassifier":
+    def _train(
+        cls,
+        a: np.ndarray,
+        labels: Sequence[str],
+        features: Sequence[str],
+        settings: ClassifierSettings,
+        device: str,
+        progress: Callable[[Any], Any],
+    ) -> OmiEmbedClassifier:
         import torch
 
         classes = sorted({str(x) for x in labels})
@@ -96,56 +112,51 @@ class OmiEmbedClassifier:
         net = model.net
         # the fused kernel: one pass over all parameters instead of a Python loop of small ops per
         # tensor, which took half of each step at batch 32 (same update rule; rounding may differ)
-        opt_embed, opt_down = (torch.optim.Adam(params, lr=settings.lr, betas=(0.5, 0.999), fused=True,
-                                                weight_decay=settings.weight_decay)
-                               for params in (net.vae_parameters(), net.classifier.parameters()))
+        opt_embed, opt_down = (
+            torch.optim.Adam(params, lr=settings.lr, betas=(0.5, 0.999), fused=True, weight_decay=settings.weight_decay)
+            for params in (net.vae_parameters(), net.classifier.parameters())
+        )
         total = sum(settings.epochs)
         n_const = total - settings.decay_epochs
-        def rule(k: int) -> float:
-            return 1.0 - max(0, k + 1 - n_const) / float(settings.decay_epochs + 1)
-
-        scheds = [torch.optim.lr_scheduler.LambdaLR(o, rule) for o in (opt_embed, opt_down)]
-        with warnings.catch_warnings():
-            # phase 2 never steps the VAE's optimizer, yet its schedule must advance with the epochs
-            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
-            cls._epochs(net, x, target, y, settings, (opt_embed, opt_down), scheds, gen, device, progress)
-        net.eval()
-        return model
-
-    @staticmethod
-    def _epochs(net: Any, x: Any, target: Any, y: Any, settings: ClassifierSettings, optimizers: tuple[Any, Any],
-                scheds: list[Any], gen: Any, device: str, progress: Callable[[Any], Any]) -> None:
-        import torch
-
-        opt_embed, opt_down = optimizers
+        scheds = [
+            torch.optim.lr_scheduler.LambdaLR(
+                o, lambda k: 1.0 - max(0, k + 1 - n_const) / float(settings.decay_epochs + 1)
+            )
+            for o in (opt_embed, opt_down)
+        ]
         bce = torch.nn.BCEWithLogitsLoss()
         ce = torch.nn.CrossEntropyLoss()
         net.train()
-        total = sum(settings.epochs)
-        for epoch in progress(range(total)):
-            phase = 1 if epoch < settings.epochs[0] else 2 if epoch < settings.epochs[0] + settings.epochs[1] else 3
-            perm = torch.randperm(len(x), generator=gen).to(device)
-            for start in range(0, len(x), settings.batch_size):
-                idx = perm[start:start + settings.batch_size]
-                if len(idx) < 2:  # batch norm needs two samples
-                    continue
-                recon, mu, logvar, logits = net(x[idx], detach_latent=phase == 2)
-                kl = -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
-                embed = bce(recon, target[idx]) + settings.k_kl * kl
-                opts: tuple[Any, ...]
-                if phase == 1:
-                    loss, opts = embed, (opt_embed,)
-                elif phase == 2:
-                    loss, opts = ce(logits, y[idx]), (opt_down,)
-                else:
-                    loss, opts = settings.k_embed * embed + ce(logits, y[idx]), (opt_embed, opt_down)
-                for o in opts:
-                    o.zero_grad(set_to_none=True)
-                loss.backward()
-                for o in opts:
-                    o.step()
-            for s in scheds:
-                s.step()
+        # phase 2 never steps the VAE's optimizer, yet its schedule must advance with the epochs
+        with warnings.catch_warnings():  # scoped: the filter must not outlive training
+            warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()` before"))
+            for epoch in progress(range(total)):
+                phase = 1 if epoch < settings.epochs[0] else 2 if epoch < settings.epochs[0] + settings.epochs[1] else 3
+                perm = torch.randperm(len(x), generator=gen).to(device)
+                for start in range(0, len(x), settings.batch_size):
+                    idx = perm[start : start + settings.batch_size]
+                    if len(idx) < 2:  # batch norm needs two samples
+                        continue
+                    recon, mu, logvar, logits = net(x[idx], detach_latent=phase == 2)
+                    embed = bce(recon, target[idx]) + settings.k_kl * (
+                        -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
+                    )
+                    opts: list[torch.optim.Optimizer]
+                    if phase == 1:
+                        loss, opts = embed, [opt_embed]
+                    elif phase == 2:
+                        loss, opts = ce(logits, y[idx]), [opt_down]
+                    else:
+                        loss, opts = settings.k_embed * embed + ce(logits, y[idx]), [opt_embed, opt_down]
+                    for o in opts:
+                        o.zero_grad(set_to_none=True)
+                    loss.backward()
+                    for o in opts:
+                        o.step()
+                for s in scheds:
+                    s.step()
+        net.eval()
+        return model
 
     # --- use ---------------------------------------------------------------------------------
     def scale(self, a: np.ndarray) -> np.ndarray:
@@ -173,21 +184,31 @@ class OmiEmbedClassifier:
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        meta = {"settings": asdict(self.settings), "classes": self.classes, "features": self.features,
-                "lo": self.lo, "hi": self.hi}
+        meta = {
+            "settings": asdict(self.settings),
+            "classes": self.classes,
+            "features": self.features,
+            "lo": self.lo,
+            "hi": self.hi,
+        }
         (path / "classifier.json").write_text(json.dumps(meta))
         torch.save(self.net.state_dict(), path / "classifier.pt")
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> "OmiEmbedClassifier":
+    def load(cls, path: str | Path, device: str = "cpu") -> OmiEmbedClassifier:
         import torch
 
         path = Path(path)
         meta = json.loads((path / "classifier.json").read_text())
         s = meta["settings"]
-        settings = ClassifierSettings(**{**s, "hidden": tuple(s["hidden"]),
-                                         "classifier_hidden": tuple(s["classifier_hidden"]),
-                                         "epochs": tuple(s["epochs"])})
+        settings = ClassifierSettings(
+            **{
+                **s,
+                "hidden": tuple(s["hidden"]),
+                "classifier_hidden": tuple(s["classifier_hidden"]),
+                "epochs": tuple(s["epochs"]),
+            }
+        )
         model = cls(settings, meta["classes"], meta["features"], meta["lo"], meta["hi"])
         model.net = _Net(len(model.features), len(model.classes), settings)
         model.net.load_state_dict(torch.load(path / "classifier.pt", map_location=device, weights_only=True))
@@ -209,19 +230,26 @@ def _Net(n_genes: int, n_classes: int, s: ClassifierSettings) -> Any:  # noqa: N
         def __init__(self) -> None:
             super().__init__()
             dims = [n_genes, *s.hidden]
-            self.encoder = nn.Sequential(*[_block(i, o, s.dropout) for i, o in zip(dims, dims[1:])])
+            self.encoder = nn.Sequential(*[_block(i, o, s.dropout) for i, o in zip(dims, dims[1:], strict=False)])
             self.mean = nn.Linear(dims[-1], s.latent)
             self.logvar = nn.Linear(dims[-1], s.latent)
             back = [s.latent, *reversed(s.hidden)]
-            self.decoder = nn.Sequential(*[_block(i, o, s.dropout) for i, o in zip(back, back[1:])],
-                                         nn.Linear(back[-1], n_genes))
+            self.decoder = nn.Sequential(
+                *[_block(i, o, s.dropout) for i, o in zip(back, back[1:], strict=False)], nn.Linear(back[-1], n_genes)
+            )
             cdims = [s.latent, *s.classifier_hidden]
-            self.classifier = nn.Sequential(*[_block(i, o, s.dropout) for i, o in zip(cdims, cdims[1:])],
-                                            nn.Linear(cdims[-1], n_classes))
+            self.classifier = nn.Sequential(
+                *[_block(i, o, s.dropout) for i, o in zip(cdims, cdims[1:], strict=False)],
+                nn.Linear(cdims[-1], n_classes),
+            )
 
         def vae_parameters(self) -> list[Any]:
-            return [*self.encoder.parameters(), *self.mean.parameters(), *self.logvar.parameters(),
-                    *self.decoder.parameters()]
+            return [
+                *self.encoder.parameters(),
+                *self.mean.parameters(),
+                *self.logvar.parameters(),
+                *self.decoder.parameters(),
+            ]
 
         def forward(self, x: torch.Tensor, detach_latent: bool = False) -> tuple[torch.Tensor, ...]:
             h = self.encoder(x)

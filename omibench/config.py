@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ._errors import ConfigError
 
-__all__ = ["DownstreamConfig", "ExperimentConfig", "TranslatorEntry", "load_config", "apply_overrides", "canonical_hash"]
+__all__ = ["DownstreamConfig", "ExperimentConfig", "TranslatorEntry", "load_config", "apply_overrides", "canonical_hash",
+           "safe_yaml"]
 
 
 class _Strict(BaseModel):
@@ -62,7 +63,7 @@ class ExecutorConfig(_Strict):
     """Where jobs run. ``gpus`` / ``cpu_workers`` for ``local`` (GPUs detected when unset);
     ``address`` of an existing cluster for ``ray``."""
 
-    kind: Literal["inline", "local", "ray"] = "inline"
+    kind: Literal["process", "inline", "local", "ray"] = "process"
     gpus: int | None = Field(None, ge=0)
     cpu_workers: int | None = Field(None, ge=1)
     address: str | None = None
@@ -108,6 +109,15 @@ class ExperimentConfig(_Strict):
     downstream: DownstreamConfig = Field(default_factory=DownstreamConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    timeout_s: float | None = Field(None, gt=0)  # per translator job (fit, predict, scoring); a longer one FAILS
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int]) -> list[int]:
+        dupes = sorted({s for s in value if value.count(s) > 1})
+        if dupes:
+            raise ValueError(f"seed {dupes[0]} is listed twice: each seed is one repetition, e.g. seeds: [0, 1, 2]")
+        return value
 
     @field_validator("data", "source_data")
     @classmethod
@@ -136,7 +146,7 @@ class ExperimentConfig(_Strict):
 
     def semantic_dict(self) -> dict[str, Any]:
         """The fields that change results (not where results go, nor the worker count)."""
-        return self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor"})
+        return self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s"})
 
 
 def canonical_hash(value: Any) -> str:
@@ -151,7 +161,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentCo
     if not path.is_file():
         raise ConfigError(f"{path}: experiment file not found")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = safe_yaml(path)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -172,6 +182,49 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentCo
         if err["type"] == "extra_forbidden":
             msg = "unknown field" + _suggest(err["loc"]) + "; see the YAML reference in the README"
         raise ConfigError(f"{path}: field {where}: {msg}") from None
+
+
+_MAX_YAML_BYTES = 1_000_000
+_MAX_YAML_NODES = 100_000
+
+
+def safe_yaml(path: Path) -> Any:
+    """``yaml.safe_load`` of a UTF-8 file of at most 1 MB whose aliases expand to at most 100,000
+    nodes (a "billion laughs" alias bomb is refused before anything expands it)."""
+    try:
+        if path.stat().st_size > _MAX_YAML_BYTES:
+            raise ConfigError(f"{path}: {path.stat().st_size} bytes is too large for an experiment file (limit 1 MB)")
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is None:
+        return None
+    if _expanded_size(node, {}) > _MAX_YAML_NODES:
+        raise ConfigError(f"{path}: its aliases (*name) expand to more than {_MAX_YAML_NODES:,} values: "
+                          "an alias bomb? write the values out or use fewer nested aliases")
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Nodes after alias expansion, each shared node counted once per use (memoised: linear time)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a recursive alias counts as one until resolved
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    memo[key] = min(size, _MAX_YAML_NODES + 1)
+    return memo[key]
 
 
 def _suggest(loc: tuple[Any, ...]) -> str:

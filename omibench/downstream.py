@@ -17,9 +17,9 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,17 +29,19 @@ from .classifier import ClassifierSettings, OmiEmbedClassifier
 from .config import canonical_hash
 from .figures import tsne_figure
 from .preparation import Prepared
-from .tracking import TAG, Tracker
+from .store import RunLevel, RunStatus, Store, Tags
 
 __all__ = ["Downstream", "LEVEL_REFERENCE", "REFERENCE_LABEL", "classification_scores", "setup_downstream"]
 
 log = logging.getLogger(__name__)
-LEVEL_REFERENCE = "reference"
+LEVEL_REFERENCE = RunLevel.REFERENCE.value
 REFERENCE_LABEL = "original data"
 DOWNSTREAM_METRICS = ("accuracy", "precision", "recall", "f1", "auc")
 
 
-def classification_scores(y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str]) -> tuple[dict[str, float], str]:
+def classification_scores(
+    y_true: Sequence[str], proba: np.ndarray, classes: Sequence[str]
+) -> tuple[dict[str, float], str]:
     """Accuracy, macro precision / recall / F1 and macro one-vs-rest AUC of class probabilities
     ``proba`` (n, len(classes)) against true class names ``y_true`` (each one of ``classes``).
 
@@ -54,11 +56,19 @@ def classification_scores(y_true: Sequence[str], proba: np.ndarray, classes: Seq
     present = sorted(set(truth.tolist()))
     missing = [classes[i] for i in range(len(classes)) if i not in present]
     p, r, f, _ = precision_recall_fscore_support(truth, pred, labels=present, average="macro", zero_division=0)
-    out = {"accuracy": float(accuracy_score(truth, pred)), "precision": float(p), "recall": float(r), "f1": float(f),
-           "n_samples": float(len(truth)), "n_classes_missing": float(len(missing))}
+    out = {
+        "accuracy": float(accuracy_score(truth, pred)),
+        "precision": float(p),
+        "recall": float(r),
+        "f1": float(f),
+        "n_samples": float(len(truth)),
+        "n_classes_missing": float(len(missing)),
+    }
     notes = []
     if missing:
-        notes.append(f"classes absent from the test split, excluded from the macro averages and the AUC: {', '.join(missing)}")
+        notes.append(
+            f"classes absent from the test split, excluded from the macro averages and the AUC: {', '.join(missing)}"
+        )
     if len(present) >= 2:
         out["auc"] = float(np.mean([roc_auc_score(truth == c, proba[:, c]) for c in present]))
     else:
@@ -82,7 +92,9 @@ class Downstream:
     note: str = ""
     reference_run: str = ""
 
-    def score(self, prediction: np.ndarray, out: Path, title: str, kind: str = "synthetic") -> tuple[dict[str, float], str]:
+    def score(
+        self, prediction: np.ndarray, out: Path, title: str, kind: str = "synthetic"
+    ) -> tuple[dict[str, float], str]:
         """Score test expression ``prediction`` (n_test, genes; real or translated, on A's scale);
         write ``downstream_predictions.csv`` and ``tsne.png`` into ``out``; return metrics and note."""
         out.mkdir(parents=True, exist_ok=True)
@@ -94,32 +106,53 @@ class Downstream:
         frame.insert(0, "sample", self.test_ids)
         frame.to_csv(out / "downstream_predictions.csv", index=False)
         if self.tsne:
-            tsne_figure(out / "tsne.png", self.train_latent, self.train_labels, latent, self.test_labels,
-                        f"{title}: classifier latent means (t-SNE)", test_kind=kind, seed=self.seed)
+            tsne_figure(
+                out / "tsne.png",
+                self.train_latent,
+                self.train_labels,
+                latent,
+                self.test_labels,
+                f"{title}: classifier latent means (t-SNE)",
+                test_kind=kind,
+                seed=self.seed,
+            )
         note = "; ".join(n for n in (self.note, note) if n)
         return {f"downstream/{k}": v for k, v in scores.items()}, note
 
 
-def setup_downstream(prepared: Prepared, tracker: Tracker, exp_id: str, echo: Callable[[str], None] = lambda _: None,
-                     device: str | None = None) -> Downstream | None:
+def setup_downstream(
+    prepared: Prepared,
+    store: Store,
+    exp_id: str,
+    echo: Callable[[str], None] = lambda _: None,
+    device: str | None = None,
+) -> Downstream | None:
     """Train (or load) the classifier of ``prepared``'s training split and make sure the reference
     run for the real test data exists. ``None`` when disabled or when there is nothing to classify."""
     cfg = prepared.config.downstream
     if cfg.enabled is False:
         return None
     train, test = prepared.train, prepared.test
-    labelled = [i for i, lab in enumerate(train.labels if train.labels is not None else []) if lab is not None]
-    classes = sorted({str(train.labels[i]) for i in labelled})
+    train_labels = train.labels if train.labels is not None else np.full(train.n_samples, None, dtype=object)
+    labelled = [i for i, lab in enumerate(train_labels) if lab is not None]
+    classes = sorted({str(train_labels[i]) for i in labelled})
     if len(classes) < 2:  # downstream.enabled: true without two classes was already refused by prepare()
         return None
-    settings = ClassifierSettings(latent=cfg.latent, epochs=tuple(cfg.epochs), decay_epochs=cfg.decay_epochs,  # type: ignore[arg-type]
-                                  batch_size=cfg.batch_size, lr=cfg.lr, scaling=cfg.scaling, seed=cfg.seed)
+    settings = ClassifierSettings(
+        latent=cfg.latent,
+        epochs=(cfg.epochs[0], cfg.epochs[1], cfg.epochs[2]),
+        decay_epochs=cfg.decay_epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        scaling=cfg.scaling,
+        seed=cfg.seed,
+    )
     key = canonical_hash({"downstream": asdict(settings), "train": train.fingerprint()})
     if device is None:
-        import torch
+        from .translator import Resources, resolve_device
 
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    classifier = _load_or_train(prepared, tracker, exp_id, key, settings, labelled, device, echo)
+        device = resolve_device(Resources(gpus=1))
+    classifier = _load_or_train(prepared, store, exp_id, key, settings, labelled, device, echo)
 
     test_rows, test_labels, unknown, unlabelled = [], [], set(), 0
     for i, lab in enumerate(test.labels if test.labels is not None else [None] * test.n_samples):
@@ -139,34 +172,59 @@ def setup_downstream(prepared: Prepared, tracker: Tracker, exp_id: str, echo: Ca
         echo("    downstream: no labelled test sample of a class seen in training; Table 3 is skipped")
         return None
     train_latent, _ = classifier.encode(train.a[labelled])
-    ds = Downstream(classifier, train_latent, [str(train.labels[i]) for i in labelled], np.array(test_rows),
-                    test_labels, [str(test.sample_ids[i]) for i in test_rows], cfg.tsne, cfg.seed, "; ".join(notes))
-    ds.reference_run = _reference_run(ds, prepared, tracker, exp_id, key)
+    ds = Downstream(
+        classifier,
+        train_latent,
+        [str(train_labels[i]) for i in labelled],
+        np.array(test_rows),
+        test_labels,
+        [str(test.sample_ids[i]) for i in test_rows],
+        cfg.tsne,
+        cfg.seed,
+        "; ".join(notes),
+    )
+    ds.reference_run = _reference_run(ds, prepared, store, exp_id, key)
     return ds
 
 
-def _load_or_train(prepared: Prepared, tracker: Tracker, exp_id: str, key: str, settings: ClassifierSettings,
-                   labelled: list[int], device: str, echo: Callable[[str], None]) -> OmiEmbedClassifier:
-    cache = tracker.store / "cache" / "downstream" / key
+def _load_or_train(
+    prepared: Prepared,
+    store: Store,
+    exp_id: str,
+    key: str,
+    settings: ClassifierSettings,
+    labelled: list[int],
+    device: str,
+    echo: Callable[[str], None],
+) -> OmiEmbedClassifier:
+    cache = store.path / "cache" / "downstream" / key
     cache.parent.mkdir(parents=True, exist_ok=True)
     if not (cache / "classifier.pt").is_file():
-        runs = tracker.find_runs(exp_id, key, "FINISHED")
-        if runs:  # trained before, cache since deleted: the reference run holds it
+        reference = store.finished_run(exp_id, key)
+        if reference is not None:  # trained before, cache since deleted: the reference run holds it
             staging = Path(tempfile.mkdtemp(dir=cache.parent))
-            tracker.client.download_artifacts(runs[0], "classifier", str(staging))
+            store.download(reference.run_id, "classifier", staging)
             _publish(staging / "classifier", cache)
             shutil.rmtree(staging, ignore_errors=True)
     if (cache / "classifier.pt").is_file():
         echo(f"    downstream classifier {key}: cached")
         return OmiEmbedClassifier.load(cache, device)
     train = prepared.train
-    echo(f"    downstream classifier {key}: training OmiEmbed on {len(labelled)} labelled training samples "
-         f"({sum(settings.epochs)} epochs)")
+    echo(
+        f"    downstream classifier {key}: training OmiEmbed on {len(labelled)} labelled training samples "
+        f"({sum(settings.epochs)} epochs)"
+    )
     from tqdm.auto import tqdm
 
-    model = OmiEmbedClassifier.train(train.a[labelled], [str(train.labels[i]) for i in labelled], list(train.a_features),
-                                     settings, device, progress=lambda it: tqdm(it, desc="classifier epochs", leave=False,
-                                                                                disable=None))
+    assert train.labels is not None  # only called with labelled training data
+    model = OmiEmbedClassifier.train(
+        train.a[labelled],
+        [str(train.labels[i]) for i in labelled],
+        list(train.a_features),
+        settings,
+        device,
+        progress=lambda it: tqdm(it, desc="classifier epochs", leave=False, disable=None),
+    )
     staging = Path(tempfile.mkdtemp(dir=cache.parent))
     model.save(staging)
     _publish(staging, cache)
@@ -181,18 +239,26 @@ def _publish(src: Path, dst: Path) -> None:
         src.replace(dst)
 
 
-def _reference_run(ds: Downstream, prepared: Prepared, tracker: Tracker, exp_id: str, key: str) -> str:
+def _reference_run(ds: Downstream, prepared: Prepared, store: Store, exp_id: str, key: str) -> str:
     """The "original data" row of Table 3: the classifier on the real test expression (logged once)."""
-    done = tracker.find_runs(exp_id, key, "FINISHED")
-    if done:
-        return done[0]
-    for stale in tracker.find_runs(exp_id, key, "RUNNING"):
-        tracker.end_run(stale, "FAILED")
-    tags = {f"{TAG}level": LEVEL_REFERENCE, f"{TAG}label": REFERENCE_LABEL, f"{TAG}translator": REFERENCE_LABEL,
-            f"{TAG}job_key": key, f"{TAG}dataset": prepared.train.name, f"{TAG}dataset_hash": prepared.dataset_hash,
-            f"{TAG}split_hash": prepared.split.hash, f"{TAG}config_hash": prepared.config_hash,
-            f"{TAG}git_commit": git_commit(), f"{TAG}versions": package_versions()}
-    run_id = tracker.start_run(exp_id, REFERENCE_LABEL, tags)
+    done = store.finished_run(exp_id, key)
+    if done is not None:
+        return done.run_id
+    # the caller holds the experiment's lock: a RUNNING reference run was left by a dead process
+    store.stop_if_running([r.run_id for r in store.runs_with_key(exp_id, key, RunStatus.RUNNING)], RunStatus.FAILED)
+    tags = Tags(
+        level=RunLevel.REFERENCE,
+        label=REFERENCE_LABEL,
+        translator=REFERENCE_LABEL,
+        job_key=key,
+        dataset=prepared.train.name,
+        dataset_hash=prepared.dataset_hash,
+        split_hash=prepared.split.hash,
+        config_hash=prepared.config_hash,
+        git_commit=git_commit(),
+        versions=package_versions(),
+    )
+    run_id = store.create_run(exp_id, REFERENCE_LABEL, tags)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             metrics, note = ds.score(prepared.test.a, Path(tmp) / "downstream", "real test data", kind="real")
@@ -200,14 +266,21 @@ def _reference_run(ds: Downstream, prepared: Prepared, tracker: Tracker, exp_id:
             # for Fig. 9 (`omibench translate --labels`): the real training set's place in the latent space
             np.save(Path(tmp) / "classifier" / "train_latent.npy", ds.train_latent)
             (Path(tmp) / "classifier" / "train_labels.txt").write_text("\n".join(ds.train_labels))
-            tracker.log_params(run_id, {**asdict(ds.classifier.settings), "classes": ds.classifier.classes,
-                                        "n_train": len(ds.train_labels), "n_test": len(ds.test_labels)})
-            tracker.log_metrics(run_id, metrics)
+            store.log_params(
+                run_id,
+                {
+                    **asdict(ds.classifier.settings),
+                    "classes": ds.classifier.classes,
+                    "n_train": len(ds.train_labels),
+                    "n_test": len(ds.test_labels),
+                },
+            )
+            store.log_metrics(run_id, metrics)
             if note:
-                tracker.set_tags(run_id, {f"{TAG}downstream_note": note[:5000]})
-            tracker.log_artifacts(run_id, tmp)
+                store.set_tags(run_id, Tags(downstream_note=note))
+            store.log_artifacts(run_id, tmp)
     except BaseException:
-        tracker.end_run(run_id, "FAILED")
+        store.stop_if_running([run_id], RunStatus.FAILED)
         raise
-    tracker.end_run(run_id)
+    store.end_run(run_id)
     return run_id

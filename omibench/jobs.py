@@ -1,117 +1,95 @@
 """One unit of work, one translator fitted with one seed, runnable in any process.
 
-A :class:`JobSpec` is plain data (JSON-able): a worker process or a Ray task rebuilds the prepared
-data from the resolved config inside it, checks that the dataset and split hashes match the
-driver's, fits, scores, writes the artifacts and returns a :class:`JobResult`. The driver alone
-writes MLflow. ``python -m omibench.jobs SPEC.json`` is the worker entry point of the local
-executor.
+:class:`JobWork` is what the runner hands to every executor: ``here`` runs a job on the driver's
+prepared data (the ``process`` executor's forked child, or ``inline``); a fresh process (``python
+-m omibench.jobs SPEC.json``, the ``local`` executor) or a Ray task rebuilds the data from the
+resolved config in the spec, checks the dataset and split hashes against the driver's, then runs
+the same :func:`execute_job`. The driver alone writes the store.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-import time
+import tempfile
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
-
+from . import _interrupts
+from ._faults import fault_point
 from .artifacts import write_run_artifacts
+from .executors.spec import FAILED, FINISHED, JobResult, JobSpec, Reporter
+from .fitting import fit_and_score
 from .translate import save_preprocessing
-from .metrics import score
 from .translator import FitContext, resolve_device
 
 if TYPE_CHECKING:
     from .preparation import PlannedTranslator, Prepared
 
-__all__ = ["JobSpec", "JobResult", "execute_job", "run_spec"]
+__all__ = ["JobResult", "JobSpec", "JobWork", "execute_job", "run_spec"]
 
 
-@dataclass
-class JobSpec:
-    run_id: str  # the MLflow run the driver logs this job's results into
-    label: str  # the experiment entry (translator label)
-    params: dict[str, Any]  # final translator parameters (tuned ones merged in)
-    seed: int
-    gpus: int  # GPUs the translator wants (0 or 1)
-    out_dir: str  # where the job writes its artifacts (on the machine that runs it)
-    config: dict[str, Any]  # the resolved experiment config, to rebuild the data in a worker
-    plugin_dirs: list[str]
-    cwd: str  # relative data paths in the config are taken from here
-    dataset_hash: str
-    split_hash: str
-    n_jobs: int = 1
-    cache_dir: str | None = None  # the driver's data cache, when this machine shares its disk
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), default=str)
-
-    @classmethod
-    def from_json(cls, text: str) -> "JobSpec":
-        return cls(**json.loads(text))
-
-
-@dataclass
-class JobResult:
-    run_id: str
-    status: str  # FINISHED | FAILED
-    metrics: dict[str, float] = field(default_factory=dict)
-    reports: list[tuple[int, dict[str, float]]] = field(default_factory=list)  # per-epoch values not yet logged
-    error: str = ""
-    traceback: str = ""
-    out_dir: str = ""  # artifacts on the driver's machine, or ""
-    files: dict[str, bytes] = field(default_factory=dict)  # artifacts shipped back from another machine
-
-    def to_json(self) -> str:
-        return json.dumps({k: v for k, v in asdict(self).items() if k != "files"})
-
-
-def execute_job(spec: JobSpec, prepared: "Prepared", reporter: Callable[[int, dict[str, float]], None] | None = None,
-                show_progress: bool = False) -> JobResult:
+def execute_job(
+    spec: JobSpec, prepared: Prepared, reporter: Reporter | None = None, show_progress: bool = False
+) -> JobResult:
     """Fit ``spec``'s translator on ``prepared``, score it, write artifacts to ``spec.out_dir``.
 
-    With ``reporter`` (the inline executor) per-epoch values are logged live; otherwise they come
-    back in ``JobResult.reports``. Any exception becomes a FAILED result with its traceback.
+    With ``reporter`` per-epoch values are sent live; otherwise they come back in
+    ``JobResult.reports``. Anything the translator raises, ``sys.exit`` and ``KeyboardInterrupt``
+    included, becomes a FAILED result with its traceback; a real Ctrl-C still interrupts.
     """
-    import random
-
     plan = _plan(prepared, spec.label)
-    context = FitContext(seed=spec.seed, device=resolve_device(plan.cls.resources), n_jobs=spec.n_jobs,
-                         reporter=reporter, show_progress=show_progress, source=prepared.source)
+    device = resolve_device(plan.cls.resources)
+    context = FitContext(
+        seed=spec.seed,
+        device=device,
+        n_jobs=spec.n_jobs,
+        reporter=reporter,
+        show_progress=show_progress,
+        source=prepared.source,
+    )
     try:
-        random.seed(spec.seed)
-        np.random.seed(spec.seed)
-        if "torch" in sys.modules:  # only when a translator already uses torch: keep CPU-only runs light
-            sys.modules["torch"].manual_seed(spec.seed)
-        model = plan.cls(**spec.params)
-        start = time.perf_counter()
-        model.fit(prepared.train, prepared.val, context)
-        fit_time = time.perf_counter() - start
-        start = time.perf_counter()
-        test_pred = _checked_predict(model, prepared.test.b, prepared.test.a.shape)
-        predict_time = time.perf_counter() - start
-        test_scores = score(prepared.test.a, test_pred)
-        metrics = {f"test/{k}": v for k, v in test_scores.summary.items()}
-        if prepared.val.n_samples >= 2:
-            val_pred = _checked_predict(model, prepared.val.b, prepared.val.a.shape)
-            metrics.update({f"val/{k}": v for k, v in score(prepared.val.a, val_pred).summary.items()})
-        metrics.update(fit_time_s=fit_time, predict_time_s=predict_time)
-        out = Path(spec.out_dir)
-        write_run_artifacts(out / "results", prepared.test, test_pred, test_scores, prepared.config.downstream.top_genes)
-        model.save(out / "model")
-        if prepared.preprocessor is not None:
-            save_preprocessing(out / "model", prepared.preprocessor, prepared.train.b_features, prepared.train.a_features)
-    except Exception as exc:  # noqa: BLE001 - the job fails alone; the driver records it
-        return JobResult(spec.run_id, "FAILED", reports=[] if reporter else context.reported,
-                         error=f"{type(exc).__name__}: {exc}", traceback="".join(traceback.format_exception(exc)))
-    return JobResult(spec.run_id, "FINISHED", metrics, [] if reporter else context.reported, out_dir=spec.out_dir)
+        with _interrupts.watching():
+            fault_point("fit")
+            fitted = fit_and_score(plan.cls, spec.params, prepared.train, prepared.val, context, prepared.test)
+            out = Path(spec.out_dir)
+            assert fitted.test is not None and fitted.test_pred is not None
+            write_run_artifacts(
+                out / "results", prepared.test, fitted.test_pred, fitted.test, prepared.config.downstream.top_genes
+            )
+            fitted.model.save(out / "model")
+            if prepared.preprocessor is not None:
+                save_preprocessing(
+                    out / "model", prepared.preprocessor, prepared.train.b_features, prepared.train.a_features
+                )
+    except KeyboardInterrupt as exc:
+        if _interrupts.real():
+            raise
+        return _failed(spec, exc, context, reporter, "the translator raised KeyboardInterrupt")
+    except SystemExit as exc:
+        return _failed(spec, exc, context, reporter, f"the translator called sys.exit({exc.code!r})")
+    except Exception as exc:  # the job fails alone; the driver records it
+        return _failed(spec, exc, context, reporter)
+    return JobResult(
+        spec.run_id, FINISHED, fitted.metrics, [] if reporter else context.reported, out_dir=spec.out_dir, device=device
+    )
 
 
-def run_spec(spec: JobSpec) -> JobResult:
+def _failed(
+    spec: JobSpec, exc: BaseException, context: FitContext, reporter: Reporter | None, what: str = ""
+) -> JobResult:
+    return JobResult(
+        spec.run_id,
+        FAILED,
+        reports=[] if reporter else context.reported,
+        error=what or f"{type(exc).__name__}: {exc}",
+        traceback="".join(traceback.format_exception(exc)),
+    )
+
+
+def run_spec(spec: JobSpec, reporter: Reporter | None = None) -> JobResult:
     """Rebuild the data from the spec in this process (a worker), then execute the job."""
     from .config import ExperimentConfig
     from .plugins import load_registry
@@ -122,31 +100,53 @@ def run_spec(spec: JobSpec) -> JobResult:
         cache = Path(spec.cache_dir) if spec.cache_dir and Path(spec.cache_dir).is_dir() else None
         prepared = prepare(ExperimentConfig(**spec.config), load_registry(spec.plugin_dirs), cache)
         if (prepared.dataset_hash, prepared.split.hash) != (spec.dataset_hash, spec.split_hash):
-            raise RuntimeError(f"this worker sees dataset {prepared.dataset_hash} / split {prepared.split.hash}, the driver "
-                               f"{spec.dataset_hash} / {spec.split_hash}: the data differ between machines")
-    except Exception as exc:  # noqa: BLE001
-        return JobResult(spec.run_id, "FAILED", error=f"{type(exc).__name__}: {exc}",
-                         traceback="".join(traceback.format_exception(exc)))
-    return execute_job(spec, prepared)
+            raise RuntimeError(
+                f"this worker sees dataset {prepared.dataset_hash} / split {prepared.split.hash}, the driver "
+                f"{spec.dataset_hash} / {spec.split_hash}: the data differ between machines"
+            )
+    except Exception as exc:
+        return JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+    return execute_job(spec, prepared, reporter)
 
 
-def _plan(prepared: "Prepared", label: str) -> "PlannedTranslator":
+def run_remote(spec_json: str) -> JobResult:
+    """A Ray task: execute in a scratch directory and ship the artifacts back in the result."""
+    spec = JobSpec.from_json(spec_json)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec.out_dir = tmp
+        result = run_spec(spec)
+        if result.status == FINISHED:
+            root = Path(tmp)
+            result.files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+        result.out_dir = ""
+    return result
+
+
+@dataclass
+class JobWork:
+    """The work every executor carries (see :class:`omibench.executors.Work`)."""
+
+    prepared: Prepared
+    show_progress: bool = False
+    module: str = "omibench.jobs"
+    remote = staticmethod(run_remote)  # module-level: Ray pickles it by reference
+
+    def here(self, spec: JobSpec, reporter: Reporter | None) -> JobResult:
+        return execute_job(spec, self.prepared, reporter, self.show_progress)
+
+
+def _plan(prepared: Prepared, label: str) -> PlannedTranslator:
     return next(p for p in prepared.translators if p.entry.display == label)
 
 
-def _checked_predict(model: Any, b: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    pred = np.asarray(model.predict(b), dtype=np.float32)
-    if pred.shape != shape:
-        raise ValueError(f"{model.name} predicted shape {pred.shape}, expected {shape}")
-    if not np.isfinite(pred).all():
-        raise FloatingPointError(f"{model.name} predicted {int((~np.isfinite(pred)).sum())} NaN/inf values (diverged?)")
-    return pred
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Worker entry point: run the spec file, write result.json beside its artifacts."""
+    """Worker entry point: run the spec file, write result.json beside its artifacts. SIGTERM (the
+    driver stopped the job, or died) removes the job's folder."""
+    from .executors._children import remove_on_term
+
     args = sys.argv[1:] if argv is None else argv
     spec = JobSpec.from_json(Path(args[0]).read_text())
+    remove_on_term(spec.out_dir)
     result = run_spec(spec)
     Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
     (Path(spec.out_dir) / "result.json").write_text(result.to_json())

@@ -7,45 +7,62 @@ from typing import Literal
 import pandas as pd
 
 from .metrics import LOWER_IS_BETTER, METRIC_NAMES
-from .tracking import TAG, Tracker
+from .store import Run, Store
 
-__all__ = ["leaderboard", "format_table", "DEFAULT_SORT"]
+__all__ = ["DEFAULT_SORT", "SHORT_NAMES", "format_table", "leaderboard", "runs_table"]
 
 DEFAULT_SORT = "median_r2_featurewise"
-_SHORT = {
-    "mse": "MSE", "rmse": "RMSE", "mean_ae": "MeanAE", "median_ae": "MedianAE",
-    "mean_r2_samplewise": "meanR2s", "mean_r2_featurewise": "meanR2f", "median_r2_featurewise": "medianR2f",
-    "count_r2_featurewise_gt_0.3": "#R2f>0.3", "pct_r2_featurewise_gt_0.3": "%R2f>0.3",
+SHORT_NAMES = {
+    "mse": "MSE",
+    "rmse": "RMSE",
+    "mean_ae": "MeanAE",
+    "median_ae": "MedianAE",
+    "mean_r2_samplewise": "meanR2s",
+    "mean_r2_featurewise": "meanR2f",
+    "median_r2_featurewise": "medianR2f",
+    "count_r2_featurewise_gt_0.3": "#R2f>0.3",
+    "pct_r2_featurewise_gt_0.3": "%R2f>0.3",
 }
 
 
-def leaderboard(tracker: Tracker, experiment: str, sort: str = DEFAULT_SORT, split_hash: str | None = None,
-                dataset_hash: str | None = None, latest_only: bool = True) -> pd.DataFrame:
+def leaderboard(
+    store: Store,
+    experiment: str,
+    sort: str = DEFAULT_SORT,
+    split_hash: str | None = None,
+    dataset_hash: str | None = None,
+    latest_only: bool = True,
+) -> pd.DataFrame:
     """One row per translator label (the newest finished run unless ``latest_only=False``), sorted
     best first by the test metric ``sort``. Mean over seeds, with ``<metric> sd`` where seeds > 1.
     """
     if sort not in METRIC_NAMES:
         raise ValueError(f"unknown metric {sort!r}; choose one of {', '.join(METRIC_NAMES)}")
-    runs = tracker.summary_runs(experiment)
-    if runs.empty:
-        return pd.DataFrame()
-    for col, value in ((f"tags.{TAG}split_hash", split_hash), (f"tags.{TAG}dataset_hash", dataset_hash)):
-        if value is not None and col in runs:
-            runs = runs[runs[col] == value]
+    return runs_table(store.summaries(experiment, split_hash, dataset_hash), sort, latest_only)
+
+
+def runs_table(runs: list[Run], sort: str = DEFAULT_SORT, latest_only: bool = True) -> pd.DataFrame:
+    """The leaderboard of summary runs ``runs`` (newest first)."""
     if latest_only:
-        runs = runs.drop_duplicates(subset=[f"tags.{TAG}label", f"tags.{TAG}split_hash"], keep="first")
-    table = pd.DataFrame({
-        "translator": runs[f"tags.{TAG}label"].values,
-        "seeds": runs.get("params.seeds", pd.Series([""] * len(runs))).values,
-    })
+        seen: set[tuple[str, str | None]] = set()
+        kept = []
+        for run in runs:
+            if (run.label, run.tags.split_hash) not in seen:
+                seen.add((run.label, run.tags.split_hash))
+                kept.append(run)
+        runs = kept
+    if not runs:
+        return pd.DataFrame()
+    nan = float("nan")
+    table = pd.DataFrame({"translator": [r.label for r in runs], "seeds": [r.params.get("seeds", "") for r in runs]})
     multi_seed = any(str(s).count(",") > 0 for s in table["seeds"])
     for name in METRIC_NAMES:
-        table[name] = runs.get(f"metrics.test/{name}", pd.Series([float("nan")] * len(runs))).values
+        table[name] = [r.metrics.get(f"test/{name}", nan) for r in runs]
         if multi_seed:
-            table[f"{name} sd"] = runs.get(f"metrics.test/{name}_std", pd.Series([float("nan")] * len(runs))).values
-    table["fit_time_s"] = runs.get("metrics.fit_time_s", pd.Series([float("nan")] * len(runs))).values
-    table["split"] = runs[f"tags.{TAG}split_hash"].values
-    table["run_id"] = runs["run_id"].values
+            table[f"{name} sd"] = [r.metrics.get(f"test/{name}_std", nan) for r in runs]
+    table["fit_time_s"] = [r.metrics.get("fit_time_s", nan) for r in runs]
+    table["split"] = [r.tags.split_hash for r in runs]
+    table["run_id"] = [r.run_id for r in runs]
     return table.sort_values(sort, ascending=sort in LOWER_IS_BETTER, na_position="last").reset_index(drop=True)
 
 
@@ -53,12 +70,13 @@ def format_table(table: pd.DataFrame, fmt: Literal["table", "markdown", "csv"] =
     """Render for people (aligned text or Markdown, short metric headers) or for tools (CSV, full names)."""
     if fmt == "csv":
         return table.to_csv(index=False)
-    names = {**_SHORT, **{f"{k} sd": f"{v} sd" for k, v in _SHORT.items()}}
+    names = {**SHORT_NAMES, **{f"{k} sd": f"{v} sd" for k, v in SHORT_NAMES.items()}}
     shown = table.drop(columns=["run_id"]).copy()
     count = "count_r2_featurewise_gt_0.3"
     shown[count] = shown[count].round().astype("Int64")
     shown = shown.rename(columns=names)
     from tabulate import tabulate
 
-    return tabulate(shown, headers="keys", tablefmt="github" if fmt == "markdown" else "simple",
-                    showindex=False, floatfmt=".4g")
+    return tabulate(
+        shown, headers="keys", tablefmt="github" if fmt == "markdown" else "simple", showindex=False, floatfmt=".4g"
+    )

@@ -9,19 +9,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from ._errors import DataError
+from ._errors import ConfigError, DataError
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
-from .data.cache import load_cached
+from .data.cache import load_cached, prepared_key, read_prepared, write_prepared
 from .data.paired import PairedData
 from .data.preprocess import Preprocessor
-from .data.sources import build_source
+from .data.sources import DataSource, FilesSource, build_source
 from .data.splits import Split, make_split
 from .data.steps import build_steps
-from .data.tabular import read_id_list
+from .data.xena import Streamed, can_stream, prepare_streamed
+from .data.ids import listed_keys, read_id_list
+from .data.paths import resolve
 from .plugins import Registry
 from .translator import Translator, validate_params
 
@@ -61,21 +63,22 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
     planned = [(entry, registry.translator(entry.name)) for entry in config.translators]
     resolved = [(entry, cls, validate_params(cls, entry.params)) for entry, cls in planned]
 
-    data = _load(config.data, registry, cache_dir)
-    test_ids = read_id_list(config.split.test_ids) if config.split.test_ids else None
-    if config.split.given:
-        if data.given_test_ids is None:
-            raise DataError(f"split.given: data source {config.data['source']!r} defines no test samples")
-        test_ids = list(data.given_test_ids)
-    split = make_split(
-        data, seed=config.split.seed, val_fraction=config.split.val_fraction, test_fraction=config.split.test_fraction,
-        test_ids=test_ids, stratify=config.split.stratify, test_ids_source=str(config.split.test_ids),
-    )
-    rows = split.rows(data)
-    parts = {k: data.subset(v) for k, v in rows.items()}
-    pre = Preprocessor(config.preprocess.impute, build_steps(config.preprocess.b, "b"),
-                       build_steps(config.preprocess.a, "a")).fit(parts["train"])
-    parts = {k: pre.transform(v, k) for k, v in parts.items()}
+    data_source = build_source(registry.dataset(config.data["source"]), _fields(config.data))
+    write_cache: Callable[[], None]
+    if can_stream(data_source):  # headers first, then the matrices streamed (omibench.data.xena)
+        assert isinstance(data_source, FilesSource)
+        entry = None
+        if cache_dir is not None:
+            entry = Path(cache_dir) / prepared_key(data_source, config, _step_files(config))
+        streamed = read_prepared(entry) if entry is not None else None
+        if streamed is None:
+            streamed = prepare_streamed(data_source, config)
+            for stage, (seconds, peak) in streamed.stages.items():
+                log.info("data: %s: %.1f s (peak memory so far %.2f GiB)", stage, seconds, peak)
+        parts, split, pre, dataset_hash = streamed.parts, streamed.split, streamed.preprocessor, streamed.dataset_hash
+        write_cache = _writer(entry, streamed)
+    else:
+        parts, split, pre, dataset_hash, write_cache = _prepare_in_memory(config, data_source, cache_dir)
     if parts["test"].n_samples < 2:
         raise DataError(f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
                         "raise split.test_fraction")
@@ -85,11 +88,15 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         raise DataError("downstream.enabled: the training split has labels of fewer than two classes; the classifier "
                         "needs at least two: give data.labels (and label_column), or set downstream.enabled: false")
 
+    for entry, cls, params in resolved:  # like benchopt's skip(): refused here, not a FAILED run later
+        reason = cls.skip_reason(params, parts["train"], parts["val"])
+        if reason:
+            raise ConfigError(f"translators: {entry.display!r} cannot run on this data: {reason}")
+
     source = None
     if config.source_data is not None:
         source = _align_source(_load(config.source_data, registry, cache_dir), split, pre)
 
-    dataset_hash = data.fingerprint()
     semantic = config.semantic_dict()
     base = {"data": semantic["data"], "dataset_hash": dataset_hash, "split_hash": split.hash,
             "preprocess": semantic["preprocess"], "seeds": semantic["seeds"]}
@@ -99,8 +106,63 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         PlannedTranslator(entry, cls, params, canonical_hash({**base, "translator": cls.name, "params": params}))
         for entry, cls, params in resolved
     ]
+    write_cache()  # only now: every check on the input has passed
     return Prepared(config, parts["train"], parts["val"], parts["test"], source, split, dataset_hash,
                     canonical_hash(semantic), translators, pre)
+
+
+def _prepare_in_memory(config: ExperimentConfig, data_source: DataSource, cache_dir: Path | None
+                       ) -> tuple[dict[str, PairedData], Split, Preprocessor, str, Callable[[], None]]:
+    """Sources that are not streamed: load the whole dataset, then split and fit on training rows."""
+    data, write_cache = load_cached(data_source, config.data, cache_dir)
+    root = config.data.get("root")
+    test_ids: list[str] | None = None
+    notes: list[str] = []
+    if config.split.test_ids:
+        match = str(config.data.get("match", "id"))
+        path = resolve(config.split.test_ids, root)
+        known = set(data.sample_ids.tolist())
+        test_ids, notes = listed_keys(read_id_list(path, match, known), match, {k: [k] for k in known}, path)
+    if config.split.given:
+        if data.given_test_ids is None:
+            raise DataError(f"split.given: data source {config.data['source']!r} defines no test samples")
+        test_ids = list(data.given_test_ids)
+    split = make_split(
+        data, seed=config.split.seed, val_fraction=config.split.val_fraction, test_fraction=config.split.test_fraction,
+        test_ids=test_ids, stratify=config.split.stratify, test_ids_source=str(config.split.test_ids),
+    )
+    split = replace(split, notes=tuple(notes))
+    rows = split.rows(data)
+    parts = {k: data.subset(v) for k, v in rows.items()}
+    pre = Preprocessor(config.preprocess.impute, build_steps(config.preprocess.b, "b", root),
+                       build_steps(config.preprocess.a, "a", root)).fit(parts["train"])
+    parts = {k: pre.transform(v, k) for k, v in parts.items()}
+    return parts, split, pre, data.fingerprint(), write_cache
+
+
+def _writer(entry: Path | None, streamed: Streamed) -> Callable[[], None]:
+    def write() -> None:
+        if entry is not None and not (entry / "meta.json").is_file():
+            write_prepared(entry, streamed)
+
+    return write
+
+
+def _fields(block: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in block.items() if k != "source"}
+
+
+def _step_files(config: ExperimentConfig) -> list[Path]:
+    """Files the experiment names outside the data block (for the prepared-data cache key)."""
+    root = config.data.get("root")
+    names = [config.split.test_ids] if config.split.test_ids else []
+    for step in [*config.preprocess.b, *config.preprocess.a]:
+        for kind in ("keep_features", "drop_features"):
+            if isinstance(step, dict) and isinstance(step.get(kind), str):
+                names.append(step[kind])
+        if isinstance(step, dict) and isinstance(step.get("order_by_location"), dict):
+            names.append(step["order_by_location"].get("table", ""))
+    return [resolve(n, root) for n in names if n]
 
 
 def with_params(prepared: Prepared, label: str, params: dict[str, Any], origin: str) -> Prepared:
@@ -116,8 +178,9 @@ def with_params(prepared: Prepared, label: str, params: dict[str, Any], origin: 
 
 
 def _load(block: dict[str, Any], registry: Registry, cache_dir: Path | None) -> PairedData:
-    fields = {k: v for k, v in block.items() if k != "source"}
-    return load_cached(build_source(registry.dataset(block["source"]), fields), block, cache_dir)
+    data, write = load_cached(build_source(registry.dataset(block["source"]), _fields(block)), block, cache_dir)
+    write()  # source_data: the target's checks have passed by now
+    return data
 
 
 def _align_source(source: PairedData, split: Split, pre: Preprocessor) -> PairedData:
@@ -140,4 +203,4 @@ def _align_source(source: PairedData, split: Split, pre: Preprocessor) -> Paired
         sample_ids=source.sample_ids[rows], b_features=pre.b_features_in_, a_features=pre.a_features_in_,
         labels=None if source.labels is None else source.labels[rows], name=f"{source.name} (source)",
     )
-    return pre.transform(aligned, "source")
+    return pre.transform_raw(aligned, "source")

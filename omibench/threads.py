@@ -15,7 +15,21 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
-__all__ = ["limit_threads", "current_threads"]
+__all__ = ["limit_threads", "current_threads", "pin_openmp_single"]
+
+# Set in a forked child whose parent already ran OpenMP (torch): the inherited pool deadlocks the
+# child's first parallel region with more than one thread, so OpenMP and torch stay at one thread
+# there whatever a job is given (BLAS pools are fork-safe and still get their share).
+_OPENMP_PINNED = False
+
+
+def pin_openmp_single() -> None:
+    """From now on in this process, torch and the OpenMP pools run one thread (see above)."""
+    global _OPENMP_PINNED
+    _OPENMP_PINNED = True
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(1)
 
 
 @contextlib.contextmanager
@@ -32,9 +46,10 @@ def limit_threads(n: int) -> Iterator[None]:
 
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch is not None else None
-    with threadpool_limits(limits=n):
+    limits: int | dict[str, int] = {"blas": n, "openmp": 1} if _OPENMP_PINNED else n
+    with threadpool_limits(limits=limits):
         if torch is not None:
-            torch.set_num_threads(n)
+            torch.set_num_threads(1 if _OPENMP_PINNED else n)
         try:
             yield
         finally:

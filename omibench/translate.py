@@ -1,6 +1,6 @@
 """``omibench translate``: apply a trained translator to new methylation with no expression (Fig. 9).
 
-A trained model is a run's ``model/`` folder: the translator's files plus ``preprocess.pkl``, the
+A trained model is a run's ``model/`` folder: the translator's files plus ``preprocess.json/.npz``, the
 preprocessing fitted on that run's training rows (``omibench run`` writes both). New input is
 reindexed to the training's raw B features: features the new matrix lacks, and cells it leaves
 empty, are filled with the *training* means after the fitted steps (counted in a warning); features
@@ -11,7 +11,6 @@ the translator was trained on.
 from __future__ import annotations
 
 import logging
-import pickle
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,13 +22,14 @@ import pandas as pd
 from ._errors import DataError, OmibenchError
 from .data.preprocess import Preprocessor
 from .plugins import Registry
-from .tracking import TAG, Tracker
+from .store import Run, Store
+from .translator import read_model_meta
 
 __all__ = ["Trained", "load_trained", "orient_samples", "save_preprocessing", "translate_frame", "translation_figure",
            "write_matrix"]
 
 log = logging.getLogger(__name__)
-PREPROCESS_FILE = "preprocess.pkl"
+PREPROCESS_FILE = "preprocess.json"  # with preprocess.npz (omibench.data.persist)
 
 
 @dataclass
@@ -44,59 +44,52 @@ class Trained:
 
 def save_preprocessing(path: Path, preprocessor: Preprocessor, b_features: Any, a_features: Any) -> None:
     """Next to a saved model: the fitted preprocessing and the feature order it produces."""
-    with open(path / PREPROCESS_FILE, "wb") as fh:
-        pickle.dump({"preprocessor": preprocessor, "b_features": [str(f) for f in b_features],
-                     "a_features": [str(f) for f in a_features]}, fh)
+    preprocessor.save(path, {"b_features": [str(f) for f in b_features], "a_features": [str(f) for f in a_features]})
 
 
-def load_trained(source: str, registry: Registry, tracker: Tracker | None = None, workdir: Path | None = None) -> Trained:
-    """``source`` is a model folder (with ``translator.json`` and ``preprocess.pkl``) or an MLflow
-    run id in ``tracker``'s store (a multi-seed summary run gives its first seed's model)."""
+def load_trained(source: str, registry: Registry, store: Store | None = None, workdir: Path | None = None) -> Trained:
+    """``source`` is a model folder (with ``translator.json`` and ``preprocess.json``) or an MLflow
+    run id in ``store`` (a multi-seed summary run gives its first seed's model)."""
     path = Path(source)
     run_id, classifier_dir = "", None
     if not path.is_dir():
-        if tracker is None or not tracker.exists():
+        if store is None or not store.exists():
             raise OmibenchError(f"{source}: neither a model folder nor a run id in a tracking store (check --store)")
         try:
-            run = tracker.client.get_run(source)
-        except Exception:  # noqa: BLE001 - mlflow raises its own types for unknown ids
-            raise OmibenchError(f"{source}: no such folder, and no run with this id in {tracker.uri}") from None
-        children = tracker.seed_runs(source)
+            run = store.get_run(source)
+        except KeyError:
+            raise OmibenchError(f"{source}: no such folder, and no run with this id in {store.uri}") from None
+        children = store.seed_runs(source)
         if children:
             run = children[0]
-        run_id = run.info.run_id
+        run_id = run.run_id
         workdir = workdir or Path(tempfile.mkdtemp(prefix="omibench-translate-"))
         try:
-            path = Path(tracker.client.download_artifacts(run_id, "model", str(workdir)))
-        except Exception:  # noqa: BLE001
+            path = store.download(run_id, "model", workdir)
+        except FileNotFoundError:
             raise OmibenchError(f"run {run_id} has no logged model; only finished translator runs do") from None
-        classifier_dir = _classifier_of(tracker, run, workdir)
+        classifier_dir = _classifier_of(store, run, workdir)
     if (path / "model").is_dir():
         path = path / "model"
     if not (path / "translator.json").is_file():
         raise OmibenchError(f"{path}: not a saved translator (translator.json missing)")
-    if not (path / PREPROCESS_FILE).is_file():
-        raise OmibenchError(f"{path}: {PREPROCESS_FILE} missing; the model was saved by an omibench older than translate: "
-                            "rerun it with `omibench run --force`")
-    import json
-
-    name = json.loads((path / "translator.json").read_text())["translator"]
+    # the fitted preprocessing is data (JSON + .npz without pickle); a preprocess.pkl is never read
+    pre, meta = Preprocessor.load(path)
+    if not isinstance(meta.get("b_features"), list) or not isinstance(meta.get("a_features"), list):
+        raise OmibenchError(f"{path / PREPROCESS_FILE}: lacks the model's feature lists: rerun it with `omibench run --force`")
+    name = read_model_meta(path)["translator"]
     model = registry.translator(name).load(path)
-    with open(path / PREPROCESS_FILE, "rb") as fh:
-        pre = pickle.load(fh)  # written by omibench itself next to the model (trusted, like the model)
-    return Trained(model, pre["preprocessor"], pre["b_features"], pre["a_features"], run_id, classifier_dir)
+    return Trained(model, pre, [str(f) for f in meta["b_features"]], [str(f) for f in meta["a_features"]], run_id,
+                   classifier_dir)
 
 
-def _classifier_of(tracker: Tracker, run: Any, workdir: Path) -> Path | None:
-    split = run.data.tags.get(f"{TAG}split_hash")
-    refs = tracker.client.search_runs([run.info.experiment_id], filter_string=
-                                      f"tags.`{TAG}level` = 'reference' and attributes.status = 'FINISHED' "
-                                      f"and tags.`{TAG}split_hash` = '{split}'", order_by=["attributes.start_time DESC"])
-    if not refs:
+def _classifier_of(store: Store, run: Run, workdir: Path) -> Path | None:
+    reference = store.reference_run(run.experiment_id, run.tags.split_hash)
+    if reference is None:
         return None
     try:
-        return Path(tracker.client.download_artifacts(refs[0].info.run_id, "classifier", str(workdir / "classifier_dl")))
-    except Exception:  # noqa: BLE001
+        return store.download(reference.run_id, "classifier", workdir / "classifier_dl")
+    except FileNotFoundError:
         return None
 
 

@@ -12,28 +12,41 @@ import logging
 import multiprocessing as mp
 import os
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError, PluginError
-from .metrics import score
+from ._gpus import gpu_count
+from .fitting import fit_and_score
 from .preparation import PlannedTranslator, Prepared
-from .tracking import TAG, Tracker
+from .store import RunLevel, RunStatus, Store, Tags
 from .translator import FitContext, resolve_device, validate_params
 
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["BoundTrial", "TuneRequest", "TUNE_METRICS", "study_name", "open_study", "run_trials", "sync_to_mlflow", "tuned_params"]
+__all__ = [
+    "BoundTrial",
+    "TUNE_METRICS",
+    "TuneRequest",
+    "apply_tuned",
+    "export_tuned",
+    "open_study",
+    "run_trials",
+    "study_name",
+    "sync_to_mlflow",
+    "tuned_params",
+]
 
 log = logging.getLogger(__name__)
 # tuned metric -> (direction, the per-epoch value a neural translator reports for pruning)
-TUNE_METRICS = {"val_mse": ("minimize", "val_mse"),
-                "val_median_r2_featurewise": ("maximize", "val_median_r2_featurewise")}
-_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
+TUNE_METRICS = {
+    "val_mse": ("minimize", "val_mse"),
+    "val_median_r2_featurewise": ("maximize", "val_median_r2_featurewise"),
+}
+_STATUS = {"COMPLETE": RunStatus.FINISHED, "PRUNED": RunStatus.KILLED, "FAIL": RunStatus.FAILED}
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ def study_name(prepared: Prepared, plan: PlannedTranslator) -> str:
     return f"{prepared.config.experiment_name}.{plan.entry.display}.{prepared.split.hash}"
 
 
-def storage_for(storage: str | None, store: str | Path) -> "optuna.storages.BaseStorage | str":
+def storage_for(storage: str | None, store: str | Path) -> optuna.storages.BaseStorage | str:
     """An Optuna storage URL as given, a ``*.journal`` path as a journal file, else the store's journal."""
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -68,23 +81,31 @@ def storage_for(storage: str | None, store: str | Path) -> "optuna.storages.Base
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def open_study(request: TuneRequest, name: str, worker: int = 0) -> "optuna.Study":
+def open_study(request: TuneRequest, name: str, worker: int = 0) -> optuna.Study:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # omibench prints one line per trial itself
-    pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
-               "hyperband": lambda: optuna.pruners.HyperbandPruner(), "none": lambda: optuna.pruners.NopPruner()}
+    pruners = {
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
+        "hyperband": lambda: optuna.pruners.HyperbandPruner(),
+        "none": lambda: optuna.pruners.NopPruner(),
+    }
     if request.pruner not in pruners:
         raise ConfigError(f"--pruner {request.pruner!r}: choose median, hyperband or none")
     direction = TUNE_METRICS[request.metric][0]
     return optuna.create_study(
-        storage=storage_for(request.storage, request.store), study_name=name, direction=direction, load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=request.seed + worker), pruner=pruners[request.pruner](),
+        storage=storage_for(request.storage, request.store),
+        study_name=name,
+        direction="minimize" if direction == "minimize" else "maximize",
+        load_if_exists=True,
+        sampler=optuna.samplers.TPESampler(seed=request.seed + worker),
+        pruner=pruners[request.pruner](),
     )
 
 
-def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str,
-                   deadline: float | None = None) -> Callable[["optuna.Trial"], float]:
+def make_objective(
+    prepared: Prepared, plan: PlannedTranslator, metric: str, deadline: float | None = None
+) -> Callable[[optuna.Trial], float]:
     """Fit on the training split, report per-epoch validation values (pruning), return the
     validation metric. The test split is never touched. A trial still reporting epochs after
     ``deadline`` (``time.monotonic()``) is pruned: the time budget is a hard one."""
@@ -99,7 +120,7 @@ def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str,
         params = validate_params(plan.cls, {**plan.params, **suggested})
         trial.set_user_attr("translator_params", suggested)
 
-        def reporter(step: int, values: dict[str, float]) -> None:
+        def reporter(step: int, values: Mapping[str, float]) -> None:
             if report_key in values:
                 trial.report(values[report_key], step)
                 if trial.should_prune():
@@ -108,21 +129,30 @@ def make_objective(prepared: Prepared, plan: PlannedTranslator, metric: str,
                     trial.set_user_attr("pruned_by", "time budget")
                     raise optuna.TrialPruned(f"time budget spent at epoch {step}")
 
-        seed = prepared.config.seeds[0]
-        context = FitContext(seed=seed, device=resolve_device(plan.cls.resources),
-                             n_jobs=prepared.config.n_jobs or os.cpu_count() or 1, reporter=reporter, source=prepared.source)
-        model = plan.cls(**params).fit(prepared.train, prepared.val, context)
-        pred = np.asarray(model.predict(prepared.val.b), dtype=np.float32)
-        if not np.isfinite(pred).all():
-            raise FloatingPointError("validation predictions contain NaN/inf")
-        summary = score(prepared.val.a, pred).summary
-        return summary["mse"] if metric == "val_mse" else summary["median_r2_featurewise"]
+        # the same fit as a benchmark job: global generators seeded with the experiment's first seed
+        context = FitContext(
+            seed=prepared.config.seeds[0],
+            device=resolve_device(plan.cls.resources),
+            n_jobs=prepared.config.n_jobs or os.cpu_count() or 1,
+            reporter=reporter,
+            source=prepared.source,
+        )
+        fitted = fit_and_score(plan.cls, params, prepared.train, prepared.val, context)
+        assert fitted.val is not None
+        return fitted.val.summary["mse"] if metric == "val_mse" else fitted.val.summary["median_r2_featurewise"]
 
     return objective
 
 
-def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator, n_trials: int,
-               timeout: float | None, jobs: int, on_trial: Callable[[Any], None] | None = None) -> "optuna.Study":
+def run_trials(
+    request: TuneRequest,
+    prepared: Prepared,
+    plan: PlannedTranslator,
+    n_trials: int,
+    timeout: float | None,
+    jobs: int,
+    on_trial: Callable[[Any], None] | None = None,
+) -> optuna.Study:
     """Run ``n_trials`` more trials (finished + pruned count) in this process or ``jobs`` workers,
     within ``timeout`` seconds: no trial starts after it, and a trial still training is pruned."""
     import optuna
@@ -135,11 +165,15 @@ def run_trials(request: TuneRequest, prepared: Prepared, plan: PlannedTranslator
     stop = optuna.study.MaxTrialsCallback(target, states=done)
     callbacks = [stop] + ([lambda _s, t: on_trial(t)] if on_trial else [])
     if jobs <= 1:
-        study.optimize(make_objective(prepared, plan, request.metric, _deadline(timeout)), timeout=timeout, callbacks=callbacks,
-                       catch=(FloatingPointError, RuntimeError))
+        study.optimize(
+            make_objective(prepared, plan, request.metric, _deadline(timeout)),
+            timeout=timeout,
+            callbacks=callbacks,
+            catch=(FloatingPointError, RuntimeError),
+        )
         return study
     ctx = mp.get_context("spawn")
-    gpus = _gpu_count()
+    gpus = gpu_count()
     procs = []
     # workers get the wall-clock end of the budget: their own start-up (data loading) counts
     ends_at = None if timeout is None else time.time() + timeout
@@ -177,68 +211,81 @@ def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 
 
-def _gpu_count() -> int:
-    try:
-        import torch
-
-        return torch.cuda.device_count()
-    except Exception:  # noqa: BLE001
-        return 0
-
-
 def _worker(request: TuneRequest, worker: int, target: int, ends_at: float | None, env: dict[str, str]) -> None:
     """One worker process: rebuild the data from the request, join the study, run trials."""
     os.environ.update(env)  # before anything touches CUDA in this fresh process
     import optuna
 
-    from .config import load_config
-    from .plugins import load_registry
-    from .preparation import prepare
+    from .experiment import prepare_experiment
 
-    config = load_config(request.config_path, request.overrides)
-    prepared = prepare(config, load_registry([*request.plugin_dirs, *([config.plugins_dir] if config.plugins_dir else [])]))
-    plan = next(p for p in prepared.translators if p.entry.display == request.translator)
+    prepared, _, _ = prepare_experiment(
+        request.config_path, request.overrides, request.plugin_dirs, request.store, only=request.translator
+    )
+    plan = prepared.translators[0]
     study = open_study(request, study_name(prepared, plan), worker)
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     timeout = None if ends_at is None else max(0.0, ends_at - time.time())
-    study.optimize(make_objective(prepared, plan, request.metric, _deadline(timeout)), timeout=timeout,
-                   callbacks=[optuna.study.MaxTrialsCallback(target, states=done)], catch=(FloatingPointError, RuntimeError))
+    study.optimize(
+        make_objective(prepared, plan, request.metric, _deadline(timeout)),
+        timeout=timeout,
+        callbacks=[optuna.study.MaxTrialsCallback(target, states=done)],
+        catch=(FloatingPointError, RuntimeError),
+    )
 
 
-def sync_to_mlflow(study: "optuna.Study", tracker: Tracker, prepared: Prepared, plan: PlannedTranslator, metric: str) -> str:
-    """Mirror the study into MLflow (idempotent): returns the parent run id."""
-    exp_id = tracker.experiment_id(prepared.config.experiment_name)
+def sync_to_mlflow(study: optuna.Study, store: Store, prepared: Prepared, plan: PlannedTranslator, metric: str) -> str:
+    """Mirror the study into the store (idempotent): returns the study run's id. The caller holds
+    the experiment's lock."""
+    exp_id = store.experiment_id(prepared.config.experiment_name)
     assert exp_id is not None
-    runs = tracker.client.search_runs([exp_id], filter_string=f"tags.`{TAG}study` = '{study.study_name}'", max_results=50_000)
-    parent = next((r.info.run_id for r in runs if r.data.tags.get(f"{TAG}level") == "study"), None)
-    logged = {r.data.tags.get(f"{TAG}trial") for r in runs}
-    tags = {f"{TAG}study": study.study_name, f"{TAG}translator": plan.cls.name, f"{TAG}label": plan.entry.display,
-            f"{TAG}split_hash": prepared.split.hash, f"{TAG}dataset_hash": prepared.dataset_hash,
-            f"{TAG}tune_metric": metric}
+    runs = store.study_runs(exp_id, study.study_name)
+    parent = next((r.run_id for r in runs if r.tags.level is RunLevel.STUDY), None)
+    logged = {r.tags.trial for r in runs if r.tags.level is RunLevel.TRIAL}
+    tags = Tags(
+        study=study.study_name,
+        translator=plan.cls.name,
+        label=plan.entry.display,
+        split_hash=prepared.split.hash,
+        dataset_hash=prepared.dataset_hash,
+        tune_metric=metric,
+    )
     if parent is None:
-        parent = tracker.start_run(exp_id, f"tune {plan.entry.display}", {**tags, f"{TAG}level": "study"})
-        tracker.log_params(parent, {**plan.params, "translator": plan.cls.name, "metric": metric})
+        parent = store.create_run(exp_id, f"tune {plan.entry.display}", tags.with_(level=RunLevel.STUDY))
+        store.log_params(parent, {**plan.params, "translator": plan.cls.name, "metric": metric})
     import optuna
 
     for trial in study.get_trials(deepcopy=False):
-        if trial.state.name not in _STATUS or str(trial.number) in logged:
+        if trial.state.name not in _STATUS or trial.number in logged:
             continue
-        why = {f"{TAG}pruned_by": trial.user_attrs["pruned_by"]} if "pruned_by" in trial.user_attrs else {}
-        child = tracker.start_run(exp_id, f"trial {trial.number}", {**tags, f"{TAG}level": "trial", **why,
-                                  f"{TAG}trial": str(trial.number), f"{TAG}trial_state": trial.state.name}, parent_id=parent)
-        tracker.log_params(child, {**plan.params, **trial.user_attrs.get("translator_params", {})})
+        child = store.create_run(
+            exp_id,
+            f"trial {trial.number}",
+            tags.with_(
+                level=RunLevel.TRIAL,
+                trial=trial.number,
+                trial_state=trial.state.name,
+                pruned_by=trial.user_attrs.get("pruned_by"),
+            ),
+            parent_id=parent,
+        )
+        store.log_params(child, {**plan.params, **trial.user_attrs.get("translator_params", {})})
         for step, value in sorted(trial.intermediate_values.items()):
-            tracker.log_metrics(child, {TUNE_METRICS[metric][1]: value}, step=step)
+            store.log_metrics(child, {TUNE_METRICS[metric][1]: value}, step=step)
         if trial.value is not None:
-            tracker.log_metrics(child, {metric: trial.value})
-        tracker.end_run(child, _STATUS[trial.state.name])
+            store.log_metrics(child, {metric: trial.value})
+        store.end_run(child, _STATUS[trial.state.name])
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if done:
         best = study.best_trial
-        tracker.set_tags(parent, {f"best.{k}": str(v) for k, v in best.user_attrs.get("translator_params", {}).items()}
-                         | {f"{TAG}best_trial": str(best.number)})
-        tracker.log_metrics(parent, {f"best_{metric}": best.value, "n_trials": len(study.trials)}, step=len(study.trials))
-    tracker.end_run(parent)
+        store.set_tags(
+            parent,
+            Tags(best_trial=best.number),
+            {f"best.{k}": str(v) for k, v in best.user_attrs.get("translator_params", {}).items()},
+        )
+        store.log_metrics(
+            parent, {f"best_{metric}": float(best.value or 0.0), "n_trials": len(study.trials)}, step=len(study.trials)
+        )
+    store.end_run(parent)
     return parent
 
 
@@ -247,9 +294,43 @@ def tuned_params(request: TuneRequest, prepared: Prepared, plan: PlannedTranslat
     import optuna
 
     try:
-        study = optuna.load_study(study_name=study_name(prepared, plan), storage=storage_for(request.storage, request.store))
+        study = optuna.load_study(
+            study_name=study_name(prepared, plan), storage=storage_for(request.storage, request.store)
+        )
     except KeyError:
         return None
     if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         return None
     return dict(study.best_trial.user_attrs.get("translator_params", {}))
+
+
+def apply_tuned(prepared: Prepared, base: TuneRequest, echo: Callable[[str], None] = lambda _: None) -> Prepared:
+    """``prepared`` with each translator's best tuned parameters merged in (translators without a
+    finished trial keep their own). ``base`` names the config, storage and store of the studies."""
+    from dataclasses import replace
+
+    from .preparation import with_params
+
+    for plan in prepared.translators:
+        best = tuned_params(replace(base, translator=plan.entry.display), prepared, plan)
+        if best is None:
+            echo(f"omibench: {plan.entry.display}: no tuning trial finished (or no study yet), default parameters kept")
+            continue
+        echo(f"omibench: {plan.entry.display}: tuned parameters {best}")
+        prepared = with_params(prepared, plan.entry.display, best, study_name(prepared, plan))
+    return prepared
+
+
+def export_tuned(
+    config_path: str | Path, overrides: tuple[str, ...], label: str, params: dict[str, Any], out: Path
+) -> None:
+    """Write the experiment YAML (with ``overrides`` applied) with ``params`` merged into translator ``label``."""
+    import yaml
+
+    from .config import apply_overrides
+
+    raw = apply_overrides(yaml.safe_load(Path(config_path).read_text()), overrides)
+    for entry in raw["translators"]:
+        if (entry.get("label") or entry["name"]) == label:
+            entry["params"] = {**entry.get("params", {}), **params}
+    out.write_text(yaml.safe_dump(raw, sort_keys=False))

@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 from omibench.cli import cli
 from omibench.metrics import METRIC_NAMES
-from omibench.tracking import TAG, Tracker
+from omibench.store import TAG
+from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
 from .test_plugins import MEAN_PLUGIN
@@ -102,7 +103,7 @@ def test_local_plugin_runs_through_the_cli(write_config, store, tmp_path):
 
 def test_check_plugin_builtin():
     out = invoke("check-plugin", "lasso")
-    assert out.exit_code == 0 and "7 passed, 0 failed" in out.output and "search_space_valid" in out.output
+    assert out.exit_code == 0 and "12 passed, 0 failed" in out.output and "search_space_valid" in out.output
 
 
 def _assert_user_error(result, store, *fragments):
@@ -121,10 +122,14 @@ def test_bad_inputs_exit_2_and_write_nothing(write_config, store, tmp_path):
     _assert_user_error(invoke("run", bad_yaml, "--store", store), store, "broken.yaml", "invalid YAML")
     _assert_user_error(invoke("run", tmp_path / "absent.yaml", "--store", store), store, "absent.yaml", "not found")
     cfg = write_config(small_experiment(translators=[{"name": "lasoo"}]))
-    _assert_user_error(invoke("run", cfg, "--store", store), store, "unknown translator 'lasoo'", "did you mean 'lasso'")
+    _assert_user_error(
+        invoke("run", cfg, "--store", store), store, "unknown translator 'lasoo'", "did you mean 'lasso'"
+    )
     cfg = write_config(small_experiment(translators=[{"name": "lasso", "params": {"alpah": 1.0}}]))
     _assert_user_error(invoke("run", cfg, "--store", store), store, "no parameter 'alpah'", "'alpha'")
-    cfg = write_config(small_experiment(data={"source": "files", "b": str(tmp_path / "B.csv"), "a": str(tmp_path / "A.csv")}))
+    cfg = write_config(
+        small_experiment(data={"source": "files", "b": str(tmp_path / "B.csv"), "a": str(tmp_path / "A.csv")})
+    )
     _assert_user_error(invoke("run", cfg, "--store", store), store, "B.csv", "file not found")
     cfg = write_config(small_experiment(data={"source": "synthetic", "n_sample": 5}))
     _assert_user_error(invoke("run", cfg, "--store", store), store, "data.n_sample")
@@ -141,12 +146,13 @@ def test_bad_inputs_exit_2_and_write_nothing(write_config, store, tmp_path):
     cfg = write_config(small_experiment(data=files))
     _assert_user_error(invoke("run", cfg, "--store", store), store, "missing values in B", "impute: mean")
     (tmp_path / "test_ids.txt").write_text("s1\ns2\nghost\n")
-    cfg = write_config(small_experiment(data=files, preprocess={"impute": "mean"},
-                                        split={"test_ids": str(tmp_path / "test_ids.txt")}))
+    cfg = write_config(
+        small_experiment(data=files, preprocess={"impute": "mean"}, split={"test_ids": str(tmp_path / "test_ids.txt")})
+    )
     _assert_user_error(invoke("run", cfg, "--store", store), store, "test_ids.txt", "ghost")
 
 
-EXPLODER = '''
+EXPLODER = """
 from omibench import Translator, hookimpl
 
 class Exploder(Translator):
@@ -158,7 +164,7 @@ class Exploder(Translator):
 @hookimpl
 def omibench_register_translators(register):
     register(Exploder)
-'''
+"""
 
 
 def test_a_failing_translator_fails_alone(write_config, store, tmp_path):

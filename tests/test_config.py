@@ -3,7 +3,9 @@ import pytest
 from omibench import ConfigError
 from omibench.config import canonical_hash, load_config
 
-from .conftest import small_experiment
+from .conftest import REPO, small_experiment
+
+REPO_EXPERIMENTS = REPO / "experiments"
 
 
 def test_defaults_and_overrides(write_config):
@@ -68,3 +70,27 @@ def test_every_shipped_experiment_validates():
         build_steps(cfg.preprocess.b, "b")
         build_steps(cfg.preprocess.a, "a")
         registry.dataset(cfg.data["source"])
+
+
+def test_duplicate_seeds_refused(write_config):
+    with pytest.raises(ConfigError, match="field seeds: seed 0 is listed twice"):
+        load_config(write_config(small_experiment(seeds=[0, 1, 0])))
+
+
+def test_alias_bomb_refused_and_ordinary_aliases_kept(tmp_path):
+    lines = ["name: x", "translators: [{name: lasso}]", "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 10):  # 10**9 values once expanded
+        lines.append(f"{chr(97 + i)}: &{chr(97 + i)} [{', '.join(['*' + chr(96 + i)] * 10)}]")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="bomb.yaml: its aliases .* expand to more than"):
+        load_config(bomb)
+    cfg = load_config(REPO_EXPERIMENTS / "tcga.yaml")  # uses &table2 / <<: *table2
+    assert cfg.translators[4].params["hidden"] == [4096, 1024, 512]
+
+
+def test_non_utf8_yaml_is_one_line(tmp_path):
+    path = tmp_path / "latin.yaml"
+    path.write_bytes("name: caf\xe9\ntranslators: [{name: lasso}]\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="latin.yaml: not UTF-8 text"):
+        load_config(path)

@@ -93,7 +93,7 @@ def test_duplicate_sample_ids_rejected(tmp_path, frames):
     b.index = list(b.index[:-1]) + [b.index[0]]
     _write(b, tmp_path / "B.csv")
     _write(a, tmp_path / "A.csv")
-    with pytest.raises(DataError, match="duplicate sample id 'TCGA-00'"):
+    with pytest.raises(DataError, match="duplicate (row|sample) id 'TCGA-00'"):
         read_paired_files(tmp_path / "B.csv", tmp_path / "A.csv", orientation="samples_in_rows")
 
 
@@ -111,10 +111,12 @@ def test_missing_file(tmp_path):
         read_paired_files(tmp_path / "nope.csv", tmp_path / "A.csv")
 
 
-def test_labels_for_unknown_samples_rejected(tmp_path):
+def test_labels_for_unknown_samples_ignored_and_counted(tmp_path, caplog):
+    caplog.set_level("INFO")
     pd.DataFrame({"sample": ["a", "b", "zz"], "y": [1, 2, 1]}).to_csv(tmp_path / "labels.csv", index=False)
-    with pytest.raises(DataError, match="labels for 1 samples that are not in the data .*zz"):
-        read_labels(tmp_path / "labels.csv", "y", np.array(["a", "b", "c"], dtype=object))
+    labels = read_labels(tmp_path / "labels.csv", "y", np.array(["a", "b", "c"], dtype=object))
+    assert list(labels) == ["1", "2", None]
+    assert "1 label rows name samples outside the paired data" in caplog.text
     pd.DataFrame({"sample": ["a", "b"], "y": ["L", None]}).to_csv(tmp_path / "ok.csv", index=False)
     labels = read_labels(tmp_path / "ok.csv", None, np.array(["a", "b", "c"], dtype=object))
     assert list(labels) == ["L", None, None]

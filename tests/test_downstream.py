@@ -9,19 +9,28 @@ from omibench.classifier import ClassifierSettings, OmiEmbedClassifier
 from omibench.data import make_synthetic
 from omibench.downstream import REFERENCE_LABEL, classification_scores
 from omibench.plugins import load_registry
-from omibench.tracking import TAG, Tracker
+from omibench.store import TAG
+from omibench.store import MlflowStore as Tracker
 from omibench.translate import load_trained
 
 from .conftest import small_experiment
 from .test_cli import finished_runs, invoke
 
-FAST = {"enabled": True, "epochs": [3, 3, 4], "decay_epochs": 2, "latent": 8, "batch_size": 16, "tsne": True, "top_genes": 3}
+FAST = {
+    "enabled": True,
+    "epochs": [3, 3, 4],
+    "decay_epochs": 2,
+    "latent": 8,
+    "batch_size": 16,
+    "tsne": True,
+    "top_genes": 3,
+}
 
 
 def test_auc_with_a_class_missing_from_the_test_split_is_explicit_not_minus_one():
     classes = ["a", "b", "c"]
     y = ["a", "a", "b", "b", "a"]
-    proba = np.array([[.7, .2, .1], [.4, .5, .1], [.2, .7, .1], [.5, .3, .2], [.6, .1, .3]])
+    proba = np.array([[0.7, 0.2, 0.1], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1], [0.5, 0.3, 0.2], [0.6, 0.1, 0.3]])
     scores, note = classification_scores(y, proba, classes)
     truth = np.array([0, 0, 1, 1, 0])
     expected = np.mean([roc_auc_score(truth == 0, proba[:, 0]), roc_auc_score(truth == 1, proba[:, 1])])
@@ -36,7 +45,9 @@ def test_auc_with_a_class_missing_from_the_test_split_is_explicit_not_minus_one(
 
 def test_scaling_is_fitted_on_training_data_and_applied_identically_to_any_input():
     d = make_synthetic(n_samples=60, n_cpgs=20, n_genes=12, n_classes=3, seed=0)
-    settings = ClassifierSettings(latent=4, hidden=(16, 16, 8), classifier_hidden=(8, 4), epochs=(1, 1, 1), decay_epochs=1)
+    settings = ClassifierSettings(
+        latent=4, hidden=(16, 16, 8), classifier_hidden=(8, 4), epochs=(1, 1, 1), decay_epochs=1
+    )
     clf = OmiEmbedClassifier.train(d.a[:40], d.labels[:40], d.a_features, settings)
     assert (clf.lo, clf.hi) == (pytest.approx(float(d.a[:40].min())), pytest.approx(float(d.a[:40].max())))
     test = d.a[40:]
@@ -73,7 +84,9 @@ def test_run_logs_table3_report_and_translate(write_config, tmp_path):
     seed_run = by_level["seed"][0].info.run_id
     arts = {a.path for a in Tracker(store).client.list_artifacts(seed_run, "downstream")}
     assert {"downstream/tsne.png", "downstream/downstream_predictions.csv"} <= arts
-    assert "results/top_genes_scatter.png" in {a.path for a in Tracker(store).client.list_artifacts(seed_run, "results")}
+    assert "results/top_genes_scatter.png" in {
+        a.path for a in Tracker(store).client.list_artifacts(seed_run, "results")
+    }
 
     # a rerun trains no new classifier: it is cached per training data
     again = invoke("run", cfg, "--store", store, "--force")
@@ -95,8 +108,18 @@ def test_run_logs_table3_report_and_translate(write_config, tmp_path):
     frame["not_a_cpg"] = 0.5
     frame.T.to_csv(tmp_path / "new.csv")
     pd.DataFrame({"cls": d.labels[:9]}, index=frame.index).to_csv(tmp_path / "labels.csv")
-    result = invoke("translate", summary["ridge"].info.run_id, "--store", store, "--input", tmp_path / "new.csv",
-                    "--output", tmp_path / "pred.tsv", "--labels", tmp_path / "labels.csv")
+    result = invoke(
+        "translate",
+        summary["ridge"].info.run_id,
+        "--store",
+        store,
+        "--input",
+        tmp_path / "new.csv",
+        "--output",
+        tmp_path / "pred.tsv",
+        "--labels",
+        tmp_path / "labels.csv",
+    )
     assert result.exit_code == 0, result.output
     assert "4 model features missing" in result.output and "1 extra features ignored" in result.output
     pred = pd.read_csv(tmp_path / "pred.tsv", sep="\t", index_col=0)
@@ -105,8 +128,19 @@ def test_run_logs_table3_report_and_translate(write_config, tmp_path):
     # same samples with every feature present: the prediction equals the model's own on those rows
     full = pd.DataFrame(d.b[:9], index=frame.index, columns=d.b_features)
     full.to_parquet(tmp_path / "full.parquet")
-    assert invoke("translate", summary["ridge"].info.run_id, "--store", store, "--input", tmp_path / "full.parquet",
-                  "--output", tmp_path / "full.csv").exit_code == 0
+    assert (
+        invoke(
+            "translate",
+            summary["ridge"].info.run_id,
+            "--store",
+            store,
+            "--input",
+            tmp_path / "full.parquet",
+            "--output",
+            tmp_path / "full.csv",
+        ).exit_code
+        == 0
+    )
     got = pd.read_csv(tmp_path / "full.csv", index_col=0)
     trained = load_trained(summary["ridge"].info.run_id, load_registry(), Tracker(store), tmp_path / "w")
     np.testing.assert_allclose(got.to_numpy(), trained.model.predict(d.b[:9]), rtol=1e-5, atol=1e-5)
@@ -119,7 +153,9 @@ def test_bad_translate_and_downstream_inputs_are_one_line_errors(write_config, t
     body["data"] = {"source": "synthetic", "n_samples": 60, "n_cpgs": 25, "n_genes": 15, "n_classes": 1, "seed": 0}
     result = invoke("run", write_config(body), "--store", tmp_path / "s")
     assert result.exit_code == 2 and "downstream.enabled" in result.output
-    result = invoke("translate", "nope", "--store", tmp_path / "s", "--input", tmp_path / "x.csv", "--output", tmp_path / "o.csv")
+    result = invoke(
+        "translate", "nope", "--store", tmp_path / "s", "--input", tmp_path / "x.csv", "--output", tmp_path / "o.csv"
+    )
     assert result.exit_code == 2 and result.output.startswith("error: nope")
     result = invoke("translate", "nope", "--input", tmp_path / "x.csv", "--output", tmp_path / "o.xlsx")
     assert result.exit_code == 2 and "unknown output type" in result.output

@@ -8,7 +8,7 @@ from omibench.cli import cli
 from omibench.config import load_config
 from omibench.plugins import load_registry
 from omibench.preparation import prepare
-from omibench.tracking import TAG, Tracker
+from omibench.store import open_store
 
 from .conftest import REPO
 
@@ -33,18 +33,17 @@ def test_brca_linear_regression_end_to_end(brca_dir, tmp_path):
                                       "--set", "seeds=[0]", "--set", "downstream.epochs=[10,10,20]",
                                       "--set", "downstream.decay_epochs=10"])
     assert result.exit_code == 0, result.output
-    tracker = Tracker(tmp_path)
-    exp = tracker.client.get_experiment_by_name("tcga_brca")
-    runs = {r.data.tags[f"{TAG}level"]: r for r in tracker.client.search_runs([exp.experiment_id])}
+    store = open_store(tmp_path)
+    runs = {r.tags.level.value: r for r in store.search(store.experiment_id("tcga_brca", create=False))}
     run, reference = runs["summary"], runs["reference"]
-    assert run.data.tags[f"{TAG}dataset"].endswith("tcga_brca_lockdunson")
+    assert run.tags.dataset.endswith("tcga_brca_lockdunson")
     # Table 3 on PAM50: the classifier of real expression beats the majority class (34 LumA of 68)
-    assert reference.data.metrics["downstream/accuracy"] > 34 / 68
-    assert reference.data.metrics["downstream/n_samples"] == 68  # 2 unlabelled test samples left out
-    assert 0.0 <= run.data.metrics["downstream/f1"] <= 1.0
+    assert reference.metrics["downstream/accuracy"] > 34 / 68
+    assert reference.metrics["downstream/n_samples"] == 68  # 2 unlabelled test samples left out
+    assert 0.0 <= run.metrics["downstream/f1"] <= 1.0
     # minimum-norm LR overfits 574 CpGs on 243 samples: clearly worse than the mean on held-out genes
-    assert run.data.metrics["test/median_r2_featurewise"] < 0.0
-    assert run.data.metrics["val/mse"] > 0
+    assert run.metrics["test/median_r2_featurewise"] < 0.0
+    assert run.metrics["val/mse"] > 0
 
 
 @pytest.mark.slow
@@ -53,7 +52,6 @@ def test_brca_lasso_beats_linear_regression(brca_dir, tmp_path):
                                       "--set", f"data.root={brca_dir}", "--set", "seeds=[0]",
                                       "--set", "translators=[{name: linear_regression}, {name: lasso}]"])
     assert result.exit_code == 0, result.output
-    tracker = Tracker(tmp_path)
-    exp = tracker.client.get_experiment_by_name("tcga_brca")
-    metrics = {r.data.tags[f"{TAG}label"]: r.data.metrics for r in tracker.client.search_runs([exp.experiment_id])}
+    store = open_store(tmp_path)
+    metrics = {r.label: r.metrics for r in store.search(store.experiment_id("tcga_brca", create=False))}
     assert metrics["lasso"]["test/median_r2_featurewise"] > metrics["linear_regression"]["test/median_r2_featurewise"] + 0.2

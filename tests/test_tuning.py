@@ -10,7 +10,8 @@ import optuna
 from click.testing import CliRunner
 
 from omibench.cli import cli
-from omibench.tracking import TAG, Tracker
+from omibench.store import TAG
+from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
 
@@ -30,7 +31,9 @@ def study_trials(store, name_part):
 def test_lasso_study_continues_and_feeds_a_normal_run(write_config, tmp_path):
     store = tmp_path / "store"
     cfg = write_config(small_experiment())
-    first = invoke("tune", cfg, "--translator", "lasso", "--trials", "3", "--store", store, "--export", tmp_path / "best.yaml")
+    first = invoke(
+        "tune", cfg, "--translator", "lasso", "--trials", "3", "--store", store, "--export", tmp_path / "best.yaml"
+    )
     assert first.exit_code == 0, first.output
     assert len(study_trials(store, "t.lasso.")) == 3
     again = invoke("tune", cfg, "--translator", "lasso", "--trials", "2", "--store", store)
@@ -49,9 +52,13 @@ def test_lasso_study_continues_and_feeds_a_normal_run(write_config, tmp_path):
     assert parent.data.metrics["best_val_mse"] == best.value
     assert "alpha: " in (tmp_path / "best.yaml").read_text()
 
-    scored = invoke("run", cfg, "--store", store, "--tuned", "--set", "translators=[{name: lasso, params: {n_alphas: 3}}]")
+    scored = invoke(
+        "run", cfg, "--store", store, "--tuned", "--set", "translators=[{name: lasso, params: {n_alphas: 3}}]"
+    )
     assert scored.exit_code == 0, scored.output
-    run = next(r for r in tracker.client.search_runs([exp.experiment_id]) if r.data.tags.get(f"{TAG}level") == "summary")
+    run = next(
+        r for r in tracker.client.search_runs([exp.experiment_id]) if r.data.tags.get(f"{TAG}level") == "summary"
+    )
     assert float(run.data.params["alpha"]) == best.params["alpha"]
     assert run.data.tags[f"{TAG}tuned_from"].startswith("t.lasso.")
 
@@ -93,8 +100,9 @@ def test_time_budget_prunes_a_trial_still_training(write_config, tmp_path):
     assert trial.state.name == "PRUNED" and trial.user_attrs["pruned_by"] == "time budget"
     assert 0 < max(trial.intermediate_values) < endless["epochs"]
     tracker = Tracker(store)
-    (run,) = tracker.client.search_runs([tracker.client.get_experiment_by_name("t").experiment_id],
-                                        filter_string=f"tags.`{TAG}level` = 'trial'")
+    (run,) = tracker.client.search_runs(
+        [tracker.client.get_experiment_by_name("t").experiment_id], filter_string=f"tags.`{TAG}level` = 'trial'"
+    )
     assert run.info.status == "KILLED" and run.data.tags[f"{TAG}pruned_by"] == "time budget"  # visible in MLflow
 
 
@@ -103,8 +111,9 @@ def test_time_budget_holds_for_parallel_workers(write_config, tmp_path):
     endless = {**TINY_TD, "epochs": 100_000}
     cfg = write_config(small_experiment(translators=[{"name": "tdimpute", "params": endless}]))
     started = time.monotonic()
-    result = invoke("tune", cfg, "--translator", "tdimpute", "--trials", "4", "--jobs", "2", "--timeout", "30",
-                    "--store", store)
+    result = invoke(
+        "tune", cfg, "--translator", "tdimpute", "--trials", "4", "--jobs", "2", "--timeout", "30", "--store", store
+    )
     assert time.monotonic() - started < 150  # workers start in ~10 s, each trial stops at 30 s
     assert result.exit_code != 0 and "no trial completed" in result.output
     trials = study_trials(store, "t.tdimpute.")
@@ -115,8 +124,21 @@ def test_killed_study_resumes_without_losing_trials(write_config, tmp_path):
     store = tmp_path / "store"
     slow = {**TINY_TD, "epochs": 60}
     cfg = write_config(small_experiment(translators=[{"name": "tdimpute", "params": slow}]))
-    cmd = [sys.executable, "-m", "omibench.cli", "tune", str(cfg), "--translator", "tdimpute", "--trials", "100",
-           "--store", str(store), "--pruner", "none"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "omibench.cli",
+        "tune",
+        str(cfg),
+        "--translator",
+        "tdimpute",
+        "--trials",
+        "100",
+        "--store",
+        str(store),
+        "--pruner",
+        "none",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     deadline = time.time() + 120
     journal = store / "optuna.journal"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -31,9 +32,16 @@ class Preprocessor:
     impute: Literal["none", "mean"] = "none"
     b_steps: list[Step] = field(default_factory=list)
     a_steps: list[Step] = field(default_factory=list)
+    # steps already fitted and applied while the matrices were read (see omibench.data.stream): the
+    # data given to fit/transform come out of them; ``*_features_in_`` are then the files' features
+    b_stream: list[Step] = field(default_factory=list)
+    a_stream: list[Step] = field(default_factory=list)
 
     def fit(self, train: PairedData) -> "Preprocessor":
-        self.b_features_in_, self.a_features_in_ = train.b_features, train.a_features
+        if not self.b_stream:
+            self.b_features_in_ = train.b_features
+        if not self.a_stream:
+            self.a_features_in_ = train.a_features
         b, b_ids = _fit_steps(self.b_steps, train.b, train.b_features)
         a, a_ids = _fit_steps(self.a_steps, train.a, train.a_features)
         if not len(b_ids) or not len(a_ids):
@@ -63,16 +71,38 @@ class Preprocessor:
             log.warning("%s: %d features have no training value and are dropped", data.name, dropped)
         if not self.a_keep_.any() or not self.b_keep_.any():
             raise DataError(f"{data.name}: every feature of B or A is missing in the training rows")
-        b = _fill(b[:, self.b_keep_], self.b_means_[self.b_keep_])
-        a = _fill(a[:, self.a_keep_], self.a_means_[self.a_keep_])
+        b = _fill(b if self.b_keep_.all() else b[:, self.b_keep_], self.b_means_[self.b_keep_])
+        a = _fill(a if self.a_keep_.all() else a[:, self.a_keep_], self.a_means_[self.a_keep_])
         return _with(data, b, a, b_ids[self.b_keep_], a_ids[self.a_keep_])
 
+
+    def transform_raw(self, data: PairedData, part: str) -> PairedData:
+        """:meth:`transform` for data as the files hold it (before any streamed step)."""
+        if not self.b_stream and not self.a_stream:
+            return self.transform(data, part)
+        b, b_ids = _apply_steps(self.b_stream, data.b, data.b_features)
+        a, a_ids = _apply_steps(self.a_stream, data.a, data.a_features)
+        return self.transform(_with(data, b, a, b_ids, a_ids), part)
 
     def transform_b_only(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New B rows (n, len(b_features_in_)), columns in training order, NaN where unknown:
         the fitted steps and feature filter, without imputation. Returns values and feature ids."""
-        x, ids = _apply_steps(self.b_steps, b, np.asarray(self.b_features_in_, dtype=object))
+        x, ids = _apply_steps(self.b_stream + self.b_steps, b, np.asarray(self.b_features_in_, dtype=object))
         return x[:, self.b_keep_], ids[self.b_keep_]
+
+    def save(self, folder: str | Path, meta: dict[str, Any] | None = None) -> None:
+        """Write the fitted preprocessing as data (JSON + ``.npz``; see :mod:`omibench.data.persist`)."""
+        from .persist import save_preprocessor
+
+        save_preprocessor(self, Path(folder), meta)
+
+    @classmethod
+    def load(cls, folder: str | Path) -> tuple["Preprocessor", dict[str, Any]]:
+        """The preprocessing saved in ``folder`` and its ``meta``; never unpickles anything."""
+        from .persist import load_preprocessor
+
+        pre, meta = load_preprocessor(Path(folder))
+        return pre, meta
 
 
 def _fit_steps(steps: list[Step], x: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

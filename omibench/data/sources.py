@@ -11,17 +11,17 @@ import logging
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Literal, Mapping
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._errors import ConfigError, DataError
 from ..hookspecs import hookimpl
+from .ids import read_labels
 from .paired import PairedData
+from .paths import resolve
 from .synthetic import make_synthetic
-from .tabular import read_paired_files, read_table
+from .tabular import read_paired_files
 
-__all__ = ["DataSource", "SyntheticSource", "FilesSource", "build_source"]
+__all__ = ["DataSource", "SyntheticSource", "FilesSource", "build_source", "read_labels"]
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,12 @@ class SyntheticSource(DataSource):
 
 
 class FilesSource(DataSource):
-    """Paired matrix files. Relative paths are taken from ``root`` (default: current directory).
+    """Paired matrix files. Relative paths are looked up under ``root``, then from the current
+    folder (see :mod:`omibench.data.paths`).
 
-    ``labels`` is a samples-in-rows table (first column = sample id); ``label_column`` picks the
-    class column (default: the first one). Labels naming samples absent from the data are an error.
+    ``labels`` is a samples-in-rows table (first column = sample id unless ``label_id_column``);
+    ``label_column`` picks the class column (default: the first other one). Label rows are matched
+    by the same ``match`` rule as the data (see :func:`omibench.data.ids.read_labels`).
     """
 
     name = "files"
@@ -83,56 +85,31 @@ class FilesSource(DataSource):
         match: Literal["id", "tcga_sample", "tcga_patient"] = "id"  # how sample ids pair across files
         missing_hint: str | None = None  # said when a file is absent, e.g. where to download it
 
+    @property
+    def settings(self) -> "FilesSource.Params":
+        """``params``, typed."""
+        assert isinstance(self.params, FilesSource.Params)
+        return self.params
+
+    def paths(self) -> tuple[Path, Path, Path | None]:
+        """The B, A and label files, resolved by the rule of :mod:`omibench.data.paths`."""
+        p = self.settings
+        return resolve(p.b, p.root), resolve(p.a, p.root), None if p.labels is None else resolve(p.labels, p.root)
+
     def load(self) -> PairedData:
-        p = self.params
-        b_path, a_path = p.root / p.b, p.root / p.a
-        for path in (b_path, a_path, None if p.labels is None else p.root / p.labels):
+        p = self.settings
+        b_path, a_path, labels_path = self.paths()
+        for path in (b_path, a_path, labels_path):
             if path is not None and not path.is_file() and p.missing_hint:
                 raise DataError(f"{path}: file not found. {p.missing_hint}")
         data = read_paired_files(b_path, a_path, orientation=p.orientation, strict=p.strict, name=str(p.root), match=p.match)
         if p.labels is None:
             return data
-        labels = read_labels(p.root / p.labels, p.label_column, data.sample_ids, p.match, p.label_id_column)
+        labels = read_labels(labels_path or p.root / p.labels, p.label_column, data.sample_ids, p.match, p.label_id_column)
         return PairedData(
             b=data.b, a=data.a, sample_ids=data.sample_ids, b_features=data.b_features,
             a_features=data.a_features, labels=labels, name=data.name,
         )
-
-
-def read_labels(path: Path, column: str | None, sample_ids: np.ndarray, match: str = "id",
-                id_column: str | None = None) -> np.ndarray:
-    """Class labels aligned to ``sample_ids``; ``None`` for samples without one."""
-    table = read_table(path)
-    if id_column is not None:
-        if id_column not in table.columns:
-            raise DataError(f"{path}: no sample-id column {id_column!r}; columns are {', '.join(map(str, table.columns[:10]))}")
-        table = table.set_index(id_column)
-        table.index = table.index.map(str)
-    if match != "id":
-        from .tabular import tcga_key
-
-        table.index = [tcga_key(str(i), match) for i in table.index]  # type: ignore[arg-type]
-    if column is None:
-        column = str(table.columns[0])
-    if column not in table.columns:
-        raise DataError(f"{path}: no label column {column!r}; columns are {', '.join(map(str, table.columns[:10]))}")
-    series = table[column]
-    dupes = series.index[series.index.duplicated()]
-    if len(dupes):
-        raise DataError(f"{path}: duplicate sample id {dupes[0]!r} in the labels: keep one row per sample")
-    known = set(sample_ids.tolist())
-    unknown = [s for s in series.index if s not in known]
-    if unknown:
-        raise DataError(
-            f"{path}: labels for {len(unknown)} samples that are not in the data (e.g. {', '.join(unknown[:3])}): "
-            "remove those rows or fix their ids"
-        )
-    aligned = series.reindex(list(sample_ids))
-    out = np.array([None if pd.isna(v) else str(v) for v in aligned], dtype=object)
-    missing = int(sum(v is None for v in out))
-    if missing:
-        log.info("%s: %d of %d samples have no %r label", path, missing, len(out), column)
-    return out
 
 
 def build_source(cls: type[DataSource], fields: Mapping[str, Any]) -> DataSource:

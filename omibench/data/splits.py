@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -13,7 +13,7 @@ import numpy as np
 from .._errors import DataError
 from .paired import PairedData
 
-__all__ = ["Split", "make_split"]
+__all__ = ["Split", "make_split", "draw_split"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,8 @@ class Split:
     train: tuple[str, ...]
     val: tuple[str, ...]
     test: tuple[str, ...]
+    # what the split's drawing found worth saying (e.g. a listed sample split across vials); not hashed
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def hash(self) -> str:
@@ -68,14 +70,29 @@ def make_split(
     and validation is drawn from the rest. Stratification is proportional allocation within each
     label (unlabelled samples form their own group), so every class keeps its share in each part.
     """
-    n = data.n_samples
+    labels = data.labels if data.has_labels else None
+    return draw_split(data.sample_ids, labels, seed, val_fraction, test_fraction, test_ids, stratify, test_ids_source)
+
+
+def draw_split(
+    sample_ids: np.ndarray,
+    labels: np.ndarray | None,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    test_ids: Sequence[str] | None = None,
+    stratify: bool = True,
+    test_ids_source: str = "test_ids",
+) -> Split:
+    """:func:`make_split` from the ids and labels alone (no values needed)."""
+    n = len(sample_ids)
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise DataError(f"split fractions val={val_fraction}, test={test_fraction} must be in [0, 1) and sum below 1")
     rng = np.random.default_rng(seed)
-    strata = _strata(data) if stratify else np.zeros(n, dtype=np.int64)
+    strata = _strata(labels, n) if stratify else np.zeros(n, dtype=np.int64)
     remaining = np.arange(n)
     if test_ids is not None:
-        where = {sid: i for i, sid in enumerate(data.sample_ids.tolist())}
+        where = {sid: i for i, sid in enumerate(sample_ids.tolist())}
         unknown = [s for s in test_ids if s not in where]
         if unknown:
             raise DataError(
@@ -89,14 +106,14 @@ def make_split(
     val, train = _draw(remaining, strata, round(val_fraction * n), rng)
     if len(train) < 2:
         raise DataError(f"split leaves {len(train)} training samples of {n}: lower val_fraction / test_fraction")
-    ids = data.sample_ids
+    ids = sample_ids
     return Split(tuple(ids[np.sort(train)]), tuple(ids[np.sort(val)]), tuple(ids[np.sort(test)]))
 
 
-def _strata(data: PairedData) -> np.ndarray:
-    if not data.has_labels:
-        return np.zeros(data.n_samples, dtype=np.int64)
-    names = ["\x00none" if lab is None else str(lab) for lab in data.labels]  # type: ignore[union-attr]
+def _strata(labels: np.ndarray | None, n: int) -> np.ndarray:
+    if labels is None or all(lab is None for lab in labels):
+        return np.zeros(n, dtype=np.int64)
+    names = ["\x00none" if lab is None else str(lab) for lab in labels]
     _, codes = np.unique(np.array(names, dtype=object), return_inverse=True)
     return codes.astype(np.int64)
 

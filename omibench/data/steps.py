@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._errors import ConfigError, DataError
 from .annotation import location_order
+from .paths import resolve
 
 __all__ = ["Step", "build_steps"]
 
@@ -136,8 +137,9 @@ class _StepSpec(BaseModel):
     order_by_location: dict[str, str] | None = None
 
 
-def build_steps(raw: list[dict[str, Any]], omics: str) -> list[Step]:
-    """Validate the YAML step list of one omics (``b`` or ``a``) into Step objects."""
+def build_steps(raw: list[dict[str, Any]], omics: str, root: str | Path | None = None) -> list[Step]:
+    """Validate the YAML step list of one omics (``b`` or ``a``) into Step objects; relative file
+    paths resolve under ``root`` (``data.root``) first, then from the current folder."""
     steps: list[Step] = []
     for i, item in enumerate(raw):
         where = f"preprocess.{omics}.{i}"
@@ -153,7 +155,7 @@ def build_steps(raw: list[dict[str, Any]], omics: str) -> list[Step]:
         kind = chosen[0]
         value: Any = getattr(spec, kind)
         if kind in ("keep_features", "drop_features"):
-            steps.append(FeatureList(value, kind == "keep_features", omics))
+            steps.append(FeatureList(str(resolve(value, root)), kind == "keep_features", omics))
         elif kind == "max_missing":
             steps.append(MaxMissing(value))
         elif kind == "variance":
@@ -165,5 +167,5 @@ def build_steps(raw: list[dict[str, Any]], omics: str) -> list[Step]:
         else:
             if "table" not in value or set(value) - {"table", "unlocated"} or value.get("unlocated", "last") not in ("last", "drop"):
                 raise ConfigError(f"{where}.order_by_location: needs table: PATH and optionally unlocated: last|drop")
-            steps.append(LocationOrder(value["table"], value.get("unlocated", "last"), omics))
+            steps.append(LocationOrder(str(resolve(value["table"], root)), value.get("unlocated", "last"), omics))
     return steps

@@ -8,8 +8,9 @@ files share.
 
 from __future__ import annotations
 
+import gzip
 import logging
-import re
+import zlib
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import DataError
+from .ids import Match, check_unique, cut, is_tcga, pair_ids
+from .ids import read_id_list as _read_id_list
 from .paired import PairedData
 
 __all__ = ["read_table", "read_paired_files", "read_id_list", "Orientation"]
@@ -35,6 +38,7 @@ def read_table(path: str | Path, numeric: bool = False) -> pd.DataFrame:
     if not path.is_file():
         raise DataError(f"{path}: file not found; check the path (relative paths are from the current directory)")
     name = path.name.lower().removesuffix(".gz")
+    header: list[str] | None = None
     try:
         if name.endswith(".parquet") or name.endswith(".pq"):
             df = pd.read_parquet(path)
@@ -42,18 +46,39 @@ def read_table(path: str | Path, numeric: bool = False) -> pd.DataFrame:
                 df = df.set_index(df.columns[0])
         elif name.endswith((".csv", ".tsv", ".txt", ".tab")):
             sep = "," if name.endswith(".csv") else "\t"
+            header = _first_line(path, sep)
+            check_unique(header[1:], path, "column")  # before any value is parsed
             df = _read_float32(path, sep) if numeric else None
             if df is None:
                 df = pd.read_csv(path, sep=sep, index_col=0, low_memory=False)
         else:
             raise DataError(f"{path}: unknown file type; use .csv, .tsv, .txt (tab-separated), optionally .gz, or .parquet")
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot be read as a table ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, ValueError, zlib.error) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, (EOFError, zlib.error)) or "compressed file ended" in why.lower():
+            why = "the compressed file is truncated or corrupt; download it again"
+        raise DataError(f"{path}: cannot be read as a table ({why})") from None
     if df.shape[0] == 0 or df.shape[1] == 0:
         raise DataError(f"{path}: the table is empty (shape {df.shape})")
     df.index = df.index.map(str)
     df.columns = df.columns.map(str)
+    check_unique(list(df.index), path, "row")
     return df
+
+
+def _first_line(path: Path, sep: str) -> list[str]:
+    """The header cells as written (pandas renames a repeated name ``S004.1``)."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", newline="") as fh:
+            line = fh.readline()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except (OSError, EOFError, zlib.error):
+        raise DataError(f"{path}: cannot be read (truncated or corrupt compressed file?): download it again") from None
+    return [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
 
 
 def _read_float32(path: Path, sep: str) -> pd.DataFrame | None:
@@ -64,17 +89,9 @@ def _read_float32(path: Path, sep: str) -> pd.DataFrame | None:
         return None
 
 
-def read_id_list(path: str | Path) -> list[str]:
-    """Sample ids, one per line (a header line is allowed if it is not an id of the data)."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: id list not found; check the path")
-    ids = [line.strip().split("\t")[0].split(",")[0] for line in path.read_text().splitlines()]
-    return [i for i in ids if i]
-
-
-Match = Literal["id", "tcga_sample", "tcga_patient"]
-_TCGA = re.compile(r"^TCGA-[A-Z0-9]{2}-[A-Z0-9]{4}(-\d{2}[A-Z]?)?", re.IGNORECASE)
+def read_id_list(path: str | Path, match: str = "id") -> list[str]:
+    """Sample ids, one per line (see :func:`omibench.data.ids.read_id_list`)."""
+    return _read_id_list(path, match)
 
 
 def read_paired_files(
@@ -94,36 +111,18 @@ def read_paired_files(
     sample and feature.
     """
     b_df, a_df = read_table(b_path, numeric=True), read_table(a_path, numeric=True)
-    if match != "id":  # orient on the normalised ids, so both layouts pair
-        b_df = _normalise_axis(b_df, Path(b_path), match)
-        a_df = _normalise_axis(a_df, Path(a_path), match)
-    b_df, a_df = _orient(b_df, a_df, Path(b_path), Path(a_path), orientation)
-    if match != "id":
-        b_df, a_df = _dedupe(b_df, Path(b_path)), _dedupe(a_df, Path(a_path))
-    for df, path in ((b_df, b_path), (a_df, a_path)):
-        _check_unique(df.index, path, "sample")
-        _check_unique(df.columns, path, "feature")
-
-    shared = [s for s in a_df.index if s in set(b_df.index)]
-    if not shared:
-        raise DataError(
-            f"{b_path} and {a_path} share no sample ids (e.g. {b_df.index[0]!r} vs {a_df.index[0]!r}): "
-            "check that both files use the same sample naming"
-        )
-    for df, path, other in ((b_df, b_path, a_path), (a_df, a_path, b_path)):
-        only = [s for s in df.index if s not in set(shared)]
-        if only:
-            msg = f"{path}: {len(only)} samples have no match in {other} (e.g. {', '.join(only[:3])})"
-            if strict:
-                raise DataError(msg + "; strict pairing is on: remove them or set strict: false")
-            log.warning(msg + "; they are dropped")
-
-    b = _to_float32(b_df.loc[shared], b_path)
-    a = _to_float32(a_df.loc[shared], a_path)
+    if match != "id":  # orient on the barcodes, so both layouts pair
+        b_df, a_df = _tcga_axis(b_df), _tcga_axis(a_df)
+    b_df, a_df = _orient(b_df, a_df, Path(b_path), Path(a_path), orientation, match)
+    pairing = pair_ids([str(i) for i in b_df.index], [str(i) for i in a_df.index], match, b_path, a_path, strict)
+    check_unique([str(c) for c in b_df.columns], b_path, "feature")
+    check_unique([str(c) for c in a_df.columns], a_path, "feature")
+    b = _to_float32(b_df.iloc[pairing.b_index], b_path)
+    a = _to_float32(a_df.iloc[pairing.a_index], a_path)
     return PairedData(
         b=b,
         a=a,
-        sample_ids=np.array(shared, dtype=object),
+        sample_ids=np.array(pairing.keys, dtype=object),
         b_features=np.array(b_df.columns, dtype=object),
         a_features=np.array(a_df.columns, dtype=object),
         name=name,
@@ -132,37 +131,21 @@ def read_paired_files(
 
 def tcga_key(sample: str, match: Match) -> str:
     """The part of a TCGA barcode that pairing uses; other ids are returned unchanged."""
-    m = _TCGA.match(sample)
-    if m is None:
-        return sample
-    parts = sample.split("-")
-    return "-".join(parts[:3]).upper() if match == "tcga_patient" else "-".join(parts[:4])[:15].upper()
+    return cut(sample, match)
 
 
-def _normalise_axis(df: pd.DataFrame, path: Path, match: Match) -> pd.DataFrame:
-    """Normalise whichever axis holds TCGA barcodes (the other holds feature ids)."""
-    rows = sum(bool(_TCGA.match(str(i))) for i in df.index[:50])
-    cols = sum(bool(_TCGA.match(str(c))) for c in df.columns[:50])
-    if rows == cols == 0:
-        log.warning("%s: no TCGA barcodes found; samples are matched on their ids as written", path)
-        return df
-    df = df.copy()
-    if rows >= cols:
-        df.index = [tcga_key(str(i), match) for i in df.index]
-    else:
-        df.columns = [tcga_key(str(c), match) for c in df.columns]
-    return df
+def _tcga_axis(df: pd.DataFrame) -> pd.DataFrame:
+    """Samples in rows when the rows hold more TCGA barcodes than the columns (every id counted:
+    other ids, e.g. ``TARGET-...`` columns first, do not decide)."""
+    rows = sum(is_tcga(str(i)) for i in df.index)
+    cols = sum(is_tcga(str(c)) for c in df.columns)
+    return df.T if cols > rows else df
 
 
-def _dedupe(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    dupes = df.index.duplicated(keep="first")
-    if dupes.any():
-        log.warning("%s: %d samples share a barcode with an earlier one (e.g. %s: another vial or aliquot) and are "
-                    "dropped; the first is kept", path, int(dupes.sum()), df.index[dupes][0])
-    return df[~dupes]
-
-
-def _orient(b: pd.DataFrame, a: pd.DataFrame, b_path: Path, a_path: Path, orientation: Orientation) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _orient(b: pd.DataFrame, a: pd.DataFrame, b_path: Path, a_path: Path, orientation: Orientation,
+            match: str = "id") -> tuple[pd.DataFrame, pd.DataFrame]:
+    if match != "id":  # _tcga_axis put the barcodes in the rows already
+        return b, a
     if orientation == "samples_in_rows":
         return b, a
     if orientation == "samples_in_columns":
@@ -182,12 +165,6 @@ def _orient(b: pd.DataFrame, a: pd.DataFrame, b_path: Path, a_path: Path, orient
             f"{a.index[0]!r}, {a.columns[0]!r}): check that both files use the same sample naming"
         )
     return (b.T if flip_b else b), (a.T if flip_a else a)
-
-
-def _check_unique(ids: pd.Index, path: str | Path, what: str) -> None:
-    dupes = ids[ids.duplicated()]
-    if len(dupes):
-        raise DataError(f"{path}: duplicate {what} id {dupes[0]!r} ({len(dupes)} duplicates): make ids unique")
 
 
 def _to_float32(df: pd.DataFrame, path: str | Path) -> np.ndarray:

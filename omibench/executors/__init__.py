@@ -1,50 +1,59 @@
-"""Where jobs run: ``inline`` (this process), ``local`` (worker processes with GPU slots), ``ray``.
+"""Where jobs run: ``process`` (a forked child of the driver per job: the default), ``inline``
+(this process, for debugging), ``local`` (fresh worker processes with GPU slots), ``ray``.
 
-Every executor takes :class:`~omibench.jobs.JobSpec` objects and yields
-:class:`~omibench.jobs.JobResult` objects as jobs finish; only the driver writes MLflow.
+Every executor takes :class:`JobSpec` objects and yields :class:`JobResult` objects as jobs come
+back; what a job does is the :class:`Work` the runner hands over, the same for every executor.
+Only the driver writes the store. A job that crashes, hangs past its ``timeout_s``, calls
+``sys.exit`` or ``os._exit`` fails alone (``inline`` cannot survive ``os._exit`` or a hang).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .._errors import ConfigError
+from .spec import FAILED, FINISHED, JobResult, JobSpec, Reporter, Work
 
-if TYPE_CHECKING:
-    from ..jobs import JobResult, JobSpec
-    from ..preparation import Prepared
+__all__ = ["EXECUTORS", "Executor", "FAILED", "FINISHED", "JobResult", "JobSpec", "Reporter", "Work", "make_executor"]
 
-__all__ = ["Executor", "make_executor", "EXECUTORS"]
-
-EXECUTORS = ("inline", "local", "ray")
+EXECUTORS = ("process", "inline", "local", "ray")
+ReporterFor = Callable[[str], Reporter]
 
 
 class Executor:
     """Submit every job, then iterate ``results()`` until each has come back exactly once."""
 
-    def submit(self, spec: "JobSpec") -> None:
+    #: recorded on the runs (e.g. whether Ray offered GPUs)
+    description: str = ""
+
+    def submit(self, spec: JobSpec) -> None:
         raise NotImplementedError
 
-    def results(self) -> Iterator["JobResult"]:
+    def results(self) -> Iterator[JobResult]:
         raise NotImplementedError
 
     def close(self) -> None:
         """Stop whatever still runs (called on interruption too)."""
 
 
-def make_executor(kind: str, prepared: "Prepared", reporter_for: Callable[[str], Callable[[int, dict[str, float]], None]],
-                  show_progress: bool = False, **options: Any) -> Executor:
-    """Build the executor named ``kind`` with its YAML / CLI options."""
+def make_executor(kind: str, work: Work, reporter_for: ReporterFor, **options: Any) -> Executor:
+    """Build the executor named ``kind`` with its YAML / CLI options (``gpus``, ``cpu_workers``,
+    ``address``); ``reporter_for(run_id)`` receives per-epoch values live where the executor can."""
+    if kind == "process":
+        from .process import ProcessExecutor
+
+        return ProcessExecutor(work, reporter_for)
     if kind == "inline":
         from .inline import InlineExecutor
 
-        return InlineExecutor(prepared, reporter_for, show_progress)
+        return InlineExecutor(work, reporter_for)
     if kind == "local":
         from .local import LocalExecutor
 
-        return LocalExecutor(gpus=options.get("gpus"), cpu_workers=options.get("cpu_workers"))
+        return LocalExecutor(work, gpus=options.get("gpus"), cpu_workers=options.get("cpu_workers"))
     if kind == "ray":
         from .ray import RayExecutor
 
-        return RayExecutor(address=options.get("address"))
+        return RayExecutor(work, address=options.get("address"))
     raise ConfigError(f"executor {kind!r} is not one of {', '.join(EXECUTORS)}")

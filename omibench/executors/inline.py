@@ -1,24 +1,24 @@
-"""Jobs one after another in this process, on the driver's prepared data (the default)."""
+"""Jobs one after another in this process, on the driver's prepared data: for debugging (a
+debugger or profiler sees the translator). A translator's exception, ``sys.exit`` or
+``KeyboardInterrupt`` fail its job alone; ``os._exit`` or a hang cannot be survived here (use the
+default ``process`` executor)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Iterator
+from collections.abc import Iterator
 
-from ..jobs import JobResult, JobSpec, execute_job
-from . import Executor
-
-if TYPE_CHECKING:
-    from ..preparation import Prepared
+from . import Executor, ReporterFor
+from .spec import JobResult, JobSpec, Work
 
 
 class InlineExecutor(Executor):
     """Synchronous: per-epoch values are logged live through ``reporter_for(run_id)``."""
 
-    def __init__(self, prepared: "Prepared", reporter_for: Callable[[str], Callable[[int, dict[str, float]], None]],
-                 show_progress: bool = False) -> None:
-        self.prepared = prepared
+    description = "inline"
+
+    def __init__(self, work: Work, reporter_for: ReporterFor) -> None:
+        self.work = work
         self.reporter_for = reporter_for
-        self.show_progress = show_progress
         self.queue: list[JobSpec] = []
 
     def submit(self, spec: JobSpec) -> None:
@@ -27,4 +27,4 @@ class InlineExecutor(Executor):
     def results(self) -> Iterator[JobResult]:
         while self.queue:
             spec = self.queue.pop(0)
-            yield execute_job(spec, self.prepared, self.reporter_for(spec.run_id), self.show_progress)
+            yield self.work.here(spec, self.reporter_for(spec.run_id))

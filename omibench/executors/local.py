@@ -12,12 +12,14 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
-from ..jobs import JobResult, JobSpec
 from . import Executor
+from ._children import die_with_parent
+from .process import describe_exit
+from .spec import JobResult, JobSpec, Work
 
 POLL_S = 0.2
 
@@ -28,20 +30,21 @@ class _Running:
     proc: subprocess.Popen[bytes]
     gpu: str | None
     log: Path
+    started: float
 
 
-def detect_gpus() -> int:
-    """Visible NVIDIA GPUs, without initialising CUDA in this (driver) process."""
-    try:
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20)
-    except (OSError, subprocess.SubprocessError):
-        return 0
-    return sum(line.startswith("GPU ") for line in out.stdout.splitlines()) if out.returncode == 0 else 0
+def _worker_start() -> None:
+    die_with_parent()  # the worker dies with the driver (SIGKILL too); omibench.jobs removes its job folder
 
 
 class LocalExecutor(Executor):
-    def __init__(self, gpus: int | None = None, cpu_workers: int | None = None) -> None:
-        self.gpus = detect_gpus() if gpus is None else gpus
+    description = "local"
+
+    def __init__(self, work: Work, gpus: int | None = None, cpu_workers: int | None = None) -> None:
+        from .._gpus import gpu_count
+
+        self.work = work
+        self.gpus = gpu_count() if gpus is None else gpus
         cores = os.cpu_count() or 1
         self.cpu_workers = cpu_workers or max(1, cores // 2)
         self.threads = max(1, cores // self.cpu_workers)
@@ -58,6 +61,16 @@ class LocalExecutor(Executor):
                 for job in [j for j in self.running if j.proc.poll() is not None]:
                     self.running.remove(job)
                     yield self._collect(job)
+                for job in [
+                    j
+                    for j in self.running
+                    if j.spec.timeout_s is not None and time.monotonic() - j.started > j.spec.timeout_s
+                ]:
+                    self.running.remove(job)
+                    self._stop(job)
+                    yield JobResult.failed(
+                        job.spec, f"time-out: still running after timeout_s={job.spec.timeout_s:g} s; stopped"
+                    )
                 time.sleep(POLL_S)
         finally:
             self.close()
@@ -89,24 +102,37 @@ class LocalExecutor(Executor):
             env[var] = str(self.threads)
         log = out / "worker.log"
         with log.open("wb") as fh:
-            proc = subprocess.Popen([sys.executable, "-m", "omibench.jobs", str(out / "spec.json")],
-                                    stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=spec.cwd)
-        return _Running(spec, proc, gpu, log)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", self.work.module, str(out / "spec.json")],
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=spec.cwd,
+                preexec_fn=_worker_start,
+            )
+        return _Running(spec, proc, gpu, log, time.monotonic())
 
     def _collect(self, job: _Running) -> JobResult:
         result_file = Path(job.spec.out_dir) / "result.json"
         if job.proc.returncode == 0 and result_file.is_file():
-            raw = __import__("json").loads(result_file.read_text())
-            raw["reports"] = [(int(s), v) for s, v in raw["reports"]]
-            return JobResult(**raw)
+            return JobResult.from_json(result_file.read_text())
         tail = job.log.read_text(errors="replace")[-4000:] if job.log.is_file() else ""
-        code = job.proc.returncode
-        why = f"killed by signal {-code}" + (" (out of memory?)" if code == -9 else "") if code < 0 else f"exit status {code}"
-        return JobResult(job.spec.run_id, "FAILED", error=f"worker process died: {why}", traceback=tail)
+        why = describe_exit(job.proc.returncode)
+        return JobResult.failed(
+            job.spec, f"worker process died ({why}): the translator called sys.exit / os._exit or crashed", tail
+        )
+
+    def _stop(self, job: _Running) -> None:
+        if job.proc.poll() is None:
+            job.proc.terminate()  # SIGTERM: the worker removes its job folder
+            try:
+                job.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                job.proc.kill()
+                job.proc.wait()
 
     def close(self) -> None:
         for job in self.running:
-            if job.proc.poll() is None:
-                job.proc.kill()
-                job.proc.wait()
+            self._stop(job)
         self.running.clear()
+        self.pending.clear()

@@ -1,60 +1,89 @@
-"""Jobs as Ray tasks on an existing Ray cluster, each requesting the GPUs its translator declares.
+"""Jobs as Ray tasks on an existing Ray cluster.
 
 Ray is an optional extra (``pip install omibench[ray]``). Every node must see the experiment's data
 files at the same paths (a shared file system), and have omibench and the plugins installed.
-Artifacts come back to the driver inside the task's result.
+Artifacts come back to the driver inside the task's result. A translator that wants a GPU gets one
+only where the cluster has GPUs; on a CPU-only cluster it runs on CPU (its ``Resources`` promise a
+fallback), and the run's ``omibench.device`` tag says which.
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-from typing import Any, Iterator
+import time
+from collections.abc import Iterator
+from typing import Any
 
 from .._errors import ConfigError
-from ..jobs import JobResult, JobSpec
 from . import Executor
+from .spec import JobResult, JobSpec, Work
 
 
-def _run_remote(spec_json: str) -> JobResult:
-    """Runs on a Ray worker: execute in a scratch directory and ship the artifacts back."""
-    from ..jobs import run_spec
+def _check_reachable(address: str, timeout_s: float = 3.0) -> None:
+    """Ray retries an unreachable head for minutes: try its port first, and refuse in one line."""
+    import socket
 
-    spec = JobSpec.from_json(spec_json)
-    with tempfile.TemporaryDirectory() as tmp:
-        spec.out_dir = tmp
-        result = run_spec(spec)
-        if result.status == "FINISHED":
-            root = Path(tmp)
-            result.files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
-        result.out_dir = ""
-    return result
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"executor.address {address!r}: expected host:port of a Ray head (e.g. 10.0.0.5:6379), or auto"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"ray: no cluster answers at executor.address {address!r} ({exc.strerror or exc}); start one "
+            "with `ray start --head` or fix executor.address"
+        ) from None
 
 
 class RayExecutor(Executor):
-    def __init__(self, address: str | None = None) -> None:
+    def __init__(self, work: Work, address: str | None = None) -> None:
         try:
             import ray
         except ImportError:
             raise ConfigError("the ray executor needs Ray: pip install 'omibench[ray]'") from None
         self.ray = ray
         if not ray.is_initialized():
-            ray.init(address=address or "auto", log_to_driver=False, configure_logging=False)
-        self.remote = ray.remote(_run_remote)
-        self.refs: dict[Any, JobSpec] = {}
+            if address and address != "auto":
+                _check_reachable(address)
+            try:
+                ray.init(address=address or "auto", log_to_driver=False, configure_logging=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"executor.address {address!r}" if address else "no running cluster was found (address auto)"
+                raise ConfigError(
+                    f"ray: cannot connect: {where}; start one with `ray start --head` or fix executor.address "
+                    f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+                ) from None
+        self.cluster_gpus = int(ray.cluster_resources().get("GPU", 0))
+        self.description = f"ray ({self.cluster_gpus} GPU(s) in the cluster)"
+        self.remote = ray.remote(work.remote)
+        self.refs: dict[Any, tuple[JobSpec, float]] = {}
 
     def submit(self, spec: JobSpec) -> None:
-        options = {"num_gpus": spec.gpus, "num_cpus": 1, "max_retries": 0}
-        self.refs[self.remote.options(**options).remote(spec.to_json())] = spec
+        gpus = spec.gpus if self.cluster_gpus > 0 else 0  # a GPU only where the cluster has one
+        options = {"num_gpus": gpus, "num_cpus": 1, "max_retries": 0}
+        self.refs[self.remote.options(**options).remote(spec.to_json())] = (spec, 0.0)
 
     def results(self) -> Iterator[JobResult]:
+        started = time.monotonic()
         while self.refs:
-            done, _ = self.ray.wait(list(self.refs), num_returns=1)
-            spec = self.refs.pop(done[0])
+            done, _ = self.ray.wait(list(self.refs), num_returns=1, timeout=1.0)
+            if not done:
+                for ref, (spec, _) in list(self.refs.items()):  # queue time counts: a simple, safe bound
+                    if spec.timeout_s is not None and time.monotonic() - started > spec.timeout_s:
+                        self.ray.cancel(ref, force=True)
+                        del self.refs[ref]
+                        yield JobResult.failed(
+                            spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped"
+                        )
+                continue
+            spec, _ = self.refs.pop(done[0])
             try:
-                yield self.ray.get(done[0])
-            except Exception as exc:  # noqa: BLE001 - a lost worker fails its job only
-                yield JobResult(spec.run_id, "FAILED", error=f"ray task failed: {type(exc).__name__}: {exc}".splitlines()[0])
+                result = self.ray.get(done[0])
+            except Exception as exc:  # a lost worker fails its job only
+                result = JobResult.failed(spec, f"ray task failed: {type(exc).__name__}: {exc}".splitlines()[0])
+            result.device = f"ray-{'gpu' if spec.gpus and self.cluster_gpus else 'cpu'}"
+            yield result
 
     def close(self) -> None:
         for ref in self.refs:

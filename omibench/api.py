@@ -1,0 +1,348 @@
+"""The library API: what the ``omibench`` command does, callable from Python (a notebook, a script).
+
+>>> from omibench import api
+>>> results = api.run("experiments/quickstart.yaml", store="mlruns")
+>>> results.leaderboard[["translator", "median_r2_featurewise", "mse"]]
+>>> results.failed            # the outcomes that failed, with their errors
+>>> api.report("quickstart", store="mlruns").html
+
+Every function raises :class:`omibench.OmibenchError` (one-line message) for a user mistake, and
+writes nothing to the store before the input has been validated. The CLI is a thin wrapper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import ConfigError, OmibenchError
+from .experiment import Echo, _quiet, _registry, prepare_experiment
+from .store.schema import RunStatus
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+    from .config import ExperimentConfig
+    from .plugins import Registry
+    from .preparation import Prepared
+    from .report import Report
+    from .runner import Outcome
+    from .store import Store
+
+__all__ = [
+    "ReportResult",
+    "Results",
+    "TranslateResult",
+    "TuneResult",
+    "add_downstream",
+    "check_plugin",
+    "inspect",
+    "leaderboard",
+    "plugins",
+    "prepare_experiment",
+    "report",
+    "run",
+    "translate",
+    "tune",
+]
+
+DEFAULT_WAIT_S = 10.0  # how long a second process waits for an experiment's lock before refusing
+
+
+@dataclass
+class Results:
+    """What :func:`run` returns: one outcome per translator and the leaderboard read back from the store."""
+
+    experiment: str
+    outcomes: list[Outcome]
+    leaderboard: pd.DataFrame
+    store: Store
+    split_hash: str
+    sort: str
+    seeds: list[int]
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == RunStatus.FAILED.value]
+
+
+@dataclass
+class TuneResult:
+    study: optuna.Study
+    run_id: str  # the study's run in the store
+    best_params: dict[str, Any] | None
+    best_value: float | None
+    best_trial: int | None
+
+
+@dataclass
+class ReportResult:
+    report: Report
+    html: Path
+    markdown: Path
+    run_id: str | None
+
+
+@dataclass
+class TranslateResult:
+    output: Path
+    counts: dict[str, int]
+    n_genes: int
+    figure: Path | None = None
+    n_labelled: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run(
+    config: str | Path | ExperimentConfig,
+    *,
+    overrides: Sequence[str] = (),
+    plugin_dirs: Sequence[str | Path] = (),
+    store: str | Path | None = None,
+    force: bool = False,
+    tuned: bool = False,
+    storage: str | None = None,
+    executor: str | None = None,
+    sort: str | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
+    show_progress: bool = False,
+    echo: Echo = _quiet,
+) -> Results:
+    """Run every translator of an experiment (resuming what an earlier run left unfinished) and
+    return the outcomes and the leaderboard (test split, mean over seeds)."""
+    from .leaderboard import DEFAULT_SORT, leaderboard
+    from .metrics import METRIC_NAMES
+    from .runner import run_experiment
+    from .store import ExperimentLock, open_store
+
+    sort = sort or DEFAULT_SORT
+    if sort not in METRIC_NAMES:
+        raise ConfigError(f"sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
+    if wait_s < 0:
+        raise ConfigError(f"wait {wait_s}: must be 0 or more seconds")
+    prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, echo=echo)
+    cfg = prepared.config
+    st = open_store(store_dir, cfg.tracking.uri)
+    from .runner import build_executor
+
+    # built before anything is written: an unreachable Ray cluster is one line, with the store untouched
+    runner = build_executor(
+        executor or cfg.executor.kind,
+        prepared,
+        st,
+        show_progress,
+        gpus=cfg.executor.gpus,
+        cpu_workers=cfg.executor.cpu_workers,
+        address=cfg.executor.address,
+    )
+    with ExperimentLock(st.path, cfg.experiment_name, "omibench run", wait_s):
+        if tuned:
+            from .tuning import TuneRequest, apply_tuned
+
+            base = TuneRequest(str(config), tuple(overrides), tuple(dirs), "", storage=storage, store=str(st.path))
+            prepared = apply_tuned(prepared, base, echo)
+        outcomes = run_experiment(
+            prepared,
+            st,
+            force=force,
+            show_progress=show_progress,
+            echo=echo,
+            executor=runner,
+            plugin_dirs=dirs,
+            timeout_s=cfg.timeout_s,
+        )
+    table = leaderboard(
+        st, cfg.experiment_name, sort=sort, split_hash=prepared.split.hash, dataset_hash=prepared.dataset_hash
+    )
+    return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds))
+
+
+def tune(
+    config: str | Path,
+    translator: str,
+    trials: int,
+    *,
+    timeout: float | None = None,
+    jobs: int = 1,
+    metric: str = "val_mse",
+    pruner: str = "median",
+    storage: str | None = None,
+    seed: int = 0,
+    overrides: Sequence[str] = (),
+    plugin_dirs: Sequence[str | Path] = (),
+    store: str | Path | None = None,
+    export: Path | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
+    on_trial: Callable[[Any], None] | None = None,
+    echo: Echo = _quiet,
+) -> TuneResult:
+    """Tune one translator (by label) with Optuna on the validation split; mirror the study into the
+    store; optionally write the experiment YAML with the best parameters to ``export``."""
+    from .store import ExperimentLock, open_store
+    from .tuning import TUNE_METRICS, TuneRequest, export_tuned, run_trials, study_name, sync_to_mlflow
+
+    if trials < 1:
+        raise ConfigError(f"trials {trials}: must be at least 1")
+    if timeout is not None and not timeout > 0:
+        raise ConfigError(f"timeout {timeout}: must be a positive number of seconds")
+    if jobs < 1:
+        raise ConfigError(f"jobs {jobs}: must be at least 1")
+    if metric not in TUNE_METRICS:
+        raise ConfigError(f"metric {metric!r}: choose one of {', '.join(TUNE_METRICS)}")
+    if pruner not in ("median", "hyperband", "none"):
+        raise ConfigError(f"pruner {pruner!r}: choose median, hyperband or none")
+    prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, only=translator, echo=echo)
+    plan = prepared.translators[0]
+    st = open_store(store_dir, prepared.config.tracking.uri)
+    request = TuneRequest(
+        str(config), tuple(overrides), tuple(dirs), translator, metric, storage, str(st.path), pruner, seed
+    )
+    echo(f"omibench: tuning {translator} ({trials} trials, {jobs} worker(s)), study {study_name(prepared, plan)}")
+    study = run_trials(request, prepared, plan, trials, timeout, jobs, on_trial)
+    # trials live in Optuna's storage (safe for concurrent workers); the store's mirror is written under the lock
+    with ExperimentLock(st.path, prepared.config.experiment_name, "omibench tune", wait_s):
+        run_id = sync_to_mlflow(study, st, prepared, plan, metric)
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    if not complete:
+        return TuneResult(study, run_id, None, None, None)
+    best = study.best_trial
+    params = dict(best.user_attrs.get("translator_params", {}))
+    if export:
+        export_tuned(config, tuple(overrides), translator, params, Path(export))
+    return TuneResult(study, run_id, params, best.value, best.number)
+
+
+def leaderboard(
+    experiment: str,
+    *,
+    store: str | Path = "mlruns",
+    uri: str | None = None,
+    sort: str | None = None,
+    latest_only: bool = True,
+) -> pd.DataFrame:
+    """An experiment's leaderboard read from the store (one row per translator, best first)."""
+    from .leaderboard import DEFAULT_SORT
+    from .leaderboard import leaderboard as table_of
+    from .metrics import METRIC_NAMES
+    from .store import MlflowStore
+
+    if sort is not None and sort not in METRIC_NAMES:
+        raise ConfigError(f"--sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
+    st = MlflowStore(store, uri)
+    if st.exists():
+        st.check(write=False)
+    table = table_of(st, experiment, sort=sort or DEFAULT_SORT, latest_only=latest_only)
+    if table.empty:
+        raise OmibenchError(
+            f"no finished runs of experiment {experiment!r} in {st.uri}: run `omibench run` first or check --store"
+        )
+    return table
+
+
+def add_downstream(
+    config: str | Path,
+    *,
+    overrides: Sequence[str] = (),
+    plugin_dirs: Sequence[str | Path] = (),
+    store: str | Path | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
+    echo: Echo = _quiet,
+) -> tuple[int, Prepared]:
+    """Add Table 3 to an experiment's finished runs that lack it; return how many have it, and the data."""
+    from .runner import add_downstream as add
+    from .store import ExperimentLock, open_store
+
+    prepared, _, store_dir = prepare_experiment(config, overrides, plugin_dirs, store)
+    st = open_store(store_dir, prepared.config.tracking.uri)
+    with ExperimentLock(st.path, prepared.config.experiment_name, "omibench downstream", wait_s):
+        return add(prepared, st, echo), prepared
+
+
+def report(
+    experiment: str,
+    *,
+    store: str | Path = "mlruns",
+    uri: str | None = None,
+    split_hash: str | None = None,
+    out: Path | None = None,
+    log: bool = True,
+) -> ReportResult:
+    """Write an experiment's HTML and Markdown report (Tables 1 and 3, figures) from the store;
+    by default into ``reports/<experiment>`` and logged as a ``report`` run."""
+    from .report import build_report, default_out, log_report, write_report
+    from .store import ExperimentLock, MlflowStore
+
+    st = MlflowStore(store, uri)
+    st.check(write=log)
+    built = build_report(st, experiment, split_hash)
+    html_path, md_path = write_report(built, out or default_out(experiment))
+    run_id = None
+    if log:
+        with ExperimentLock(st.path, experiment, "omibench report", DEFAULT_WAIT_S):
+            run_id = log_report(st, built, html_path.parent)
+    return ReportResult(built, html_path, md_path, run_id)
+
+
+def translate(
+    model: str,
+    input_path: Path,
+    output_path: Path,
+    *,
+    labels_path: Path | None = None,
+    label_column: str | None = None,
+    figure_path: Path | None = None,
+    store: str | Path = "mlruns",
+    uri: str | None = None,
+    plugin_dirs: Sequence[str | Path] = (),
+) -> TranslateResult:
+    """Predict expression for new methylation with a trained translator (a run id or a model folder)."""
+    import tempfile
+
+    from .data.tabular import read_table
+    from .plugins import load_registry
+    from .store import MlflowStore
+    from .translate import load_trained, orient_samples, translate_frame, translation_figure, write_matrix
+
+    if not output_path.name.lower().removesuffix(".gz").endswith((".csv", ".tsv", ".txt", ".parquet", ".pq")):
+        raise OmibenchError(f"{output_path}: unknown output type; use .csv, .tsv (optionally .gz) or .parquet")
+    st = MlflowStore(store, uri)
+    if st.exists():
+        st.check(write=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        trained = load_trained(model, load_registry(plugin_dirs), st, Path(tmp))
+        frame = orient_samples(
+            read_table(input_path, numeric=True), [str(f) for f in trained.preprocessor.b_features_in_], input_path
+        )
+        pred, counts = translate_frame(trained, frame, str(input_path))
+        write_matrix(pred, output_path)
+        result = TranslateResult(output_path, counts, pred.shape[1])
+        if labels_path is not None:
+            result.figure = figure_path or output_path.with_suffix(".tsne.png")
+            result.n_labelled = translation_figure(trained, pred, labels_path, label_column, result.figure)
+    return result
+
+
+def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> Registry:
+    """Every registered translator and data source (plugin problems go to ``echo``)."""
+    return _registry([str(d) for d in plugin_dirs], echo)
+
+
+def check_plugin(
+    name: str, plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet, timeout_s: float | None = 600
+) -> list[Any]:
+    """The conformance check of translator ``name``: one result per check (``name``, ``passed``,
+    ``detail``). The checks run in a child process: a translator that exits (``sys.exit``,
+    ``os._exit``), interrupts or hangs fails the check instead of ending it silently."""
+    from .conformance import run_checks
+
+    return list(run_checks(name, [str(d) for d in plugin_dirs], timeout_s=timeout_s or 900.0, on_problem=echo))
+
+
+def inspect(file: str | Path) -> dict[str, Any]:
+    """Shape, orientation guess, value range, missing values and scale guess of a matrix file."""
+    from .data.inspect import inspect_matrix
+
+    return dict(inspect_matrix(Path(file)))

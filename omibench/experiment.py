@@ -1,0 +1,91 @@
+"""The one preparation sequence: config -> plugins -> data (through the store's data cache).
+
+Used by the library API (every command), by tuning's worker processes and by ``omibench data
+prepare``; ``python -m omibench.jobs`` workers rebuild from the resolved config in their spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._errors import ConfigError, OmibenchError
+
+if TYPE_CHECKING:
+    from .config import ExperimentConfig
+    from .plugins import Registry
+    from .preparation import Prepared
+
+__all__ = ["Echo", "prepare_experiment"]
+
+Echo = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _config(config: str | Path | ExperimentConfig, overrides: Sequence[str]) -> ExperimentConfig:
+    from .config import ExperimentConfig, load_config
+
+    if isinstance(config, ExperimentConfig):
+        if overrides:
+            raise ConfigError("overrides apply to a YAML file; change the ExperimentConfig itself instead")
+        return config
+    return load_config(config, overrides)
+
+
+def _registry(dirs: Sequence[str | Path], echo: Echo) -> Registry:
+    from .plugins import load_registry
+
+    registry = load_registry(dirs)
+    for problem in registry.problems:
+        echo(f"warning: plugin problem: {problem}")
+    return registry
+
+
+def prepare_experiment(
+    config: str | Path | ExperimentConfig,
+    overrides: Sequence[str] = (),
+    plugin_dirs: Sequence[str | Path] = (),
+    store: str | Path | None = None,
+    only: str | None = None,
+    echo: Echo = _quiet,
+    data_only: bool = False,
+) -> tuple[Prepared, list[str], Path]:
+    """Config -> plugins -> data (through the store's cache): the one preparation sequence.
+
+    ``only`` keeps one translator (by label); ``data_only`` keeps only the first (translators play no
+    part in the data). Returns the prepared experiment, the plugin folders
+    used and the store folder. Nothing is written to the store but the data cache.
+    """
+    from .preparation import prepare
+
+    cfg = _config(config, overrides)
+    dirs = list(dict.fromkeys([str(d) for d in plugin_dirs] + ([str(cfg.plugins_dir)] if cfg.plugins_dir else [])))
+    registry = _registry(dirs, echo)
+    if only is not None:
+        labels = [t.display for t in cfg.translators]
+        if only not in labels:
+            raise OmibenchError(
+                f"{config}: no translator labelled {only!r} in this experiment (it has {', '.join(labels)})"
+            )
+        cfg = cfg.model_copy(update={"translators": [t for t in cfg.translators if t.display == only]})
+    if data_only:
+        cfg = cfg.model_copy(update={"translators": cfg.translators[:1]})
+    store_dir = Path(store or cfg.tracking.store)
+    _check_store(store_dir, cfg.tracking.uri)
+    echo(f"omibench: preparing {cfg.name!r} (data source {cfg.data['source']!r})")
+    prepared = prepare(cfg, registry, store_dir / "cache")
+    echo(
+        f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test "
+        f"samples, {prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}"
+    )
+    return prepared, dirs, store_dir
+
+
+def _check_store(store_dir: Path, uri: str | None) -> None:
+    from .store import MlflowStore
+
+    MlflowStore(store_dir, uri).check(write=True)

@@ -1,0 +1,154 @@
+"""The store interface: primitive writes and reads, and the named queries the rest of omibench uses.
+
+Two implementations: :class:`~omibench.store.mlflow_store.MlflowStore` (the real one, MLflow over
+SQLite or a tracking server) and :class:`~omibench.store.memory.MemoryStore` (a test double with the
+same behaviour, so that resume logic can be tested without SQLite). Queries are expressed as
+:class:`Tags` to match (every field that is set must be equal) plus an optional status and parent;
+each implementation turns that into its own search.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .schema import Run, RunLevel, RunStatus, Tags
+
+__all__ = ["Store"]
+
+
+class Store(ABC):
+    """Where runs, their metrics and their artifacts are kept. One writer process per experiment
+    (see :mod:`omibench.store.lock`)."""
+
+    path: Path  # the local folder: data cache, splits, locks, job folders
+    uri: str
+
+    # --- primitives -------------------------------------------------------------------------------
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether the store already exists (reading never creates one)."""
+
+    @abstractmethod
+    def experiment_id(self, name: str, create: bool = True) -> str | None:
+        """The id of experiment ``name``; created when missing unless ``create`` is false."""
+
+    @abstractmethod
+    def create_run(
+        self,
+        experiment_id: str,
+        name: str,
+        tags: Tags,
+        parent_id: str | None = None,
+        other_tags: Mapping[str, str] | None = None,
+    ) -> str:
+        """A new RUNNING run; returns its id."""
+
+    @abstractmethod
+    def set_status(self, run_id: str, status: RunStatus) -> None:
+        """Set a run's status (FINISHED, FAILED and KILLED end it; RUNNING reopens it)."""
+
+    @abstractmethod
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None: ...
+
+    @abstractmethod
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None: ...
+
+    @abstractmethod
+    def set_tags(self, run_id: str, tags: Tags, other_tags: Mapping[str, str] | None = None) -> None:
+        """Set every field of ``tags`` that is not None (and ``other_tags`` verbatim)."""
+
+    @abstractmethod
+    def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> None: ...
+
+    @abstractmethod
+    def log_artifact(self, run_id: str, local_file: str | Path, artifact_path: str | None = None) -> None: ...
+
+    @abstractmethod
+    def download(self, run_id: str, artifact_path: str, dst: str | Path) -> Path:
+        """Copy an artifact (file or folder) of a run into ``dst``; return its local path.
+        Raises ``FileNotFoundError`` when the run has no such artifact."""
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """Raises ``KeyError`` for an unknown run id."""
+
+    @abstractmethod
+    def search(
+        self,
+        experiment_id: str,
+        where: Tags | None = None,
+        status: RunStatus | None = None,
+        parent_id: str | None = None,
+        newest_first: bool = True,
+    ) -> list[Run]:
+        """Runs of an experiment whose tags equal every field set in ``where``."""
+
+    # --- writes with a meaning ---------------------------------------------------------------------
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED, error: str | None = None) -> None:
+        if error:
+            self.set_tags(run_id, Tags(error=error))
+        self.set_status(run_id, status)
+
+    def stop_if_running(self, run_ids: Iterable[str], status: RunStatus = RunStatus.KILLED) -> list[str]:
+        """End the given runs that are still RUNNING with ``status``; finished ones are never
+        touched (an interruption must not turn finished work into KILLED). Returns those ended."""
+        stopped = []
+        for run_id in run_ids:
+            try:
+                if self.get_run(run_id).status is RunStatus.RUNNING:
+                    self.set_status(run_id, status)
+                    stopped.append(run_id)
+            except KeyError:
+                continue
+        return stopped
+
+    # --- named queries -----------------------------------------------------------------------------
+    def runs_with_key(self, experiment_id: str, job_key: str, status: RunStatus | None = None) -> list[Run]:
+        """Runs of one job key (a translator's summary, a seed, a reference), newest first."""
+        return self.search(experiment_id, Tags(job_key=job_key), status)
+
+    def finished_run(self, experiment_id: str, job_key: str) -> Run | None:
+        """The newest FINISHED run of job key ``job_key``, if any."""
+        runs = self.runs_with_key(experiment_id, job_key, RunStatus.FINISHED)
+        return runs[0] if runs else None
+
+    def unfinished_runs(self, experiment_id: str, job_key: str) -> list[Run]:
+        """Runs of ``job_key`` that did not finish (RUNNING, FAILED, KILLED), newest first."""
+        return [r for r in self.runs_with_key(experiment_id, job_key) if r.status is not RunStatus.FINISHED]
+
+    def seed_runs(self, run_id: str) -> list[Run]:
+        """The per-seed child runs of a summary run, by seed; ``[]`` for a single-seed run."""
+        parent = self.get_run(run_id)
+        children = self.search(parent.experiment_id, Tags(level=RunLevel.SEED), parent_id=run_id)
+        return sorted(children, key=lambda r: r.tags.seed or 0)
+
+    def summaries(self, experiment: str, split_hash: str | None = None, dataset_hash: str | None = None) -> list[Run]:
+        """FINISHED summary runs of experiment ``experiment`` (by name), newest first; optionally
+        only those on one split and dataset. ``[]`` when the store or experiment does not exist."""
+        exp_id = self.experiment_id(experiment, create=False) if self.exists() else None
+        if exp_id is None:
+            return []
+        where = Tags(level=RunLevel.SUMMARY, split_hash=split_hash, dataset_hash=dataset_hash)
+        return self.search(exp_id, where, RunStatus.FINISHED)
+
+    def reference_run(self, experiment_id: str, split_hash: str | None) -> Run | None:
+        """The newest FINISHED "original data" run of Table 3 on this split."""
+        runs = self.search(experiment_id, Tags(level=RunLevel.REFERENCE, split_hash=split_hash), RunStatus.FINISHED)
+        return runs[0] if runs else None
+
+    def study_runs(self, experiment_id: str, study: str) -> list[Run]:
+        """Every run mirroring tuning study ``study`` (the study run and its trials)."""
+        return self.search(experiment_id, Tags(study=study))
+
+    def running_runs(self, experiment_id: str) -> list[Run]:
+        return self.search(experiment_id, status=RunStatus.RUNNING)
+
+    # --- for people --------------------------------------------------------------------------------
+    def ui_command(self) -> str:
+        return f"mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port 5000"
+
+    def ui_url(self, experiment_id: str) -> str:
+        return f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs"

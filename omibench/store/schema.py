@@ -1,0 +1,131 @@
+"""What omibench writes into a tracking store: run levels, statuses and tags, defined once.
+
+A run's omibench tags live under the ``omibench.`` prefix (``omibench.label``, ...); :class:`Tags`
+has one field per tag so that no other module spells a tag name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import Enum
+from typing import Any
+
+__all__ = ["TAG", "PARENT_TAG", "RunLevel", "RunStatus", "Tags", "Run", "RESULT_METRICS"]
+
+TAG = "omibench."
+PARENT_TAG = "mlflow.parentRunId"  # MLflow's own nesting tag: the UI shows children under their parent
+# what a job reports as its result (per-epoch step metrics such as loss_d are not seed results)
+RESULT_METRICS = ("test/", "val/", "downstream/", "fit_time_s", "predict_time_s")
+
+
+class RunLevel(str, Enum):
+    """What a run stands for."""
+
+    SUMMARY = "summary"  # one translator of an experiment (the mean over seeds when there are several)
+    SEED = "seed"  # one seed of a multi-seed translator, a child of its summary
+    REFERENCE = "reference"  # Table 3's "original data" row: the classifier on the real test data
+    STUDY = "study"  # a tuning study (mirror of the Optuna study)
+    TRIAL = "trial"  # one tuning trial, a child of its study
+    REPORT = "report"  # a written report
+
+
+class RunStatus(str, Enum):
+    """MLflow's run statuses (the ones omibench uses)."""
+
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+
+
+@dataclass(frozen=True)
+class Tags:
+    """The ``omibench.*`` tags of a run; ``None`` = not set. ``to_dict`` / ``from_dict`` map them to
+    the store's string tags."""
+
+    level: RunLevel | None = None
+    label: str | None = None  # the experiment entry (translator label)
+    translator: str | None = None  # the registered translator name
+    dataset: str | None = None
+    dataset_hash: str | None = None
+    split_hash: str | None = None
+    config_hash: str | None = None
+    job_key: str | None = None  # same key, same result: what resume looks up
+    seed: int | None = None
+    git_commit: str | None = None
+    versions: str | None = None
+    plugin_source: str | None = None
+    tuned_from: str | None = None  # the study whose best parameters were merged in
+    error: str | None = None  # why a run FAILED (first line first)
+    downstream_note: str | None = None
+    owner: str | None = None  # host:pid:start of the driver that opened the run
+    device: str | None = None  # where a job ran (cpu, cuda, ray-gpu, ray-cpu)
+    study: str | None = None
+    trial: int | None = None
+    trial_state: str | None = None
+    pruned_by: str | None = None
+    tune_metric: str | None = None
+    best_trial: int | None = None
+
+    _LONG = ("error", "downstream_note")  # free text, truncated to what MLflow stores
+
+    def to_dict(self) -> dict[str, str]:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            text = value.value if isinstance(value, Enum) else str(value)
+            out[TAG + f.name] = text[:5000] if f.name in self._LONG else text
+        return out
+
+    @classmethod
+    def from_dict(cls, tags: Mapping[str, str]) -> Tags:
+        kinds = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for key, text in tags.items():
+            name = key[len(TAG) :] if key.startswith(TAG) else None
+            if name not in kinds:
+                continue
+            kind = str(kinds[name])
+            try:
+                if "RunLevel" in kind:
+                    values[name] = RunLevel(text)
+                elif kind.startswith("int"):
+                    values[name] = int(text)
+                else:
+                    values[name] = text
+            except ValueError:
+                continue  # a tag written by something else: ignore it rather than fail the read
+        return cls(**values)
+
+    def with_(self, **changes: Any) -> Tags:
+        return replace(self, **changes)
+
+    def merged(self, other: Tags) -> Tags:
+        """These tags with every field ``other`` sets."""
+        return replace(self, **{k: v for k, v in asdict(other).items() if v is not None})
+
+
+@dataclass
+class Run:
+    """One run as read back from a store."""
+
+    run_id: str
+    experiment_id: str
+    name: str
+    status: RunStatus
+    start_time: int  # milliseconds since the epoch
+    tags: Tags
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # latest value of each
+    parent_id: str | None = None
+    other_tags: dict[str, str] = field(default_factory=dict)  # tags outside omibench's (e.g. best.alpha)
+
+    @property
+    def label(self) -> str:
+        return self.tags.label or self.name
+
+    def result_metrics(self) -> dict[str, float]:
+        return {k: v for k, v in self.metrics.items() if k.startswith(RESULT_METRICS)}

@@ -1,0 +1,202 @@
+"""A translator that exits, interrupts or hangs fails alone, under every executor."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from mlflow.tracking import MlflowClient
+
+from omibench.cli import cli
+
+from .conftest import small_experiment
+
+TAG = "omibench."
+
+ROGUE = '''
+import os, sys, time
+import numpy as np
+from omibench import Translator, hookimpl
+
+class Rogue(Translator):
+    """Misbehaves in fit or predict, as its parameters say."""
+    name = "rogue"
+    default_params = {"how": "sys_exit", "where": "fit", "pid_file": ""}
+
+    def _act(self, where):
+        if self.params["where"] != where:
+            return
+        how = self.params["how"]
+        if how == "sys_exit":
+            sys.exit(0)
+        if how == "system_exit":
+            raise SystemExit(3)
+        if how == "keyboard_interrupt":
+            raise KeyboardInterrupt
+        if how == "os_exit":
+            os._exit(7)
+        if how == "hang":
+            if self.params["pid_file"]:
+                with open(self.params["pid_file"], "w") as fh:
+                    fh.write(str(os.getpid()))
+            time.sleep(600)
+
+    def fit(self, train, val, context):
+        self.mean_ = train.a.mean(axis=0)
+        self._act("fit")
+        return self
+
+    def predict(self, b):
+        self._act("predict")
+        return np.tile(self.mean_, (len(b), 1)).astype(np.float32)
+
+    def get_state(self):
+        return {"mean": self.mean_}
+
+    def set_state(self, state):
+        self.mean_ = state["mean"]
+
+@hookimpl
+def omibench_register_translators(register):
+    register(Rogue)
+'''
+
+
+@pytest.fixture
+def plugdir(tmp_path):
+    path = tmp_path / "plugins"
+    path.mkdir()
+    (path / "rogue.py").write_text(ROGUE)
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def statuses(store):
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("t").experiment_id])
+    return {r.data.tags[f"{TAG}label"]: (r.info.status, r.data.tags.get(f"{TAG}error", "")) for r in runs}
+
+
+CASES = [
+    ("sys_exit", "fit"),
+    ("system_exit", "predict"),
+    ("keyboard_interrupt", "fit"),
+    ("os_exit", "fit"),
+    ("os_exit", "predict"),
+]
+
+
+@pytest.mark.parametrize("executor", ["process", "inline", "local"])
+@pytest.mark.parametrize("how, where", CASES)
+def test_a_rogue_translator_fails_alone(write_config, tmp_path, plugdir, executor, how, where):
+    if executor == "inline" and how == "os_exit":
+        pytest.skip(
+            "os._exit ends the process that calls it: only a worker process survives it (inline is for debugging)"
+        )
+    if executor == "local" and (how, where) not in {("os_exit", "fit"), ("sys_exit", "fit")}:
+        pytest.skip("local workers are fresh processes: two cases suffice")
+    store = tmp_path / "store"
+    cfg = write_config(
+        small_experiment(
+            translators=[{"name": "rogue", "params": {"how": how, "where": where}}, {"name": "linear_regression"}],
+            plugins_dir=str(plugdir),
+            executor={"kind": executor, "cpu_workers": 1},
+        )
+    )
+    result = invoke("run", cfg, "--store", store)
+    assert result.exit_code == 1, result.output
+    assert "FAILED rogue" in result.output
+    got = statuses(store)
+    assert got["linear_regression"][0] == "FINISHED"
+    assert got["rogue"][0] == "FAILED" and got["rogue"][1]
+    assert not list((store / "jobs").glob("*")) if (store / "jobs").exists() else True
+
+
+@pytest.mark.parametrize("executor", ["process", "local"])
+def test_a_hung_fit_is_stopped_at_its_time_limit(write_config, tmp_path, plugdir, executor):
+    store = tmp_path / "store"
+    pid_file = tmp_path / "rogue.pid"
+    cfg = write_config(
+        small_experiment(
+            translators=[
+                {"name": "rogue", "params": {"how": "hang", "pid_file": str(pid_file)}},
+                {"name": "linear_regression"},
+            ],
+            # a local worker rebuilds the data first (its start-up counts): a wider limit there
+            plugins_dir=str(plugdir),
+            timeout_s=3 if executor == "process" else 25,
+            executor={"kind": executor, "cpu_workers": 1},
+        )
+    )
+    started = time.monotonic()
+    result = invoke("run", cfg, "--store", store)
+    assert time.monotonic() - started < 90
+    assert result.exit_code == 1, result.output
+    got = statuses(store)
+    assert got["rogue"][0] == "FAILED" and got["rogue"][1].startswith("time-out")
+    assert got["linear_regression"][0] == "FINISHED"
+    pid = int(pid_file.read_text())
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the hung process is gone
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (dead, not yet reaped by a dead parent's init) counts as gone
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("executor", ["local", "process"])
+def test_killing_the_driver_leaves_no_worker_and_no_job_folder(write_config, tmp_path, plugdir, executor):
+    store = tmp_path / "store"
+    pid_file = tmp_path / "rogue.pid"
+    cfg = write_config(
+        small_experiment(
+            translators=[{"name": "rogue", "params": {"how": "hang", "pid_file": str(pid_file)}}],
+            plugins_dir=str(plugdir),
+            executor={"kind": executor, "cpu_workers": 1},
+        )
+    )
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    while not pid_file.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert pid_file.exists(), "the worker never started"
+    worker = int(pid_file.read_text())
+    if executor == "local":
+        assert list((store / "jobs").iterdir())  # the worker's spec and log live there
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    deadline = time.time() + 20
+    while _alive(worker) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not _alive(worker), "the worker outlived its driver"
+    jobs = store / "jobs"
+    assert not jobs.exists() or not list(jobs.iterdir()), "the job folder was left behind"
+
+
+@pytest.mark.parametrize("how", ["sys_exit", "os_exit", "keyboard_interrupt"])
+def test_check_plugin_fails_a_translator_that_exits(plugdir, how):
+    source = ROGUE.replace('"how": "sys_exit"', f'"how": "{how}"')
+    (plugdir / "rogue.py").write_text(source)
+    result = invoke("check-plugin", "rogue", "--plugins-dir", plugdir)
+    assert result.exit_code == 1, result.output
+    expected = {"sys_exit": "called sys.exit(0)", "os_exit": "exit status 7", "keyboard_interrupt": "KeyboardInterrupt"}
+    assert "FAIL  runs_in_isolation" in result.output and expected[how] in result.output, result.output
