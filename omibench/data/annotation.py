@@ -55,9 +55,13 @@ def _key(feature: str) -> str:
 def location_order(features: np.ndarray, table: str) -> tuple[np.ndarray, np.ndarray]:
     """(positions of located features in genomic order, positions of unlocated features)."""
     locations = load_locations(table)
-    located, missing = [], []
+    located: list[tuple[tuple[int, int], int]] = []
+    missing: list[tuple[None, int]] = []
     for i, f in enumerate(features.tolist()):
         loc = locations.get(_key(str(f)))
-        (located if loc is not None else missing).append((loc, i))
+        if loc is not None:
+            located.append((loc, i))
+        else:
+            missing.append((None, i))
     located.sort()
     return np.array([i for _, i in located], dtype=np.int64), np.array([i for _, i in missing], dtype=np.int64)

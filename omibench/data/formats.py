@@ -33,6 +33,7 @@ class MogonetSource(DataSource):
 
     def load(self) -> PairedData:
         p = self.params
+        assert isinstance(p, MogonetSource.Params)
         parts = {}
         for part in ("tr", "te"):
             b = _headerless(p.root / f"{p.b}_{part}.csv")
@@ -89,6 +90,7 @@ class AnnDataSource(DataSource):
 
     def load(self) -> PairedData:
         p = self.params
+        assert isinstance(p, AnnDataSource.Params)
         try:
             import anndata
         except ImportError:

@@ -80,7 +80,7 @@ def save_preprocessor(pre: Any, folder: Path, meta: dict[str, Any] | None = None
         arrays[f"{omics}_means"] = np.asarray(getattr(pre, f"{omics}_means_"), dtype=np.float32)
         arrays[f"{omics}_keep"] = np.asarray(getattr(pre, f"{omics}_keep_"), dtype=bool)
     (folder / JSON_FILE).write_text(json.dumps(doc))
-    np.savez(folder / NPZ_FILE, **arrays)
+    np.savez(folder / NPZ_FILE, **arrays)  # type: ignore[arg-type]  # numpy's stubs read **arrays as allow_pickle
 
 
 def load_preprocessor(folder: Path) -> tuple[Any, dict[str, Any]]:
