@@ -225,7 +225,7 @@ def measure_harness(size: str) -> list[dict]:
     from omibench.plugins import load_registry
     from omibench.preparation import prepare
     from omibench.runner import run_experiment
-    from omibench.tracking import Tracker
+    from omibench.store import open_store
 
     rows = []
     t = [_time_cmd([sys.executable, "-m", "omibench.cli", "--help"]) for _ in range(3)]
@@ -241,10 +241,11 @@ def measure_harness(size: str) -> list[dict]:
         prepared = prepare(config, load_registry())
         plan = prepared.translators[0]
         with tempfile.TemporaryDirectory() as tmp:
-            tracker = Tracker(Path(tmp))
-            exp_id = tracker.experiment_id("bench")
+            store = open_store(Path(tmp))
+            exp_id = store.experiment_id("bench")
+            assert exp_id is not None
             if downstream:  # trained once per training data and cached: not a per-run cost
-                setup_downstream(prepared, tracker, exp_id)
+                setup_downstream(prepared, store, exp_id)
             direct, harness = [], []
             for _ in range(2):  # alternate, keep the best of each: the first call warms torch up
                 start = time.perf_counter()
@@ -252,7 +253,7 @@ def measure_harness(size: str) -> list[dict]:
                 model.predict(prepared.test.b)
                 direct.append(time.perf_counter() - start)
                 start = time.perf_counter()
-                run_experiment(prepared, tracker, force=True)
+                run_experiment(prepared, store, force=True)
                 harness.append(time.perf_counter() - start)
         measured.append((epochs, downstream, min(direct), min(harness)))
         rows.append({"section": "harness", "translator": f"tdimpute {epochs} epochs via run_experiment"
