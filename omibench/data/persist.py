@@ -106,7 +106,7 @@ def load_preprocessor(folder: Path) -> tuple[Any, dict[str, Any]]:
                 for i, step in enumerate(steps):
                     key = f"{omics}_{group}_{i}_keep"
                     if key in arrays:
-                        setattr(step, "keep_", arrays[key].astype(np.int64))
+                        step.keep_ = arrays[key].astype(np.int64)
                     elif not isinstance(step, Transform):
                         raise ValueError(f"{key} missing from {NPZ_FILE}")
                 groups[f"{omics}_{group}"] = steps
@@ -117,8 +117,11 @@ def load_preprocessor(folder: Path) -> tuple[Any, dict[str, Any]]:
             setattr(pre, f"{omics}_keep_", arrays[f"{omics}_keep"].astype(bool))
         return pre, dict(doc.get("meta") or {})
     except FileNotFoundError:
-        raise DataError(f"{where}: missing; the model was saved by another omibench version: rerun it with "
-                        "`omibench run --force`") from None
+        raise DataError(
+            f"{where}: missing; the model was saved by another omibench version: rerun it with `omibench run --force`"
+        ) from None
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise DataError(f"{where}: not a valid saved preprocessing ({str(exc)[:120] or type(exc).__name__}): "
-                        "rerun the model with `omibench run --force`") from None
+        raise DataError(
+            f"{where}: not a valid saved preprocessing ({str(exc)[:120] or type(exc).__name__}): "
+            "rerun the model with `omibench run --force`"
+        ) from None
