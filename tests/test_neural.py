@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator
 
 from omibench import FitContext
 from omibench.data import make_synthetic
 from omibench.plugins import load_registry
-from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator
 from omibench.torch_translator import DivergenceError, linear_decay_multiplier
 
 B_DIM, A_DIM = 39_464, 60_483
@@ -81,7 +81,9 @@ def test_fc_learning_rate_follows_schedule_and_reports_per_epoch():
 
 def test_cgan_has_no_distance_term_and_fc_learns():
     train, val, test = _parts()
-    fc = REG.translator("omitrans_fc")(**SMALL_FC, epochs=40, epochs_decay=10, lr_g=1e-3, lr_d=1e-3, output_bias="train_mean")
+    fc = REG.translator("omitrans_fc")(
+        **SMALL_FC, epochs=40, epochs_decay=10, lr_g=1e-3, lr_d=1e-3, output_bias="train_mean"
+    )
     fc.fit(train, val, FitContext(seed=0))
     assert REG.translator("cgan")().params["lambda_dist"] == 0.0
     assert REG.translator("omitrans_fc")().params["output_bias"] == "zero"  # the original code's init
@@ -129,7 +131,9 @@ def test_tdimpute_transfer_pretrains_on_the_source():
 
 def test_weights_load_with_weights_only(tmp_path):
     train, val, test = _parts()
-    model = REG.translator("omitrans_cnn")(filters=2, disc_filters=2, epochs=1, epochs_decay=0, batch_size=16).fit(train, val, FitContext())
+    model = REG.translator("omitrans_cnn")(filters=2, disc_filters=2, epochs=1, epochs_decay=0, batch_size=16).fit(
+        train, val, FitContext()
+    )
     model.save(tmp_path / "m")
     state = torch.load(tmp_path / "m" / "weights.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
@@ -140,6 +144,8 @@ def test_weights_load_with_weights_only(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 def test_fc_runs_on_gpu_when_present():
     train, val, test = _parts()
-    model = REG.translator("omitrans_fc")(**SMALL_FC, epochs=2, epochs_decay=1).fit(train, val, FitContext(device="cuda"))
+    model = REG.translator("omitrans_fc")(**SMALL_FC, epochs=2, epochs_decay=1).fit(
+        train, val, FitContext(device="cuda")
+    )
     assert next(model.net.parameters()).is_cuda
     assert np.isfinite(model.predict(test.b)).all()
