@@ -24,7 +24,7 @@ def test_fc_parameter_counts_at_paper_size():
         disc = FCDiscriminator(A_DIM, B_DIM, [128, 64, 32], 16, "instance")
     widths = [B_DIM, 4096, 1024, 512, 256, 512, 1024, 4096, A_DIM]
     expected_g = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
-    assert n_params(gen) == expected_g == 419_154_243  # "about 419.2 M" (spec §2.5)
+    assert n_params(gen) == expected_g == 419_154_243  # "about 419.2 M" (the paper's FC generator)
     d_widths = [A_DIM + B_DIM, 128, 64, 32, 16]
     assert n_params(disc) == sum(a * b + b for a, b in zip(d_widths[:-1], d_widths[1:])) == 12_804_208
 
@@ -35,7 +35,7 @@ def test_unet_and_cnn_lengths_at_paper_size():
         disc = CNNDiscriminator(A_DIM, B_DIM)
         out = unet(torch.empty(2, B_DIM))
         logits = disc(out, torch.empty(2, B_DIM))
-    assert unet.out_length == 78_912  # spec §2.8: 78,912 positions, first 60,483 kept
+    assert unet.out_length == 78_912  # the paper's U-Net: 78,912 positions, first 60,483 kept
     assert isinstance(unet.stretch, torch.nn.Identity)
     assert out.shape == (2, A_DIM)
     assert logits.shape == (2, 64)
