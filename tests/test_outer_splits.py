@@ -18,6 +18,7 @@ KFOLD = {"scheme": "kfold", "folds": FOLDS, "repeats": 1, "seed": 0, "val_fracti
 RECORDER = '''
 import json, os
 import numpy as np
+from omibench import hookimpl
 from omibench.translator import Translator
 
 class Recorder(Translator):
@@ -46,6 +47,11 @@ class Recorder(Translator):
 
     def refit_params(self):
         return {"shift": 0.5}
+
+
+@hookimpl
+def omibench_register_translators(register):
+    register(Recorder)
 '''
 
 
