@@ -105,9 +105,9 @@ def test_preprocessing_fitted_per_outer_split(write_config, tmp_path):
     """Each split's parts are scaled with its own training rows (no leakage from its test rows)."""
     from omibench.preparation import for_split
 
-    prep = _prepare(write_config, tmp_path, split=KFOLD, translators=[{"name": "ridge"}],
-                    preprocess={"b": [], "a": [{"standardize": True}]} if False else {})
+    prep = _prepare(write_config, tmp_path, split=KFOLD, translators=[{"name": "ridge"}], preprocess={"impute": "mean"})
     other = for_split(prep, 1)
+    assert other.preprocessor is not prep.preprocessor
     assert other.split == prep.splits[1]
     assert set(other.test.sample_ids.tolist()) == set(prep.splits[1].test)
     assert set(other.train.sample_ids.tolist()) == set(prep.splits[1].train)
@@ -164,3 +164,12 @@ def test_holdout_default_keeps_the_single_split_and_its_keys(write_config, tmp_p
     assert len(prep.splits) == 1 and prep.raw is None
     plan = prep.translators[0]
     assert plan.split_keys == (plan.key,)
+
+
+def test_ridge_refit_pins_the_alpha_chosen_on_validation(write_config, tmp_path):
+    prep = _prepare(write_config, tmp_path, refit="train+val", translators=[{"name": "ridge"}, {"name": "knn"}])
+    store = MemoryStore(tmp_path / "s")
+    assert [o.status for o in run_experiment(prep, store, executor="inline")] == ["FINISHED", "FINISHED"]
+    runs = {r.label: r for r in _children(store, RunLevel.SUMMARY)}
+    assert float(runs["ridge"].params["chosen.refit.alpha"]) == pytest.approx(float(runs["ridge"].params["chosen.alpha"]))
+    assert float(runs["knn"].params["chosen.refit.k"]) == float(runs["knn"].params["chosen.k"])
