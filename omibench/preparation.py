@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._code_identity import code_identity
 from ._errors import ConfigError, DataError
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
 from .data.cache import load_cached, prepared_key, read_prepared, write_prepared
@@ -156,7 +157,8 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
     all_splits = splits or [split]
     translators = []
     for entry, cls, params in resolved:
-        keys = tuple(canonical_hash({**base, "split_hash": s.hash, "translator": cls.name, "params": params})
+        code = {"code": code_identity(cls)}  # editing the plugin's file reruns its jobs
+        keys = tuple(canonical_hash({**base, **code, "split_hash": s.hash, "translator": cls.name, "params": params})
                      for s in all_splits)
         translators.append(PlannedTranslator(entry, cls, params, _summary_key(keys), split_keys=keys))
     write_cache()  # only now: every check on the input has passed

@@ -173,3 +173,19 @@ def test_ridge_refit_pins_the_alpha_chosen_on_validation(write_config, tmp_path)
     runs = {r.label: r for r in _children(store, RunLevel.SUMMARY)}
     assert float(runs["ridge"].params["chosen.refit.alpha"]) == pytest.approx(float(runs["ridge"].params["chosen.alpha"]))
     assert float(runs["knn"].params["chosen.refit.k"]) == float(runs["knn"].params["chosen.k"])
+
+
+def test_editing_a_plugin_file_changes_its_job_key(write_config, tmp_path, monkeypatch):
+    import sys
+
+    plugins = tmp_path / "plug"
+    plugins.mkdir()
+    (plugins / "recorder.py").write_text(RECORDER)
+    body = {"plugins_dir": str(plugins), "translators": [{"name": "recorder"}, {"name": "ridge"}]}
+    first = _prepare(write_config, tmp_path, **body).translators
+    (plugins / "recorder.py").write_text(RECORDER + "\n# a change\n")
+    for name in [m for m in sys.modules if "recorder" in m]:  # the registry imports the file afresh
+        monkeypatch.delitem(sys.modules, name)
+    second = _prepare(write_config, tmp_path, **body).translators
+    assert first[0].key != second[0].key  # the edited plugin reruns
+    assert first[1].key == second[1].key  # ridge's code did not change
