@@ -167,12 +167,17 @@ def test_holdout_default_keeps_the_single_split_and_its_keys(write_config, tmp_p
 
 
 def test_ridge_refit_pins_the_alpha_chosen_on_validation(write_config, tmp_path):
-    prep = _prepare(write_config, tmp_path, refit="train+val", translators=[{"name": "ridge"}, {"name": "knn"}])
+    tdimpute = {"name": "tdimpute", "params": {"hidden": 8, "epochs": 4, "batch_size": 16, "select": "best_val"}}
+    prep = _prepare(write_config, tmp_path, refit="train+val",
+                    translators=[{"name": "ridge"}, {"name": "knn"}, {"name": "krr"}, tdimpute])
     store = MemoryStore(tmp_path / "s")
-    assert [o.status for o in run_experiment(prep, store, executor="inline")] == ["FINISHED", "FINISHED"]
+    outcomes = run_experiment(prep, store, executor="inline")
+    assert [o.status for o in outcomes] == ["FINISHED"] * 4, [o.error for o in outcomes]
     runs = {r.label: r for r in _children(store, RunLevel.SUMMARY)}
     assert float(runs["ridge"].params["chosen.refit.alpha"]) == pytest.approx(float(runs["ridge"].params["chosen.alpha"]))
     assert float(runs["knn"].params["chosen.refit.k"]) == float(runs["knn"].params["chosen.k"])
+    assert json.loads(runs["krr"].params["chosen.refit.bandwidths"]) == [float(runs["krr"].params["chosen.bandwidth"])]
+    assert float(runs["tdimpute"].params["chosen.refit.epochs"]) == float(runs["tdimpute"].params["chosen.best_epoch"])
 
 
 def test_editing_a_plugin_file_changes_its_job_key(write_config, tmp_path, monkeypatch):
