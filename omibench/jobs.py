@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -179,9 +179,24 @@ class JobWork:
     show_progress: bool = False
     module: str = "omibench.jobs"
     remote = staticmethod(run_remote)  # module-level: Ray pickles it by reference
+    _last: Prepared | None = field(default=None, repr=False)
 
     def here(self, spec: JobSpec, reporter: Reporter | None) -> JobResult:
-        return execute_job(spec, self.prepared, reporter, self.show_progress)
+        """Run on the driver's data (in a fork of it, or inline). Another outer split's parts are
+        built here, in the job's process, and the last one is kept for the next job (jobs come
+        split by split): at most the whole dataset, the first split's parts and one more split's
+        parts are held at once, never every split's."""
+        from .preparation import for_split, split_index
+
+        index = split_index(self.prepared, spec.split_hash)
+        if index == self.prepared.outer_index:
+            prepared = self.prepared
+        else:
+            if self._last is None or self._last.outer_index != index:
+                self._last = None  # release the previous split's parts before building the next
+                self._last = for_split(self.prepared, index)
+            prepared = self._last
+        return execute_job(spec, prepared, reporter, self.show_progress)
 
 
 def _plan(prepared: Prepared, label: str) -> PlannedTranslator:
