@@ -194,3 +194,17 @@ def test_editing_a_plugin_file_changes_its_job_key(write_config, tmp_path, monke
     second = _prepare(write_config, tmp_path, **body).translators
     assert first[0].key != second[0].key  # the edited plugin reruns
     assert first[1].key == second[1].key  # ridge's code did not change
+
+
+def test_outer_splits_through_the_process_executor(write_config, tmp_path):
+    """Forked jobs build their own split's parts; results match the inline executor's."""
+    prep = _prepare(write_config, tmp_path, split=KFOLD, translators=[{"name": "ridge"}])
+    inline, forked = MemoryStore(tmp_path / "a"), MemoryStore(tmp_path / "b")
+    run_experiment(prep, inline, executor="inline")
+    run_experiment(prep, forked, executor="process")
+
+    def by_split(store):
+        return {r.tags.outer_split: r.metrics["test/mse"] for r in _children(store)}
+
+    assert by_split(forked) == pytest.approx(by_split(inline))
+    assert len(by_split(forked)) == FOLDS
