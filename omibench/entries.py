@@ -145,12 +145,10 @@ class Entry:
         summary = aggregate([self.done[j] for j in self.jobs])
         if self.multi:
             self.store.log_metrics(self.parent, summary)
-            per_job = _per_job_chosen(self)
+            held = self.store.get_run(self.parent).params  # a resumed summary may hold them (write-once)
+            per_job = {k: v for k, v in _per_job_chosen(self).items() if k not in held}
             if per_job:
-                try:
-                    self.store.log_params(self.parent, per_job)
-                except Exception:  # a resumed summary may hold them already (params are write-once)
-                    pass
+                self.store.log_params(self.parent, per_job)
             self.store.end_run(self.parent)
         return RunStatus.FINISHED.value, summary, ""
 

@@ -14,18 +14,19 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import _interrupts
 from ._faults import fault_point
 from .artifacts import write_run_artifacts
-from .executors.spec import FAILED, FINISHED, JobResult, JobSpec, Reporter
 from .data.paired import PairedData
 from .entries import CHOSEN_FILE
+from .executors.spec import FAILED, FINISHED, JobResult, JobSpec, Reporter
 from .fitting import FitScore, fit_and_score
 from .translate import save_preprocessing
 from .translator import FitContext, Translator, resolve_device

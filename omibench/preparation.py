@@ -7,9 +7,10 @@ Everything that can be wrong with the user's input (config, plugins, data, split
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -17,15 +18,15 @@ from ._code_identity import code_identity
 from ._errors import ConfigError, DataError
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
 from .data.cache import load_cached, prepared_key, read_prepared, write_prepared
+from .data.ids import listed_keys, read_id_list
 from .data.paired import PairedData
+from .data.paths import resolve
 from .data.preprocess import Preprocessor
-from .data.sources import DataSource, FilesSource, build_source
 from .data.resampling import outer_splits, tcga_patient_groups
+from .data.sources import DataSource, FilesSource, build_source
 from .data.splits import Split, make_split
 from .data.steps import build_steps
 from .data.xena import Streamed, can_stream, prepare_streamed
-from .data.ids import listed_keys, read_id_list
-from .data.paths import resolve
 from .plugins import Registry
 from .translator import Translator, validate_params
 
