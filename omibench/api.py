@@ -175,6 +175,7 @@ def tune(
     plugin_dirs: Sequence[str | Path] = (),
     store: str | Path | None = None,
     export: Path | None = None,
+    cv: int = 0,
     wait_s: float = DEFAULT_WAIT_S,
     on_trial: Callable[[Any], None] | None = None,
     echo: Echo = _quiet,
@@ -190,6 +191,8 @@ def tune(
         raise ConfigError(f"timeout {timeout}: must be a positive number of seconds")
     if jobs < 1:
         raise ConfigError(f"jobs {jobs}: must be at least 1")
+    if cv == 1 or cv < 0:
+        raise ConfigError(f"cv {cv}: give at least 2 folds (or 0 to score on the validation split)")
     if metric not in TUNE_METRICS:
         raise ConfigError(f"metric {metric!r}: choose one of {', '.join(TUNE_METRICS)}")
     if pruner not in ("median", "hyperband", "none"):
@@ -198,7 +201,7 @@ def tune(
     plan = prepared.translators[0]
     st = open_store(store_dir, prepared.config.tracking.uri)
     request = TuneRequest(
-        str(config), tuple(overrides), tuple(dirs), translator, metric, storage, str(st.path), pruner, seed
+        str(config), tuple(overrides), tuple(dirs), translator, metric, storage, str(st.path), pruner, seed, cv
     )
     echo(f"omibench: tuning {translator} ({trials} trials, {jobs} worker(s)), study {study_name(prepared, plan)}")
     study = run_trials(request, prepared, plan, trials, timeout, jobs, on_trial)

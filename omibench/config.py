@@ -33,8 +33,18 @@ class TranslatorEntry(_Strict):
 
 
 class SplitConfig(_Strict):
-    """Fractions are of all samples. ``test_ids`` (a file, one id per line) fixes the test part."""
+    """Fractions are of all samples. ``test_ids`` (a file, one id per line) fixes the test part.
 
+    ``scheme`` draws the outer splits (see omibench.data.resampling): ``holdout`` one split (the
+    paper's protocol), ``repeated_holdout`` ``repeats`` independent splits, ``kfold`` ``folds`` x
+    ``repeats`` splits whose test parts partition the samples in each repeat. A given test list
+    (``test_ids`` / ``given``) is always the only outer split. ``group_by: patient`` keeps the
+    samples of one TCGA patient on one side of every split."""
+
+    scheme: Literal["holdout", "repeated_holdout", "kfold"] = "holdout"
+    repeats: int = Field(1, ge=1)
+    folds: int = Field(5, ge=2)
+    group_by: Literal["patient"] | None = None
     seed: int = 0
     val_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.2, ge=0, lt=1)
@@ -110,6 +120,8 @@ class ExperimentConfig(_Strict):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     timeout_s: float | None = Field(None, gt=0)  # per translator job (fit, predict, scoring); a longer one FAILS
+    # refit after selection: the choices made on validation, refitted on training + validation rows
+    refit: Literal["none", "train+val"] = "none"
 
     @field_validator("seeds")
     @classmethod
@@ -146,7 +158,25 @@ class ExperimentConfig(_Strict):
 
     def semantic_dict(self) -> dict[str, Any]:
         """The fields that change results (not where results go, nor the worker count)."""
-        return self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s"})
+        out = self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s"})
+        # fields added with resampling count only when set: a config without them keeps its hash
+        for name, default in _NEW_SPLIT_DEFAULTS.items():
+            if out["split"].get(name) == default:
+                del out["split"][name]
+        if out.get("refit") == "none":
+            del out["refit"]
+        return out
+
+    @property
+    def n_outer(self) -> int:
+        """Outer splits the scheme asks for (a given test list makes it one)."""
+        s = self.split
+        if s.test_ids or s.given or s.scheme == "holdout":
+            return 1
+        return s.repeats * (s.folds if s.scheme == "kfold" else 1)
+
+
+_NEW_SPLIT_DEFAULTS: dict[str, Any] = {"scheme": "holdout", "repeats": 1, "folds": 5, "group_by": None}
 
 
 def canonical_hash(value: Any) -> str:

@@ -8,6 +8,7 @@ kept, an unfinished summary is reopened and only its missing seeds run again.
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 from collections.abc import Callable
@@ -23,13 +24,24 @@ from .executors.spec import JobResult
 from .preparation import PlannedTranslator, Prepared
 from .store import RunLevel, RunStatus, Store, Tags, owner_id
 
-__all__ = ["Entry", "aggregate", "open_entry", "record_result", "seed_key", "translator_tags"]
+__all__ = ["Entry", "Job", "aggregate", "job_key", "open_entry", "read_chosen", "record_result", "seed_key",
+           "translator_tags"]
 
 Echo = Callable[[str], None]
 
 
+Job = tuple[int, int]  # (outer split index, seed)
+
+
 def seed_key(key: str, seed: int) -> str:
     return canonical_hash({"job": key, "seed": seed})
+
+
+def job_key(plan: PlannedTranslator, job: Job) -> str:
+    """The key of one (outer split, seed) job; with one outer split, the key it always had."""
+    split, seed = job
+    keys = plan.split_keys or (plan.key,)
+    return seed_key(keys[split], seed)
 
 
 def translator_tags(prepared: Prepared, plan: PlannedTranslator) -> Tags:
@@ -38,7 +50,7 @@ def translator_tags(prepared: Prepared, plan: PlannedTranslator) -> Tags:
         label=plan.entry.display,
         dataset=prepared.train.name,
         dataset_hash=prepared.dataset_hash,
-        split_hash=prepared.split.hash,
+        split_hash=prepared.splits[0].hash,
         config_hash=prepared.config_hash,
         job_key=plan.key,
         git_commit=git_commit(),
@@ -46,12 +58,14 @@ def translator_tags(prepared: Prepared, plan: PlannedTranslator) -> Tags:
         plugin_source=f"{plan.cls.__module__}.{plan.cls.__qualname__}",
         tuned_from=plan.tuned_from or None,
         owner=owner_id(),
+        n_splits=len(prepared.splits) if len(prepared.splits) > 1 else None,
     )
 
 
 @dataclass
 class Entry:
-    """One translator's runs: the summary run and, with several seeds, one child run per seed."""
+    """One translator's runs: the summary run and, with several jobs (outer splits x seeds), one
+    child run per job. A seed-independent translator has one job per outer split."""
 
     label: str
     plan: PlannedTranslator
@@ -59,52 +73,67 @@ class Entry:
     store: Store
     exp_id: str
     tags: Tags
-    seeds: list[int]
-    done: dict[int, dict[str, float]] = field(default_factory=dict)  # seed -> result metrics
-    done_runs: dict[int, str] = field(default_factory=dict)  # seed -> its FINISHED run
-    seed_runs: dict[int, str] = field(default_factory=dict)  # seed -> run opened by this process
+    jobs: list[Job]
+    split_hashes: tuple[str, ...] = ()
+    done: dict[Job, dict[str, float]] = field(default_factory=dict)  # job -> result metrics
+    done_runs: dict[Job, str] = field(default_factory=dict)  # job -> its FINISHED run
+    job_runs: dict[Job, str] = field(default_factory=dict)  # job -> run opened by this process
+    chosen: dict[Job, dict[str, str | float]] = field(default_factory=dict)  # job -> its chosen settings
     errors: list[str] = field(default_factory=list)
-    returned: set[int] = field(default_factory=set)  # seeds whose job came back, finished or failed
+    returned: set[Job] = field(default_factory=set)  # jobs that came back, finished or failed
     closed: bool = False
 
     @property
     def multi(self) -> bool:
-        return len(self.seeds) > 1
+        return len(self.jobs) > 1
 
-    def todo(self) -> list[int]:
-        return [s for s in self.seeds if s not in self.done]
+    @property
+    def seeds(self) -> list[int]:
+        return list(dict.fromkeys(seed for _, seed in self.jobs))
 
-    def seed_run(self, seed: int) -> str:
-        """The run a seed's job logs into (opened now)."""
+    def todo(self) -> list[Job]:
+        return [j for j in self.jobs if j not in self.done]
+
+    def job_run(self, job: Job) -> str:
+        """The run a job logs into (opened now)."""
+        split, seed = job
         if not self.multi:
             self.store.set_tags(self.parent, Tags(seed=seed))
-            self.seed_runs[seed] = self.parent
+            self.job_runs[job] = self.parent
             return self.parent
+        several = len(self.split_hashes) > 1
         run_id = self.store.create_run(
             self.exp_id,
-            f"{self.label} seed {seed}",
-            self.tags.with_(level=RunLevel.SEED, seed=seed, job_key=seed_key(self.plan.key, seed)),
+            f"{self.label} split {split} seed {seed}" if several else f"{self.label} seed {seed}",
+            self.tags.with_(level=RunLevel.SEED, seed=seed, job_key=job_key(self.plan, job), n_splits=None,
+                            outer_split=split if several else None,
+                            split_hash=self.split_hashes[split] if several else self.tags.split_hash),
             parent_id=self.parent,
         )
-        self.store.log_params(run_id, {**self.plan.params, "translator": self.plan.cls.name, "seed": seed})
-        self.seed_runs[seed] = run_id
+        params = {**self.plan.params, "translator": self.plan.cls.name, "seed": seed}
+        self.store.log_params(run_id, {**params, "outer_split": split} if several else params)
+        self.job_runs[job] = run_id
         return run_id
 
+    def seed_run(self, seed: int) -> str:
+        """The run of ``seed`` on the first outer split (kept for callers of the one-split API)."""
+        return self.job_run((0, seed))
+
     def open_runs(self) -> list[str]:
-        """Runs this process opened that are not closed yet (seed runs, then the summary)."""
-        runs = [r for s, r in self.seed_runs.items() if s not in self.returned and r != self.parent]
+        """Runs this process opened that are not closed yet (job runs, then the summary)."""
+        runs = [r for j, r in self.job_runs.items() if j not in self.returned and r != self.parent]
         return runs if self.closed else [*runs, self.parent]
 
-    def finish_seed(self, seed: int, result: JobResult) -> None:
+    def finish_job(self, job: Job, result: JobResult) -> None:
         if result.status == RunStatus.FINISHED.value:
-            self.done[seed] = result.metrics
-            self.done_runs[seed] = result.run_id
+            self.done[job] = result.metrics
+            self.done_runs[job] = result.run_id
         else:
             self.errors.append(result.error)
-        self.returned.add(seed)
+        self.returned.add(job)
 
     def complete(self) -> bool:
-        return all(s in self.done or s in self.returned for s in self.seeds)
+        return all(j in self.done or j in self.returned for j in self.jobs)
 
     def close(self) -> tuple[str, dict[str, float], str]:
         """End the summary run: (status, metrics, first error)."""
@@ -113,66 +142,105 @@ class Entry:
             if self.multi:
                 self.store.end_run(self.parent, RunStatus.FAILED, error=self.errors[0])
             return RunStatus.FAILED.value, {}, self.errors[0]
-        summary = aggregate([self.done[s] for s in self.seeds])
+        summary = aggregate([self.done[j] for j in self.jobs])
         if self.multi:
             self.store.log_metrics(self.parent, summary)
+            held = self.store.get_run(self.parent).params  # a resumed summary may hold them (write-once)
+            per_job = {k: v for k, v in _per_job_chosen(self).items() if k not in held}
+            if per_job:
+                self.store.log_params(self.parent, per_job)
             self.store.end_run(self.parent)
         return RunStatus.FINISHED.value, summary, ""
 
 
+def _per_job_chosen(entry: Entry) -> dict[str, str]:
+    """On the summary: each chosen setting as the list of its values per job (outer split, seed)."""
+    names = list(dict.fromkeys(name for j in entry.jobs for name in entry.chosen.get(j, {})))
+    return {f"chosen.{name}": str([entry.chosen.get(j, {}).get(name) for j in entry.jobs]) for name in names}
+
+
 def open_entry(
-    prepared: Prepared, plan: PlannedTranslator, store: Store, exp_id: str, split_file: Path, force: bool
+    prepared: Prepared, plan: PlannedTranslator, store: Store, exp_id: str, split_files: Path | list[Path], force: bool
 ) -> Entry:
     """The summary run to fill. Called with the experiment's lock held, so runs left RUNNING are
-    stale (their process is dead): they are marked FAILED. An unfinished multi-seed summary of the
-    same key is reopened and its FINISHED seeds kept; otherwise a new summary run is created."""
+    stale (their process is dead): they are marked FAILED. An unfinished multi-job summary of the
+    same key is reopened and its FINISHED jobs kept; otherwise a new summary run is created."""
     seeds = list(prepared.config.seeds)
+    hashes = tuple(s.hash for s in prepared.splits)
+    jobs = plan.jobs(seeds, len(hashes))
     tags = translator_tags(prepared, plan)
     store.stop_if_running(
         [r.run_id for r in store.runs_with_key(exp_id, plan.key, RunStatus.RUNNING)], RunStatus.FAILED
     )
-    entry = Entry(plan.entry.display, plan, "", store, exp_id, tags, seeds)
-    if len(seeds) > 1 and not force:
+    entry = Entry(plan.entry.display, plan, "", store, exp_id, tags, jobs, hashes)
+    if len(jobs) > 1 and not force:
         unfinished = store.unfinished_runs(exp_id, plan.key)
         if unfinished:
             entry.parent = unfinished[0].run_id
             store.set_status(entry.parent, RunStatus.RUNNING)
             store.set_tags(entry.parent, Tags(owner=tags.owner))
-            for seed in seeds:
-                key = seed_key(plan.key, seed)
+            for job in jobs:
+                key = job_key(plan, job)
                 store.stop_if_running(
                     [r.run_id for r in store.runs_with_key(exp_id, key, RunStatus.RUNNING)], RunStatus.FAILED
                 )
                 finished = store.finished_run(exp_id, key)
                 if finished is not None:
-                    entry.done[seed] = finished.result_metrics()
-                    entry.done_runs[seed] = finished.run_id
+                    entry.done[job] = finished.result_metrics()
+                    entry.done_runs[job] = finished.run_id
+                    entry.chosen[job] = {k.removeprefix("chosen."): v for k, v in finished.params.items()
+                                         if k.startswith("chosen.")}
             return entry
-    entry.parent = store.create_run(exp_id, plan.entry.display, tags.with_(level=RunLevel.SUMMARY))
+    used = [s for _, s in jobs]
+    entry.parent = store.create_run(
+        exp_id, plan.entry.display,
+        tags.with_(level=RunLevel.SUMMARY, seeds_fitted=",".join(map(str, dict.fromkeys(used)))),
+    )
     store.log_params(
         entry.parent,
         {
             **plan.params,
             "translator": plan.cls.name,
             "seeds": seeds,
+            "seed_dependent": plan.cls.seed_dependent,
             "n_train": prepared.train.n_samples,
             "n_val": prepared.val.n_samples,
             "n_test": prepared.test.n_samples,
             "n_b_features": prepared.train.b.shape[1],
             "n_a_features": prepared.train.a.shape[1],
+            **({"split_scheme": prepared.config.split.scheme, "n_splits": len(hashes)} if len(hashes) > 1 else {}),
         },
     )
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "config.yaml").write_text(yaml.safe_dump(prepared.config.model_dump(mode="json"), sort_keys=False))
         store.log_artifacts(entry.parent, tmp)
-    store.log_artifact(entry.parent, split_file, "split")
+    for split_file in [split_files] if isinstance(split_files, Path) else split_files:
+        store.log_artifact(entry.parent, split_file, "split")
     return entry
 
 
-def record_result(store: Store, result: JobResult, extra: Path | None = None, note: str = "") -> None:
+CHOSEN_FILE = "results/chosen.json"
+
+
+def read_chosen(result: JobResult) -> dict[str, str | float]:
+    """The settings a finished job's translator chose on validation (``chosen()``), as it wrote them."""
+    if CHOSEN_FILE in result.files:
+        text = result.files[CHOSEN_FILE].decode()
+    elif result.out_dir and (Path(result.out_dir) / CHOSEN_FILE).is_file():
+        text = (Path(result.out_dir) / CHOSEN_FILE).read_text()
+    else:
+        return {}
+    raw = json.loads(text)
+    return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def record_result(store: Store, result: JobResult, extra: Path | None = None, note: str = "") -> dict[str, str | float]:
     """Log one job's outcome into its run and close it: metrics, per-epoch values, artifacts
-    (plus ``extra``, a folder of driver-side artifacts such as the downstream figures)."""
+    (plus ``extra``, a folder of driver-side artifacts such as the downstream figures), and the
+    settings its translator chose as params ``chosen.<name>`` (numeric ones are also metrics,
+    put there by the job). Returns those chosen settings."""
     run_id = result.run_id
+    chosen = read_chosen(result) if result.status == RunStatus.FINISHED.value else {}
     for step, values in result.reports:
         store.log_metrics(run_id, values, step=step)
     with tempfile.TemporaryDirectory() as tmp:
@@ -180,8 +248,10 @@ def record_result(store: Store, result: JobResult, extra: Path | None = None, no
             (Path(tmp) / "traceback.txt").write_text(result.traceback or result.error)
             store.log_artifacts(run_id, tmp)
             store.end_run(run_id, RunStatus.FAILED, error=result.error or "failed")
-            return
+            return {}
         store.log_metrics(run_id, result.metrics)
+        if chosen:
+            store.log_params(run_id, {f"chosen.{k}": v for k, v in chosen.items()})
         if result.device:
             store.set_tags(run_id, Tags(device=result.device))
         if result.files:  # shipped back from another machine
@@ -196,6 +266,7 @@ def record_result(store: Store, result: JobResult, extra: Path | None = None, no
     if note:
         store.set_tags(run_id, Tags(downstream_note=note))
     store.end_run(run_id)
+    return chosen
 
 
 def _log_job_dir(store: Store, run_id: str, path: Path) -> None:

@@ -81,6 +81,7 @@ def prepare_experiment(
     echo(
         f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test "
         f"samples, {prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}"
+        + (f" (1 of {len(prepared.splits)} outer splits, {cfg.split.scheme})" if len(prepared.splits) > 1 else "")
     )
     return prepared, dirs, store_dir
 

@@ -9,21 +9,27 @@ the same :func:`execute_job`. The driver alone writes the store.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
 import traceback
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from . import _interrupts
 from ._faults import fault_point
 from .artifacts import write_run_artifacts
+from .data.paired import PairedData
+from .entries import CHOSEN_FILE
 from .executors.spec import FAILED, FINISHED, JobResult, JobSpec, Reporter
-from .fitting import fit_and_score
+from .fitting import FitScore, fit_and_score
 from .translate import save_preprocessing
-from .translator import FitContext, resolve_device
+from .translator import FitContext, Translator, resolve_device
 
 if TYPE_CHECKING:
     from .preparation import PlannedTranslator, Prepared
@@ -40,6 +46,9 @@ def execute_job(
     ``JobResult.reports``. Anything the translator raises, ``sys.exit`` and ``KeyboardInterrupt``
     included, becomes a FAILED result with its traceback; a real Ctrl-C still interrupts.
     """
+    from .preparation import for_split, split_index
+
+    prepared = for_split(prepared, split_index(prepared, spec.split_hash))
     plan = _plan(prepared, spec.label)
     device = resolve_device(plan.cls.resources)
     context = FitContext(
@@ -54,7 +63,13 @@ def execute_job(
         with _interrupts.watching():
             fault_point("fit")
             fitted = fit_and_score(plan.cls, spec.params, prepared.train, prepared.val, context, prepared.test)
+            chosen = dict(fitted.model.chosen())
+            if prepared.config.refit == "train+val":
+                fitted, chosen = _refit(plan.cls, spec.params, fitted.model, prepared, context, chosen)
             out = Path(spec.out_dir)
+            (out / "results").mkdir(parents=True, exist_ok=True)
+            (out / CHOSEN_FILE).write_text(json.dumps(chosen, default=str))
+            fitted.metrics.update(chosen_metrics(chosen))
             assert fitted.test is not None and fitted.test_pred is not None
             write_run_artifacts(
                 out / "results", prepared.test, fitted.test_pred, fitted.test, prepared.config.downstream.top_genes
@@ -74,6 +89,40 @@ def execute_job(
         return _failed(spec, exc, context, reporter)
     return JobResult(
         spec.run_id, FINISHED, fitted.metrics, [] if reporter else context.reported, out_dir=spec.out_dir, device=device
+    )
+
+
+def chosen_metrics(chosen: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric chosen settings as metrics ``chosen.<name>`` (strings stay params only)."""
+    return {f"chosen.{k}": float(v) for k, v in chosen.items()
+            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)}
+
+
+def _refit(cls: type[Translator], params: Mapping[str, Any], model: Translator, prepared: Prepared,
+           context: FitContext, chosen: dict[str, Any]) -> tuple[FitScore, dict[str, Any]]:
+    """Refit after selection: ``model``'s choices pinned (``refit_params``), fitted again on the
+    training + validation rows, scored on the test rows (which it never sees, as before)."""
+    pins = model.refit_params()
+    if pins is None:
+        raise RuntimeError(f"translator {cls.name} cannot refit (refit_params() is None)")
+    both = concat_parts(prepared.train, prepared.val)
+    refitted = fit_and_score(cls, {**params, **pins}, both, prepared.val, context, prepared.test)
+    return refitted, {**chosen, **{f"refit.{k}": _flat(v) for k, v in pins.items()}}
+
+
+def _flat(value: Any) -> str | float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else json.dumps(value, default=str)
+
+
+def concat_parts(first: PairedData, second: PairedData) -> PairedData:
+    """Two preprocessed parts of one split stacked (rows of ``first``, then ``second``)."""
+    labels = None
+    if first.labels is not None and second.labels is not None:
+        labels = np.concatenate([first.labels, second.labels])
+    return PairedData(
+        b=np.concatenate([first.b, second.b]), a=np.concatenate([first.a, second.a]),
+        sample_ids=np.concatenate([first.sample_ids, second.sample_ids]), b_features=first.b_features,
+        a_features=first.a_features, labels=labels, name=first.name,
     )
 
 
@@ -99,9 +148,10 @@ def run_spec(spec: JobSpec, reporter: Reporter | None = None) -> JobResult:
     try:
         cache = Path(spec.cache_dir) if spec.cache_dir and Path(spec.cache_dir).is_dir() else None
         prepared = prepare(ExperimentConfig(**spec.config), load_registry(spec.plugin_dirs), cache)
-        if (prepared.dataset_hash, prepared.split.hash) != (spec.dataset_hash, spec.split_hash):
+        hashes = [s.hash for s in prepared.splits]
+        if prepared.dataset_hash != spec.dataset_hash or spec.split_hash not in hashes:
             raise RuntimeError(
-                f"this worker sees dataset {prepared.dataset_hash} / split {prepared.split.hash}, the driver "
+                f"this worker sees dataset {prepared.dataset_hash} / splits {', '.join(hashes)}, the driver "
                 f"{spec.dataset_hash} / {spec.split_hash}: the data differ between machines"
             )
     except Exception as exc:
@@ -130,9 +180,24 @@ class JobWork:
     show_progress: bool = False
     module: str = "omibench.jobs"
     remote = staticmethod(run_remote)  # module-level: Ray pickles it by reference
+    _last: Prepared | None = field(default=None, repr=False)
 
     def here(self, spec: JobSpec, reporter: Reporter | None) -> JobResult:
-        return execute_job(spec, self.prepared, reporter, self.show_progress)
+        """Run on the driver's data (in a fork of it, or inline). Another outer split's parts are
+        built here, in the job's process, and the last one is kept for the next job (jobs come
+        split by split): at most the whole dataset, the first split's parts and one more split's
+        parts are held at once, never every split's."""
+        from .preparation import for_split, split_index
+
+        index = split_index(self.prepared, spec.split_hash)
+        if index == self.prepared.outer_index:
+            prepared = self.prepared
+        else:
+            if self._last is None or self._last.outer_index != index:
+                self._last = None  # release the previous split's parts before building the next
+                self._last = for_split(self.prepared, index)
+            prepared = self._last
+        return execute_job(spec, prepared, reporter, self.show_progress)
 
 
 def _plan(prepared: Prepared, label: str) -> PlannedTranslator:

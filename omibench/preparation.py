@@ -7,27 +7,30 @@ Everything that can be wrong with the user's input (config, plugins, data, split
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ._code_identity import code_identity
 from ._errors import ConfigError, DataError
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
 from .data.cache import load_cached, prepared_key, read_prepared, write_prepared
+from .data.ids import listed_keys, read_id_list
 from .data.paired import PairedData
+from .data.paths import resolve
 from .data.preprocess import Preprocessor
+from .data.resampling import outer_splits, tcga_patient_groups
 from .data.sources import DataSource, FilesSource, build_source
 from .data.splits import Split, make_split
 from .data.steps import build_steps
 from .data.xena import Streamed, can_stream, prepare_streamed
-from .data.ids import listed_keys, read_id_list
-from .data.paths import resolve
 from .plugins import Registry
 from .translator import Translator, validate_params
 
-__all__ = ["Prepared", "PlannedTranslator", "prepare", "with_params"]
+__all__ = ["Prepared", "PlannedTranslator", "for_split", "prepare", "with_params"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +42,12 @@ class PlannedTranslator:
     params: dict[str, Any]
     key: str  # identifies the result: same key, same result (used to skip finished work)
     tuned_from: str = ""  # the tuning study whose best parameters were merged in, if any
+    split_keys: tuple[str, ...] = ()  # the key on each outer split; one split: (key,)
+
+    def jobs(self, seeds: list[int], n_splits: int) -> list[tuple[int, int]]:
+        """(outer split, seed) of every job: a seed-independent translator is fitted once per split."""
+        used = seeds if self.cls.seed_dependent else seeds[:1]
+        return [(i, seed) for i in range(n_splits) for seed in used]
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,36 @@ class Prepared:
     config_hash: str
     translators: list[PlannedTranslator]
     preprocessor: Preprocessor | None = None  # fitted on the training rows; saved beside each model
+    # outer resampling: every outer split (``split`` is ``outer[outer_index]``) and the whole loaded
+    # dataset they are drawn from; the parts of another split are built on demand (:func:`for_split`)
+    outer: tuple[Split, ...] = ()
+    raw: PairedData | None = None
+    outer_index: int = 0
+
+    @property
+    def splits(self) -> tuple[Split, ...]:
+        return self.outer or (self.split,)
+
+
+def for_split(prepared: Prepared, index: int) -> Prepared:
+    """``prepared`` on outer split ``index``: its parts cut from the whole dataset and preprocessing
+    fitted on that split's training rows only. Built when asked, so only the splits in use are held."""
+    if index == prepared.outer_index:
+        return prepared
+    if prepared.raw is None or not 0 <= index < len(prepared.outer):
+        raise DataError(f"outer split {index} is not available in this preparation")
+    split = prepared.outer[index]
+    parts, pre = _fit_parts(prepared.config, prepared.raw, split)
+    return replace(prepared, train=parts["train"], val=parts["val"], test=parts["test"], split=split,
+                   preprocessor=pre, outer_index=index)
+
+
+def split_index(prepared: Prepared, split_hash: str) -> int:
+    """The position of the outer split with hash ``split_hash``."""
+    for i, split in enumerate(prepared.splits):
+        if split.hash == split_hash:
+            return i
+    raise DataError(f"split {split_hash} is not one of this experiment's outer splits: the data or config differ")
 
 
 def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None = None) -> Prepared:
@@ -65,6 +104,14 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
 
     data_source = build_source(registry.dataset(config.data["source"]), _fields(config.data))
     write_cache: Callable[[], None]
+    resampled = config.split.scheme != "holdout" or config.split.group_by is not None
+    splits: list[Split] = []
+    raw: PairedData | None = None
+    if resampled and config.source_data is not None:
+        raise ConfigError("split.scheme: outer resampling with source_data is not supported yet: use scheme: holdout")
+    if can_stream(data_source) and resampled:
+        raise ConfigError("split.scheme: outer resampling (and group_by) needs the in-memory data path; this "
+                          "files source is streamed: use scheme: holdout, or a given test list")
     if can_stream(data_source):  # headers first, then the matrices streamed (omibench.data.xena)
         assert isinstance(data_source, FilesSource)
         entry = None
@@ -78,7 +125,8 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         parts, split, pre, dataset_hash = streamed.parts, streamed.split, streamed.preprocessor, streamed.dataset_hash
         write_cache = _writer(entry, streamed)
     else:
-        parts, split, pre, dataset_hash, write_cache = _prepare_in_memory(config, data_source, cache_dir)
+        parts, splits, pre, dataset_hash, write_cache, raw = _prepare_in_memory(config, data_source, cache_dir)
+        split = splits[0]
     if parts["test"].n_samples < 2:
         raise DataError(f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
                         "raise split.test_fraction")
@@ -92,28 +140,43 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         reason = cls.skip_reason(params, parts["train"], parts["val"])
         if reason:
             raise ConfigError(f"translators: {entry.display!r} cannot run on this data: {reason}")
+        if config.refit != "none" and not cls.can_refit():
+            raise ConfigError(f"refit: translator {entry.display!r} ({cls.name}) cannot pin its choices for a refit: "
+                              "set refit: none, or leave it out of this experiment")
 
     source = None
     if config.source_data is not None:
         source = _align_source(_load(config.source_data, registry, cache_dir), split, pre)
 
     semantic = config.semantic_dict()
-    base = {"data": semantic["data"], "dataset_hash": dataset_hash, "split_hash": split.hash,
+    base = {"data": semantic["data"], "dataset_hash": dataset_hash,
             "preprocess": semantic["preprocess"], "seeds": semantic["seeds"]}
     if source is not None:
         base["source_hash"] = source.fingerprint()
-    translators = [
-        PlannedTranslator(entry, cls, params, canonical_hash({**base, "translator": cls.name, "params": params}))
-        for entry, cls, params in resolved
-    ]
+    if "refit" in semantic:
+        base["refit"] = semantic["refit"]
+    all_splits = splits or [split]
+    translators = []
+    for entry, cls, params in resolved:
+        code = {"code": code_identity(cls)}  # editing the plugin's file reruns its jobs
+        keys = tuple(canonical_hash({**base, **code, "split_hash": s.hash, "translator": cls.name, "params": params})
+                     for s in all_splits)
+        translators.append(PlannedTranslator(entry, cls, params, _summary_key(keys), split_keys=keys))
     write_cache()  # only now: every check on the input has passed
     return Prepared(config, parts["train"], parts["val"], parts["test"], source, split, dataset_hash,
-                    canonical_hash(semantic), translators, pre)
+                    canonical_hash(semantic), translators, pre, outer=tuple(splits) if len(splits) > 1 else (),
+                    raw=raw if len(splits) > 1 else None)
+
+
+def _summary_key(split_keys: tuple[str, ...]) -> str:
+    """One split: its key (as before resampling existed); several: a key over all of them."""
+    return split_keys[0] if len(split_keys) == 1 else canonical_hash({"outer": list(split_keys)})
 
 
 def _prepare_in_memory(config: ExperimentConfig, data_source: DataSource, cache_dir: Path | None
-                       ) -> tuple[dict[str, PairedData], Split, Preprocessor, str, Callable[[], None]]:
-    """Sources that are not streamed: load the whole dataset, then split and fit on training rows."""
+                       ) -> tuple[dict[str, PairedData], list[Split], Preprocessor, str, Callable[[], None], PairedData]:
+    """Sources that are not streamed: load the whole dataset, draw the outer splits, cut the first
+    one's parts and fit preprocessing on its training rows."""
     data, write_cache = load_cached(data_source, config.data, cache_dir)
     root = config.data.get("root")
     test_ids: list[str] | None = None
@@ -127,17 +190,31 @@ def _prepare_in_memory(config: ExperimentConfig, data_source: DataSource, cache_
         if data.given_test_ids is None:
             raise DataError(f"split.given: data source {config.data['source']!r} defines no test samples")
         test_ids = list(data.given_test_ids)
-    split = make_split(
-        data, seed=config.split.seed, val_fraction=config.split.val_fraction, test_fraction=config.split.test_fraction,
-        test_ids=test_ids, stratify=config.split.stratify, test_ids_source=str(config.split.test_ids),
-    )
-    split = replace(split, notes=tuple(notes))
+    cfg = config.split
+    if cfg.scheme == "holdout" and cfg.group_by is None:
+        splits = [make_split(
+            data, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
+            test_ids=test_ids, stratify=cfg.stratify, test_ids_source=str(cfg.test_ids),
+        )]
+    else:
+        groups = tcga_patient_groups(data.sample_ids) if cfg.group_by == "patient" else None
+        scheme = "repeated_holdout" if cfg.scheme == "holdout" else cfg.scheme
+        splits = outer_splits(data, scheme, repeats=cfg.repeats if cfg.scheme != "holdout" else 1, folds=cfg.folds,
+                              test_fraction=cfg.test_fraction, val_fraction=cfg.val_fraction, seed=cfg.seed,
+                              stratify=cfg.stratify, groups=groups, test_ids=test_ids)
+    splits[0] = replace(splits[0], notes=tuple(notes))
+    parts, pre = _fit_parts(config, data, splits[0])
+    return parts, splits, pre, data.fingerprint(), write_cache, data
+
+
+def _fit_parts(config: ExperimentConfig, data: PairedData, split: Split) -> tuple[dict[str, PairedData], Preprocessor]:
+    """The three parts of ``split``, preprocessed with statistics of its training rows only."""
     rows = split.rows(data)
     parts = {k: data.subset(v) for k, v in rows.items()}
+    root = config.data.get("root")
     pre = Preprocessor(config.preprocess.impute, build_steps(config.preprocess.b, "b", root),
                        build_steps(config.preprocess.a, "a", root)).fit(parts["train"])
-    parts = {k: pre.transform(v, k) for k, v in parts.items()}
-    return parts, split, pre, data.fingerprint(), write_cache
+    return {k: pre.transform(v, k) for k, v in parts.items()}, pre
 
 
 def _writer(entry: Path | None, streamed: Streamed) -> Callable[[], None]:
@@ -172,7 +249,9 @@ def with_params(prepared: Prepared, label: str, params: dict[str, Any], origin: 
     for plan in prepared.translators:
         if plan.entry.display == label:
             merged = validate_params(plan.cls, {**plan.params, **params})
-            plan = PlannedTranslator(plan.entry, plan.cls, merged, canonical_hash({"base": plan.key, "tuned": params}), origin)
+            keys = tuple(canonical_hash({"base": k, "tuned": params}) for k in plan.split_keys or (plan.key,))
+            key = canonical_hash({"base": plan.key, "tuned": params}) if len(keys) == 1 else _summary_key(keys)
+            plan = PlannedTranslator(plan.entry, plan.cls, merged, key, origin, split_keys=keys)
         plans.append(plan)
     return replace(prepared, translators=plans)
 

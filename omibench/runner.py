@@ -21,11 +21,11 @@ import numpy as np
 from . import _interrupts
 from ._faults import fault_point
 from .downstream import Downstream, setup_downstream
-from .entries import Entry, aggregate, open_entry, record_result
+from .entries import Entry, Job, aggregate, open_entry, record_result
 from .executors import Executor, JobResult, JobSpec, make_executor
 from .fitting import prepare_process
 from .jobs import JobWork
-from .preparation import Prepared
+from .preparation import Prepared, for_split
 from .store import RunStatus, Store, Tags
 
 __all__ = ["Outcome", "RunInterrupted", "add_downstream", "build_executor", "run_experiment"]
@@ -88,10 +88,10 @@ def run_experiment(
     prepare_process()  # before the driver's first torch allocation (Table 3's classifier), inherited by job forks
     exp_id = store.experiment_id(config.experiment_name)
     assert exp_id is not None
-    split_file = prepared.split.save(store.path / "splits" / f"{prepared.split.hash}.json")
+    split_files = [s.save(store.path / "splits" / f"{s.hash}.json") for s in prepared.splits]
     entries: dict[str, Entry] = {}
     outcomes: dict[str, Outcome] = {}
-    by_run: dict[str, tuple[Entry, int]] = {}
+    by_run: dict[str, tuple[Entry, Job]] = {}
     jobs_dir = store.path / "jobs"
     runner = (
         executor
@@ -99,7 +99,8 @@ def run_experiment(
         else build_executor(executor, prepared, store, show_progress, **executor_options)
     )
     try:
-        judge = setup_downstream(prepared, store, exp_id, echo)
+        judges = _Judges(prepared, store, exp_id, echo)
+        judge = judges.first()
         n = len(prepared.translators)
         for i, plan in enumerate(prepared.translators, 1):
             label = plan.entry.display
@@ -108,20 +109,23 @@ def run_experiment(
                 echo(f"[{i}/{n}] {label}: finished run {finished.run_id} exists, skipped (--force reruns)")
                 outcomes[label] = Outcome(label, SKIPPED, finished.run_id)
                 if judge:  # finished before Table 3 existed: score its logged predictions
-                    backfill_downstream(judge, store, outcomes[label], echo)
+                    backfill_downstream(judges, store, outcomes[label], echo)
                 continue
-            entry = open_entry(prepared, plan, store, exp_id, split_file, force)
+            entry = open_entry(prepared, plan, store, exp_id, split_files, force)
             entries[label] = entry
             todo = entry.todo()
             echo(
                 f"[{i}/{n}] {label}: {len(todo)} job(s) submitted"
-                + (f", {len(entry.done)} seed(s) already finished" if entry.done else "")
+                + (f", {len(entry.done)} already finished" if entry.done else "")
+                + ("" if plan.cls.seed_dependent or len(config.seeds) == 1 else
+                   f" (seed-independent: fitted with seed {config.seeds[0]} only)")
             )
-            if not todo:  # every seed finished before an interruption: only the summary was left open
-                outcomes[label] = _close(entry, judge, echo)
+            if not todo:  # every job finished before an interruption: only the summary was left open
+                outcomes[label] = _close(entry, judges if judge else None, echo)
                 continue
-            for seed in todo:
-                run_id = entry.seed_run(seed)
+            for job in todo:
+                split_i, seed = job
+                run_id = entry.job_run(job)
                 runner.submit(
                     JobSpec(
                         run_id=run_id,
@@ -134,32 +138,36 @@ def run_experiment(
                         plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs],
                         cwd=os.getcwd(),
                         dataset_hash=prepared.dataset_hash,
-                        split_hash=prepared.split.hash,
+                        split_hash=prepared.splits[split_i].hash,
                         cache_dir=str(store.path / "cache"),
                         n_jobs=config.n_jobs or os.cpu_count() or 1,
                         timeout_s=timeout_s,
                     )
                 )
-                by_run[run_id] = (entry, seed)
+                by_run[run_id] = (entry, job)
         for result in runner.results():
-            entry, seed = by_run[result.run_id]
-            extra = _score_downstream(judge, result, f"{entry.label} seed {seed}", echo) if judge else None
-            record_result(store, result, *(extra or (None, "")))
+            entry, job = by_run[result.run_id]
+            title = _title(entry.label, job, len(prepared.splits))
+            split_judge = judges.get(job[0]) if judge else None
+            extra = _score_downstream(split_judge, result, title, echo) if split_judge else None
+            chosen = record_result(store, result, *(extra or (None, "")))
+            if chosen:
+                entry.chosen[job] = chosen
             if extra:
                 shutil.rmtree(extra[0], ignore_errors=True)
             shutil.rmtree(jobs_dir / result.run_id, ignore_errors=True)  # failed jobs' partial files too
-            entry.finish_seed(seed, result)
+            entry.finish_job(job, result)
             if result.status == RunStatus.FINISHED.value:
                 m = result.metrics
                 echo(
-                    f"    {entry.label} seed {seed}: median featurewise R² {m['test/median_r2_featurewise']:.4f}, "
+                    f"    {title}: median featurewise R² {m['test/median_r2_featurewise']:.4f}, "
                     f"MSE {m['test/mse']:.4f}, fit {m['fit_time_s']:.1f}s"
                 )
             else:
-                echo(f"    {entry.label} seed {seed}: FAILED: {result.error.splitlines()[0] if result.error else ''}")
+                echo(f"    {title}: FAILED: {result.error.splitlines()[0] if result.error else ''}")
             fault_point("seed_recorded")
             if entry.complete():
-                outcomes[entry.label] = _close(entry, judge, echo)
+                outcomes[entry.label] = _close(entry, judges if judge else None, echo)
     except BaseException as exc:
         runner.close()
         stopped = []
@@ -188,13 +196,35 @@ def build_executor(
     return make_executor(kind, JobWork(prepared, show_progress), reporter_for, **options)
 
 
-def _close(entry: Entry, judge: Downstream | None, echo: Echo) -> Outcome:
-    if judge and not entry.errors:  # seeds from an earlier process that lack Table 3
-        for seed, run_id in entry.done_runs.items():
-            if not any(k.startswith("downstream/") for k in entry.done[seed]):
-                scored = _backfill_run(judge, entry.store, run_id, f"{entry.label} seed {seed}", echo)
+class _Judges:
+    """Table 3's classifier per outer split (it is trained on that split's training rows), built
+    when first asked; ``None`` where Table 3 is off."""
+
+    def __init__(self, prepared: Prepared, store: Store, exp_id: str, echo: Echo) -> None:
+        self.prepared, self.store, self.exp_id, self.echo = prepared, store, exp_id, echo
+        self.built: dict[int, Downstream | None] = {}
+
+    def get(self, index: int) -> Downstream | None:
+        if index not in self.built:
+            self.built[index] = setup_downstream(for_split(self.prepared, index), self.store, self.exp_id, self.echo)
+        return self.built[index]
+
+    def first(self) -> Downstream | None:
+        return self.get(0)
+
+
+def _title(label: str, job: Job, n_splits: int) -> str:
+    return f"{label} split {job[0]} seed {job[1]}" if n_splits > 1 else f"{label} seed {job[1]}"
+
+
+def _close(entry: Entry, judges: _Judges | None, echo: Echo) -> Outcome:
+    if judges and not entry.errors:  # jobs from an earlier process that lack Table 3
+        for job, run_id in entry.done_runs.items():
+            judge = judges.get(job[0])
+            if judge and not any(k.startswith("downstream/") for k in entry.done[job]):
+                scored = _backfill_run(judge, entry.store, run_id, _title(entry.label, job, len(entry.split_hashes)), echo)
                 if scored:
-                    entry.done[seed] = {**entry.done[seed], **scored}
+                    entry.done[job] = {**entry.done[job], **scored}
     status, metrics, error = entry.close()
     return Outcome(entry.label, status, entry.parent, metrics, error)
 
@@ -204,12 +234,12 @@ def add_downstream(prepared: Prepared, store: Store, echo: Echo = lambda _: None
     that lacks it (e.g. runs from before the classifier existed); return how many runs have it now."""
     exp_id = store.experiment_id(prepared.config.experiment_name)
     assert exp_id is not None
-    judge = setup_downstream(prepared, store, exp_id, echo)
-    if judge is None:
+    judges = _Judges(prepared, store, exp_id, echo)
+    if judges.first() is None:
         return 0
     runs = store.summaries(prepared.config.experiment_name, prepared.split.hash, prepared.dataset_hash)
     return sum(
-        backfill_downstream(judge, store, Outcome(run.label, RunStatus.FINISHED.value, run.run_id), echo)
+        backfill_downstream(judges, store, Outcome(run.label, RunStatus.FINISHED.value, run.run_id), echo)
         for run in runs
     )
 
@@ -262,14 +292,19 @@ def _backfill_run(judge: Downstream, store: Store, run_id: str, title: str, echo
     return result.metrics
 
 
-def backfill_downstream(judge: Downstream, store: Store, outcome: Outcome, echo: Echo) -> bool:
-    """Add Table 3 to a finished translator's runs that lack it, from their logged test predictions."""
+def backfill_downstream(judges: _Judges, store: Store, outcome: Outcome, echo: Echo) -> bool:
+    """Add Table 3 to a finished translator's runs that lack it, from their logged test predictions
+    (each scored by the classifier of its own outer split)."""
     assert outcome.run_id is not None
     children = store.seed_runs(outcome.run_id)
     per_seed = []
     for run in children or [store.get_run(outcome.run_id)]:
         metrics = {k: v for k, v in run.metrics.items() if k.startswith("downstream/")}
+        judge = judges.get(run.tags.outer_split or 0)
+        if not metrics and judge is None:
+            return False
         if not metrics:
+            assert judge is not None
             scored = _backfill_run(judge, store, run.run_id, f"{outcome.label} seed {run.tags.seed}", echo)
             if scored is None:
                 return False

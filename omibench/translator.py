@@ -167,6 +167,16 @@ class Translator:
         epoch kept...), as flat name -> number or string; ``{}`` when nothing was chosen."""
         return {}
 
+    def refit_params(self) -> dict[str, Any] | None:
+        """After ``fit``: parameters that pin what was chosen on validation (e.g. a one-value alpha
+        grid, the epoch count with ``select: final``), for ``refit: train+val``; ``None`` (the
+        default) when this translator cannot refit, which preparation refuses up front."""
+        return None
+
+    @classmethod
+    def can_refit(cls) -> bool:
+        return cls.refit_params is not Translator.refit_params
+
     # --- persistence -------------------------------------------------------------------------
     def get_state(self) -> dict[str, np.ndarray]:
         """The fitted arrays; the default ``save`` writes them to ``state.npz``."""

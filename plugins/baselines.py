@@ -130,6 +130,11 @@ class _SvdRegression(Translator):
         self.x_mean_, self.y_mean_, self.v_, self.c_ = state["x_mean"], state["y_mean"], state["v"], state["c"]
         self.chosen_ = float(state["chosen"])
 
+    def refit_params(self) -> dict[str, Any]:
+        """Pins the penalty / rank chosen on validation (for ``refit: train+val``)."""
+        value = self.chosen_
+        return {self._path_name: int(value) if self._path_name == "n_components" else float(value)}
+
 
 def _path_mse(zv: np.ndarray, uty: np.ndarray, yv: np.ndarray, factors: np.ndarray) -> np.ndarray:
     """Validation MSE of every path point: prediction Zv diag(d) C against Yv (C = UᵀY), for each
@@ -298,6 +303,10 @@ class KNN(Translator):
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.x_scale_ = state["x_mean"], state["x_scale"]
         self.x_train_, self.y_train_, self.k_ = state["x_train"], state["y_train"], int(state["k"])
+
+    def refit_params(self) -> dict[str, Any]:
+        """Pins the k chosen on validation (for ``refit: train+val``)."""
+        return {"k": int(self.k_)}
 
 
 @hookimpl

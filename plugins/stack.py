@@ -122,6 +122,11 @@ class KernelRidge(Translator):
         self.y_mean_, self.dual_, self.col_mean_ = state["y_mean"], state["dual"], state["col_mean"]
         self.bandwidth_, self.alpha_, self.median_ = (float(v) for v in state["scalars"])
 
+    def refit_params(self) -> dict[str, Any]:
+        """Pins the bandwidth (relative to the median distance) and penalty chosen on validation."""
+        return {"bandwidths": [float(self.bandwidth_)], "alpha_grid": [float(self.alpha_), 2 * float(self.alpha_)],
+                "n_alphas": 1}
+
 
 def _member(name: str) -> Translator:
     if name == "ridge":

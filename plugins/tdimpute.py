@@ -128,6 +128,13 @@ class TDimpute(TorchTranslator):
             n += 1
         return {"loss_rmse": float(total) / max(n, 1)}
 
+    def refit_params(self) -> dict[str, Any]:
+        """Pins the epoch count: the epoch kept on validation with ``select: best_val``, then trained
+        to that epoch and kept (``select: final``); with ``select: final``, the same epochs."""
+        if self.params.get("select") == "best_val" and getattr(self, "best_epoch_", -1) > 0:
+            return {"epochs": int(self.best_epoch_), "select": "final"}
+        return {"select": "final"}
+
 
 @hookimpl
 def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]

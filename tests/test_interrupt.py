@@ -18,7 +18,7 @@ TAG = "omibench."
 SEEDS = [0, 1]
 BODY = small_experiment(
     seeds=SEEDS,
-    translators=[{"name": "linear_regression"}, {"name": "lasso", "params": {"n_alphas": 3}}],
+    translators=[{"name": "sklearn"}, {"name": "sklearn", "label": "sk2", "params": {"estimator": "sklearn.linear_model.LinearRegression"}}],
     downstream={"enabled": True, "epochs": [2, 2, 2], "decay_epochs": 1, "latent": 8, "batch_size": 16, "tsne": False},
 )
 
@@ -45,7 +45,7 @@ def state(store):
     assert not [r for r in runs if r.info.status == "RUNNING"], "a run was left RUNNING"
     summaries = [r for r in runs if r.data.tags.get(f"{TAG}level") == "summary" and r.info.status == "FINISHED"]
     labels = sorted(r.data.tags[f"{TAG}label"] for r in summaries)
-    assert labels == ["lasso", "linear_regression"], labels  # one FINISHED summary per translator
+    assert labels == ["sk2", "sklearn"], labels  # one FINISHED summary per translator
     for summary in summaries:
         seeds = [
             r

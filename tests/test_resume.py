@@ -13,11 +13,13 @@ from omibench.store import MemoryStore, RunLevel, RunStatus, Tags
 from .conftest import small_experiment
 
 SEEDS = [0, 1, 2]
+# seed-dependent translators: a seed-independent one (lasso, ridge) is fitted once, not per seed
+SEEDED = [{"name": "sklearn"}, {"name": "sklearn", "label": "sk2", "params": {"estimator": "sklearn.linear_model.LinearRegression"}}]
 
 
 @pytest.fixture
 def prepared(write_config, tmp_path):
-    cfg = write_config(small_experiment(seeds=SEEDS))
+    cfg = write_config(small_experiment(seeds=SEEDS, translators=SEEDED))
     prep, _, _ = api.prepare_experiment(cfg, store=tmp_path / "cache_store")
     return prep
 

@@ -171,3 +171,31 @@ def test_translator_without_search_space(write_config, tmp_path):
     cfg = write_config(small_experiment())
     result = invoke("tune", cfg, "--translator", "linear_regression", "--trials", "2", "--store", tmp_path / "s")
     assert result.exit_code == 2 and "declares no search space" in result.output
+
+
+def test_cv_tuning_scores_folds_of_train_and_val_never_test(write_config, tmp_path):
+    import numpy as np
+    import pytest
+
+    from omibench import api
+    from omibench._errors import ConfigError
+    from omibench.tuning import TuneRequest, _cv_folds, run_trials
+
+    cfg = write_config(small_experiment(translators=[{"name": "ridge"}]))
+    prepared, dirs, _ = api.prepare_experiment(cfg, store=tmp_path / "store")
+    folds = _cv_folds(prepared, 3)
+    pool = set(prepared.train.sample_ids.tolist()) | set(prepared.val.sample_ids.tolist())
+    vals = [set(v.sample_ids.tolist()) for _, v in folds]
+    assert set().union(*vals) == pool and sum(map(len, vals)) == len(pool)  # each pooled row validates once
+    for train, val in folds:
+        ids = set(train.sample_ids.tolist()) | set(val.sample_ids.tolist())
+        assert ids == pool and not ids & set(prepared.test.sample_ids.tolist())
+
+    request = TuneRequest(str(cfg), (), tuple(dirs), "ridge", store=str(tmp_path / "store"), cv=3)
+    study = run_trials(request, prepared, prepared.translators[0], 2, None, 1)
+    for trial in study.trials:
+        assert len(trial.user_attrs["cv_scores"]) == 3
+        assert trial.value == pytest.approx(float(np.mean(trial.user_attrs["cv_scores"])))
+    plain = TuneRequest(str(cfg), (), tuple(dirs), "ridge", store=str(tmp_path / "store"))
+    with pytest.raises(ConfigError, match="--cv 3"):  # a study's trials are scored one way only
+        run_trials(plain, prepared, prepared.translators[0], 1, None, 1)

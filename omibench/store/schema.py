@@ -67,6 +67,9 @@ class Tags:
     pruned_by: str | None = None
     tune_metric: str | None = None
     best_trial: int | None = None
+    outer_split: int | None = None  # a job's outer split (0-based index into the experiment's splits)
+    n_splits: int | None = None  # how many outer splits the summary aggregates
+    seeds_fitted: str | None = None  # the seeds actually fitted ("0" for a seed-independent translator)
 
     _LONG = ("error", "downstream_note")  # free text, truncated to what MLflow stores
 
