@@ -172,7 +172,8 @@ def test_sigkill_mid_benchmark_then_rerun_finishes_every_job_once(write_config, 
     td = {"hidden": 8, "epochs": 40, "batch_size": 8}
     cfg = write_config(
         small_experiment(
-            seeds=[0, 1, 2], translators=[{"name": "linear_regression"}, {"name": "tdimpute", "params": td}]
+            seeds=[0, 1, 2],
+            translators=[{"name": "sklearn"}, {"name": "tdimpute", "params": td}],  # seed-dependent both
         )
     )
     cmd = [sys.executable, "-m", "omibench.cli", "run", str(cfg), "--store", str(store)]
