@@ -89,6 +89,11 @@ class Registry:
         if not isinstance(name, str) or not name.strip():
             self.problems.append(f"{source}: {cls.__name__} has no `name` class attribute; skipped")
             return
+        if kind == "translator" and getattr(cls, "uses_test_labels", False) is not False \
+                and getattr(cls, "control", False) is not True:
+            self.problems.append(f"{source}: translator {name!r} sets uses_test_labels without control = True: only a "
+                                 "control may read the labels of the samples it predicts; skipped")
+            return
         if name in table and table[name].cls is not cls:
             first = table[name].source
             self._ambiguous.setdefault(name, [first]).append(source)
