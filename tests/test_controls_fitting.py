@@ -248,3 +248,24 @@ def test_resources_are_recorded_per_fit():
 ])
 def test_failure_kind(error: str, exit_signal: int | None, timed_out: bool, kind: str):
     assert failure_kind(error, exit_signal, timed_out) == kind
+
+
+class CudaBlock(Shrink):
+    """Allocates 64 MiB on the GPU in fit."""
+
+    name = "cuda_block"
+
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> CudaBlock:
+        import torch
+
+        self.block_ = torch.ones(16 * 1024 * 1024, device=context.device)  # float32: 64 MiB
+        return self
+
+
+def test_peak_gpu_memory_is_recorded_on_cuda():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    parts = (_data(None, name="tr"), _data(None, seed=1, name="va"), _data(None, seed=2, name="te"))
+    out = fit_and_score(CudaBlock, {}, *parts[:2], FitContext(device="cuda"), parts[2])
+    assert out.metrics["peak_gpu_mb"] >= 63
