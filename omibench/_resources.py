@@ -17,6 +17,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+if sys.version_info >= (3, 11):
+    from typing import Self
+else:  # pragma: no cover
+    from typing_extensions import Self
+
 __all__ = ["ResourceMeter", "peak_rss_mb"]
 
 _MB = 1024.0 * 1024.0
@@ -70,7 +75,7 @@ class ResourceMeter:
         self.wall_s = 0.0
         self.cpu_s = 0.0
 
-    def __enter__(self) -> ResourceMeter:
+    def __enter__(self) -> Self:
         _reset_peak_rss()
         self._children_peak = _maxrss_mb(resource.RUSAGE_CHILDREN)
         self._cuda = _torch_cuda() if self.device.startswith("cuda") else None

@@ -32,8 +32,15 @@ if TYPE_CHECKING:
     from .data.paired import PairedData
     from .translator import FitContext, Translator
 
-__all__ = ["EXTRA_METRICS", "FitScore", "WITHIN_TYPE_METRIC", "checked_predict", "fit_and_score", "predict_split",
-           "seed_everything"]
+__all__ = [
+    "EXTRA_METRICS",
+    "WITHIN_TYPE_METRIC",
+    "FitScore",
+    "checked_predict",
+    "fit_and_score",
+    "predict_split",
+    "seed_everything",
+]
 
 EXTRA_METRICS: tuple[str, ...] = ("correlation",)
 WITHIN_TYPE_METRIC = "within_type_median_r2_featurewise"

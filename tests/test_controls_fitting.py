@@ -164,7 +164,7 @@ def test_within_type_r2_against_a_hand_computation():
     out = fit_and_score(Shrink, {}, _data(["x"] * 10, name="tr"), _data(["x"], name="va"), FitContext(), test)
     pred = 0.5 * test.b.astype(np.float64)
     medians = {}
-    for c, rows in (("x", range(0, 5)), ("y", range(5, 12))):
+    for c, rows in (("x", range(5)), ("y", range(5, 12))):
         r = list(rows)
         medians[c] = float(np.median(_r2_by_hand(test.a[r].astype(np.float64), pred[r])))
     expected = (5 * medians["x"] + 7 * medians["y"]) / 12
