@@ -68,9 +68,13 @@ def measure(n: int = 233, genes: int = 645, classes: int = 5, epochs: int = 200,
             per_phase.append(counter.get_total_flops())
         total_flops = sum(f * e for f, e in zip(per_phase, default.epochs))
         s = default
-        shapes = [*zip((genes, *s.hidden), s.hidden), (s.hidden[-1], s.latent), (s.hidden[-1], s.latent),
-                  *zip((s.latent, *s.hidden[::-1]), (*s.hidden[::-1], genes)),
-                  *zip((s.latent, *s.classifier_hidden), (*s.classifier_hidden, classes))]
+        shapes = [
+            *zip((genes, *s.hidden), s.hidden),
+            (s.hidden[-1], s.latent),
+            (s.hidden[-1], s.latent),
+            *zip((s.latent, *s.hidden[::-1]), (*s.hidden[::-1], genes)),
+            *zip((s.latent, *s.classifier_hidden), (*s.classifier_hidden, classes)),
+        ]
         rate = _gemm_rate(shapes, s.batch_size)
         scale = epochs / sum(default.epochs)
         short = tuple(max(1, round(e * scale)) for e in default.epochs)
@@ -79,9 +83,17 @@ def measure(n: int = 233, genes: int = 645, classes: int = 5, epochs: int = 200,
         OmiEmbedClassifier.train(a, labels, features, run)
         fit = (time.perf_counter() - start) * sum(default.epochs) / sum(run.epochs)
     floor = total_flops / rate
-    return {"what": "table3_classifier", "samples": n, "genes": genes, "threads": threads,
-            "fit_200_epochs_s": round(fit, 2), "tflop": round(total_flops / 1e12, 3),
-            "gemm_gflops": round(rate / 1e9, 1), "floor_s": round(floor, 2), "ratio_to_floor": round(fit / floor, 2)}
+    return {
+        "what": "table3_classifier",
+        "samples": n,
+        "genes": genes,
+        "threads": threads,
+        "fit_200_epochs_s": round(fit, 2),
+        "tflop": round(total_flops / 1e12, 3),
+        "gemm_gflops": round(rate / 1e9, 1),
+        "floor_s": round(floor, 2),
+        "ratio_to_floor": round(fit / floor, 2),
+    }
 
 
 def main() -> None:

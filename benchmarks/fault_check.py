@@ -40,15 +40,22 @@ def check(store: Path, experiment: str) -> dict[str, dict[str, float]]:
     summaries = [r for r in runs if r.data.tags.get("omibench.level") == "summary" and r.info.status == "FINISHED"]
     labels = [r.data.tags["omibench.label"] for r in summaries]
     assert len(labels) == len(set(labels)), labels
-    keys = [r.data.tags["omibench.job_key"] for r in runs if r.info.status == "FINISHED"
-            and r.data.tags.get("omibench.level") in ("summary", "seed")]
+    keys = [
+        r.data.tags["omibench.job_key"]
+        for r in runs
+        if r.info.status == "FINISHED" and r.data.tags.get("omibench.level") in ("summary", "seed")
+    ]
     assert len(keys) == len(set(keys)), "a job finished twice"
     for s in summaries:
-        seeds = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == s.info.run_id and r.info.status == "FINISHED"]
+        seeds = [
+            r for r in runs if r.data.tags.get("mlflow.parentRunId") == s.info.run_id and r.info.status == "FINISHED"
+        ]
         n_seeds = len(json.loads(s.data.params["seeds"]))
         assert n_seeds == 1 or len(seeds) == n_seeds, (s.data.tags["omibench.label"], len(seeds))
-    return {r.data.tags["omibench.label"]: {k: v for k, v in r.data.metrics.items() if k.startswith("test/")}
-            for r in summaries}
+    return {
+        r.data.tags["omibench.label"]: {k: v for k, v in r.data.metrics.items() if k.startswith("test/")}
+        for r in summaries
+    }
 
 
 def main() -> None:
@@ -70,7 +77,10 @@ def main() -> None:
         print(f"fault {fault}: exit {p.returncode}; last line: {last}", flush=True)
     got = check(out / "faults", experiment)
     same = got.keys() == reference.keys() and all(
-        abs(got[k][m] - reference[k][m]) <= 1e-9 * max(1.0, abs(reference[k][m])) for k in reference for m in reference[k])
+        abs(got[k][m] - reference[k][m]) <= 1e-9 * max(1.0, abs(reference[k][m]))
+        for k in reference
+        for m in reference[k]
+    )
     print(f"interrupted + killed + rerun: exit codes {codes}; metrics equal to the reference: {same}", flush=True)
     a, b = run(cfg, out / "race", sets), run(cfg, out / "race", sets)
     a.communicate()

@@ -45,8 +45,10 @@ def main() -> None:
     data = make_synthetic(n_samples=args.samples, n_cpgs=args.cpgs, n_genes=args.genes, seed=0)
     gen_time = time.perf_counter() - t0
     data_gib = (data.b.nbytes + data.a.nbytes) / GIB
-    print(f"data: {args.samples} x {args.cpgs} -> {args.genes} float32, {data_gib:.2f} GiB, made in {gen_time:.1f}s, "
-          f"peak RSS so far {peak_rss_gib():.2f} GiB")
+    print(
+        f"data: {args.samples} x {args.cpgs} -> {args.genes} float32, {data_gib:.2f} GiB, made in {gen_time:.1f}s, "
+        f"peak RSS so far {peak_rss_gib():.2f} GiB"
+    )
 
     model = load_registry().translator("omitrans_fc")(batch_size=args.batch)
     model.fit_scaling(data)
@@ -71,19 +73,33 @@ def main() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        rows.append({"step": step, "seconds": round(elapsed, 3), "peak_rss_gib": round(peak_rss_gib(), 2),
-                     "loss_g_dist": round(losses["loss_g_dist"], 4)})
+        rows.append(
+            {
+                "step": step,
+                "seconds": round(elapsed, 3),
+                "peak_rss_gib": round(peak_rss_gib(), 2),
+                "loss_g_dist": round(losses["loss_g_dist"], 4),
+            }
+        )
         print(f"step {step}: {elapsed:.2f}s  peak RSS {peak_rss_gib():.2f} GiB  losses {losses}")
 
     weights = (n_g + n_d) * 4 / GIB
-    plan = {"generator params": n_g, "discriminator params": n_d, "weights GiB": weights,
-            "gradients GiB": weights, "Adam state GiB (2 moments)": 2 * weights, "data GiB (A + B, float32)": data_gib,
-            "total planned GiB": 4 * weights + data_gib}
+    plan = {
+        "generator params": n_g,
+        "discriminator params": n_d,
+        "weights GiB": weights,
+        "gradients GiB": weights,
+        "Adam state GiB (2 moments)": 2 * weights,
+        "data GiB (A + B, float32)": data_gib,
+        "total planned GiB": 4 * weights + data_gib,
+    }
     print("\nmemory plan (before activations):")
     for k, v in plan.items():
         print(f"  {k:<30} {v:,.2f}" if isinstance(v, float) else f"  {k:<30} {v:,}")
-    print(f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads, device {args.device}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads, device {args.device}"
+    )
     out = Path(__file__).with_name("fc_paper_step.csv")
     with out.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]) + ["samples", "batch", "device"])

@@ -24,8 +24,9 @@ __all__ = ["measure_cohort"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int | None = None,
-                   rise: float | None = 0.02) -> dict | None:
+def measure_cohort(
+    cohort: str, genes: int = 60, repeats: int = 1, patience: int | None = None, rise: float | None = 0.02
+) -> dict | None:
     """Per-gene seconds with and without the early stop (``patience``: default ``path_patience``), on
     ``genes`` genes of one cohort."""
     from omibench import FitContext, OmibenchError
@@ -58,10 +59,18 @@ def measure_cohort(cohort: str, genes: int = 60, repeats: int = 1, patience: int
                 times[key].append((time.perf_counter() - start) / len(cols))
                 alphas[key] = model.alpha_
     early, full = min(times["early"]), min(times["full"])
-    return {"cohort": cohort, "train_rows": train.n_samples, "cpgs": train.b.shape[1], "genes": len(cols),
-            "s_per_gene": round(early, 4), "s_per_gene_full_path": round(full, 4),
-            "saving": round(full / early, 2), "patience": patience or cls.default_params["path_patience"], "rise": rise,
-            "choice_changed": int((alphas["early"] != alphas["full"]).sum())}
+    return {
+        "cohort": cohort,
+        "train_rows": train.n_samples,
+        "cpgs": train.b.shape[1],
+        "genes": len(cols),
+        "s_per_gene": round(early, 4),
+        "s_per_gene_full_path": round(full, 4),
+        "saving": round(full / early, 2),
+        "patience": patience or cls.default_params["path_patience"],
+        "rise": rise,
+        "choice_changed": int((alphas["early"] != alphas["full"]).sum()),
+    }
 
 
 def _genes(data, cols: np.ndarray):  # type: ignore[no-untyped-def]
@@ -85,8 +94,11 @@ def main() -> None:
     ap.add_argument("--rise", type=float, default=0.02, help="path_rise to compare; 0: none")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    rows = [r for c in args.cohorts.split(",")
-            if (r := measure_cohort(c, args.genes, args.repeats, args.patience, args.rise or None)) is not None]
+    rows = [
+        r
+        for c in args.cohorts.split(",")
+        if (r := measure_cohort(c, args.genes, args.repeats, args.patience, args.rise or None)) is not None
+    ]
     for r in rows:
         print(json.dumps(r) if args.json else "  ".join(f"{k}={v}" for k, v in r.items()))
     if len(rows) > 1:

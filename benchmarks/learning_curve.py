@@ -39,8 +39,13 @@ def main() -> None:
             train = prepared.train.subset(np.sort(rng.choice(n, size, replace=False)))
             for name in args.translators:
                 model = registry.translator(name)().fit(train, prepared.val, FitContext(seed=args.seed))
-                values[name].append(float(np.median(score(prepared.val.a, model.predict(prepared.val.b)).r2_featurewise)))
-        print(f"n={size:4d} " + "  ".join(f"{k} {np.mean(v):.4f} ± {np.std(v):.4f}" for k, v in values.items()), flush=True)
+                values[name].append(
+                    float(np.median(score(prepared.val.a, model.predict(prepared.val.b)).r2_featurewise))
+                )
+        print(
+            f"n={size:4d} " + "  ".join(f"{k} {np.mean(v):.4f} ± {np.std(v):.4f}" for k, v in values.items()),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

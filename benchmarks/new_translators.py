@@ -8,7 +8,8 @@ Two settings, each translator fitted in its own subprocess so that its peak memo
   hyperparameters on, so it is optimistic for all alike; test numbers are never looked at here).
   ``local`` uses the real hg19 probe and gene tables of ../shared/data/annotation.
 - ``size-s``: size S, a synthetic cohort of 1,000 training samples x 5,000 CpGs -> 5,000 genes
-  (plus 150 validation samples; ``synthetic --size N P G`` for other sizes), with synthetic locations at the paper's CpG density (39,464
+  (plus 150 validation samples; ``synthetic --size N P G`` for other sizes), with synthetic locations
+  at the paper's CpG density (39,464
   filtered 450K CpGs over the genome: one per ~76 kb). Cost only: the synthetic data have no
   local structure, so its scores say nothing about ``local``.
 
@@ -62,9 +63,14 @@ def _translator(name: str, tables: tuple[str, str] | None) -> Translator:
     if name == "local":
         assert tables is not None
         return Local(probe_table=tables[0], gene_table=tables[1])
-    classes: dict[str, type[Translator]] = {"train_mean": TrainMean, "class_mean": ClassMean,
-                                            "random_profile": RandomProfile, "ridge": Ridge, "krr": KernelRidge,
-                                            "svd_krr": SvdKrr}
+    classes: dict[str, type[Translator]] = {
+        "train_mean": TrainMean,
+        "class_mean": ClassMean,
+        "random_profile": RandomProfile,
+        "ridge": Ridge,
+        "krr": KernelRidge,
+        "svd_krr": SvdKrr,
+    }
     return classes[name]()
 
 
@@ -72,8 +78,15 @@ def _brca(seed: int) -> tuple[PairedData, PairedData, tuple[str, str]]:
     from omibench.data.sources import FilesSource
     from omibench.data.splits import make_split
 
-    src = FilesSource(FilesSource.Params(root=BRCA, b=Path("methylation_beta.csv"), a=Path("expression_log2ratio.csv"),
-                                         labels=Path("labels.csv"), label_column="pam50"))
+    src = FilesSource(
+        FilesSource.Params(
+            root=BRCA,
+            b=Path("methylation_beta.csv"),
+            a=Path("expression_log2ratio.csv"),
+            labels=Path("labels.csv"),
+            label_column="pam50",
+        )
+    )
     data = src.load()
     rows = make_split(data, seed=seed, val_fraction=0.1, test_fraction=0.2).rows(data)
     return data.subset(rows["train"]), data.subset(rows["val"]), (str(PROBES), str(GENES))
@@ -91,10 +104,12 @@ def _synthetic(workdir: Path, n: int, p: int, g: int) -> tuple[PairedData, Paire
     chrom_len = span // 22
     cpg_at, gene_at = rng.integers(0, span, p), rng.integers(0, span, g)
     probes, genes = workdir / "probes.csv", workdir / "genes.csv"
-    pd.DataFrame({"probe": data.b_features, "chr": [f"chr{1 + p // chrom_len}" for p in cpg_at],
-                  "pos": cpg_at % chrom_len}).to_csv(probes, index=False)
-    pd.DataFrame({"gene": data.a_features, "chr": [str(1 + p // chrom_len) for p in gene_at],
-                  "pos": gene_at % chrom_len}).to_csv(genes, index=False)
+    pd.DataFrame(
+        {"probe": data.b_features, "chr": [f"chr{1 + p // chrom_len}" for p in cpg_at], "pos": cpg_at % chrom_len}
+    ).to_csv(probes, index=False)
+    pd.DataFrame(
+        {"gene": data.a_features, "chr": [str(1 + p // chrom_len) for p in gene_at], "pos": gene_at % chrom_len}
+    ).to_csv(genes, index=False)
     return data.subset(np.arange(n)), data.subset(np.arange(n, n + n_val)), (str(probes), str(genes))
 
 
@@ -119,17 +134,32 @@ def one(name: str, where: str, seed: int, size: tuple[int, int, int]) -> dict[st
         else:
             pred = model.predict(val.b)
         chosen: dict[str, Any] = model.chosen() if hasattr(model, "chosen") else {}
-        return {"translator": name, "where": where, "seed": seed, "n_train": train.n_samples,
-                "shape": f"{train.b.shape[1]}->{train.a.shape[1]}", "fit_s": round(wall, 2), "cpu_s": round(cpu, 2),
-                "rss_before_mb": round(rss_before / 1024), "peak_rss_mb": round(peak / 1024),
-                "val_median_r2f": round(_median_r2f(pred, val.a), 4), "chosen": chosen}
+        return {
+            "translator": name,
+            "where": where,
+            "seed": seed,
+            "n_train": train.n_samples,
+            "shape": f"{train.b.shape[1]}->{train.a.shape[1]}",
+            "fit_s": round(wall, 2),
+            "cpu_s": round(cpu, 2),
+            "rss_before_mb": round(rss_before / 1024),
+            "peak_rss_mb": round(peak / 1024),
+            "val_median_r2f": round(_median_r2f(pred, val.a), 4),
+            "chosen": chosen,
+        }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("where", choices=["brca", "size-s", "synthetic"])
-    ap.add_argument("--size", type=int, nargs=3, default=[1000, 5000, 5000], metavar=("N", "P", "G"),
-                    help="synthetic: training samples, CpGs, genes (size-s is 1000 5000 5000)")
+    ap.add_argument(
+        "--size",
+        type=int,
+        nargs=3,
+        default=[1000, 5000, 5000],
+        metavar=("N", "P", "G"),
+        help="synthetic: training samples, CpGs, genes (size-s is 1000 5000 5000)",
+    )
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--translators", nargs="+")
     ap.add_argument("--one", help=argparse.SUPPRESS)
@@ -146,23 +176,36 @@ def main() -> None:
     rows = []
     for seed in args.seeds:
         for name in names:
-            cmd = [sys.executable, __file__, args.where, "--seeds", str(seed), "--size", *map(str, args.size), "--one", name]
-            out = subprocess.run(cmd,
-                                 check=False, capture_output=True, text=True, env=env)
+            cmd = [
+                sys.executable,
+                __file__,
+                args.where,
+                "--seeds",
+                str(seed),
+                "--size",
+                *map(str, args.size),
+                "--one",
+                name,
+            ]
+            out = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env)
             if out.returncode:
                 print(f"{name} seed {seed}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
                 continue
             row = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(json.dumps(row, default=str), flush=True)
-    print("\n| translator | split seeds | fit s (mean) | peak RSS MB (max) | RSS before fit MB | val median R²f (mean) |")
+    print(
+        "\n| translator | split seeds | fit s (mean) | peak RSS MB (max) | RSS before fit MB | val median R²f (mean) |"
+    )
     print("|---|---|---|---|---|---|")
     for name in names:
         mine = [r for r in rows if r["translator"] == name]
         if mine:
-            print(f"| {name} | {len(mine)} | {np.mean([r['fit_s'] for r in mine]):.2f} | "
-                  f"{max(r['peak_rss_mb'] for r in mine)} | {max(r['rss_before_mb'] for r in mine)} | "
-                  f"{np.mean([r['val_median_r2f'] for r in mine]):.3f} |")
+            print(
+                f"| {name} | {len(mine)} | {np.mean([r['fit_s'] for r in mine]):.2f} | "
+                f"{max(r['peak_rss_mb'] for r in mine)} | {max(r['rss_before_mb'] for r in mine)} | "
+                f"{np.mean([r['val_median_r2f'] for r in mine]):.3f} |"
+            )
 
 
 if __name__ == "__main__":

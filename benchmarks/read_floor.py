@@ -36,12 +36,16 @@ def main() -> None:
             rows += len(ids)
         parse = time.perf_counter() - t0
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-        print(f"{path.name}: {rows} rows x {len(header.columns)} columns, {text / 1e6:.0f} MB text "
-              f"({path.stat().st_size / 1e6:.0f} MB gzipped)")
+        print(
+            f"{path.name}: {rows} rows x {len(header.columns)} columns, {text / 1e6:.0f} MB text "
+            f"({path.stat().st_size / 1e6:.0f} MB gzipped)"
+        )
         print(f"  decompression alone: {inflate:.1f} s ({text / 1e6 / inflate:.0f} MB/s)")
-        print(f"  decompression + parsing to float32 (pyarrow, streamed): {parse:.1f} s "
-              f"({text / 1e6 / parse:.0f} MB/s of text, {rows / parse:.0f} rows/s, "
-              f"{rows * len(header.columns) / parse / 1e6:.0f} M cells/s); peak RSS so far {peak:.2f} GiB")
+        print(
+            f"  decompression + parsing to float32 (pyarrow, streamed): {parse:.1f} s "
+            f"({text / 1e6 / parse:.0f} MB/s of text, {rows / parse:.0f} rows/s, "
+            f"{rows * len(header.columns) / parse / 1e6:.0f} M cells/s); peak RSS so far {peak:.2f} GiB"
+        )
 
 
 if __name__ == "__main__":

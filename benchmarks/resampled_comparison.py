@@ -48,8 +48,15 @@ def main() -> None:
     ap.add_argument("--root", default="../shared/data/tcga_brca_lockdunson")
     ap.add_argument("--repeats", type=int, default=10)
     args = ap.parse_args()
-    src = FilesSource(FilesSource.Params(root=Path(args.root), b=Path("methylation_beta.csv"), a=Path("expression_log2ratio.csv"),
-                                         labels=Path("labels.csv"), label_column="pam50"))
+    src = FilesSource(
+        FilesSource.Params(
+            root=Path(args.root),
+            b=Path("methylation_beta.csv"),
+            a=Path("expression_log2ratio.csv"),
+            labels=Path("labels.csv"),
+            label_column="pam50",
+        )
+    )
     data = src.load()
     assert data.labels is not None
     labels = np.array(["<none>" if x is None else str(x) for x in data.labels], dtype=object)
@@ -74,18 +81,23 @@ def main() -> None:
                 if name == "ridge":
                     within.append(within_type_r2(data.a[rows["test"]], pred, labels[rows["test"]]).summary)
         n_train, n_test = split_sizes(splits)
-        print(f"\n{scheme}: {len(splits)} outer splits, n_train {n_train:.0f}, n_test {n_test:.0f}, "
-              f"{time.perf_counter() - t0:.1f} s")
+        print(
+            f"\n{scheme}: {len(splits)} outer splits, n_train {n_train:.0f}, n_test {n_test:.0f}, "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
         for name, v in values.items():
             print(f"  {name:10s} median R²f {mean_interval(v)}")
         print(f"  ridge within-type median R²f (PAM50, class-size weighted) {mean_interval(within)}")
         for name in ("ridge_a10", "knn", "class_mean", "train_mean"):
-            c = paired_comparison(values[name], values["ridge"], metric="median_r2_featurewise",
-                                  n_train=n_train, n_test=n_test)
+            c = paired_comparison(
+                values[name], values["ridge"], metric="median_r2_featurewise", n_train=n_train, n_test=n_test
+            )
             d = np.array(values[name]) - np.array(values["ridge"])
             plain = st.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=st.sem(d))
-            print(f"  {name} - ridge: {c.difference} corrected t (p {c.pvalue:.3g}), plain t "
-                  f"[{plain[0]:.4g}, {plain[1]:.4g}]; P(better) {c.p_better}; {c.verdict}")
+            print(
+                f"  {name} - ridge: {c.difference} corrected t (p {c.pvalue:.3g}), plain t "
+                f"[{plain[0]:.4g}, {plain[1]:.4g}]; P(better) {c.p_better}; {c.verdict}"
+            )
 
 
 if __name__ == "__main__":

@@ -81,8 +81,11 @@ def _gemm_floor(shapes: list[tuple[int, int]], batch: int) -> tuple[float, float
     for n_in, n_out in sorted(set(shapes)):
         x, w, gy = torch.randn(batch, n_in), torch.randn(n_out, n_in), torch.randn(batch, n_out)
         y, dw, dx = torch.empty(batch, n_out), torch.empty(n_out, n_in), torch.empty(batch, n_in)
-        seconds += best(lambda: torch.mm(x, w.t(), out=y)) + best(lambda: torch.mm(gy.t(), x, out=dw)) \
+        seconds += (
+            best(lambda: torch.mm(x, w.t(), out=y))
+            + best(lambda: torch.mm(gy.t(), x, out=dw))
             + best(lambda: torch.mm(gy, w, out=dx))
+        )
         flops += 3 * 2.0 * batch * n_in * n_out
     return flops / seconds, seconds
 
@@ -113,8 +116,13 @@ def measure_neural(name: str, size: str, steps: int) -> dict:
     start = time.perf_counter()
     model.predict(data.b[:1000])
     predict_s = time.perf_counter() - start
-    linears = [(m.in_features, m.out_features) for net in (model.net, getattr(model, "disc", None)) if net is not None
-               for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    linears = [
+        (m.in_features, m.out_features)
+        for net in (model.net, getattr(model, "disc", None))
+        if net is not None
+        for m in net.modules()
+        if isinstance(m, torch.nn.Linear)
+    ]
     if name == "omitrans_cnn":
         floor, _ = _gemm_floor([(2048, 2048)], 2048)
         floor_kind = "square GEMM"
@@ -122,10 +130,21 @@ def measure_neural(name: str, size: str, steps: int) -> dict:
         floor, _ = _gemm_floor(linears, bs)
         floor_kind = "same-shape GEMMs"
     achieved = step_flops / step_s
-    return {"section": "neural", "translator": name, "size": size, "params": json.dumps(params), "unit": "epoch",
-            "fit_s_per_unit": step_s * (n_train // bs), "step_s": step_s, "predict_s_per_1000": predict_s,
-            "gflop_per_step": step_flops / 1e9, "achieved_gflops": achieved / 1e9, "floor_gflops": floor / 1e9,
-            "pct_of_floor": 100 * achieved / floor, "note": f"{steps} steps of batch {bs}; floor: {floor_kind}"}
+    return {
+        "section": "neural",
+        "translator": name,
+        "size": size,
+        "params": json.dumps(params),
+        "unit": "epoch",
+        "fit_s_per_unit": step_s * (n_train // bs),
+        "step_s": step_s,
+        "predict_s_per_1000": predict_s,
+        "gflop_per_step": step_flops / 1e9,
+        "achieved_gflops": achieved / 1e9,
+        "floor_gflops": floor / 1e9,
+        "pct_of_floor": 100 * achieved / floor,
+        "note": f"{steps} steps of batch {bs}; floor: {floor_kind}",
+    }
 
 
 # --- linear ---------------------------------------------------------------------------------
@@ -147,13 +166,24 @@ def measure_linear(name: str, size: str, genes: int) -> dict:
     start = time.perf_counter()
     model.predict(data.b[:1000])
     predict_s = time.perf_counter() - start
-    row = {"section": "linear", "translator": name, "size": size, "params": json.dumps(params),
-           "unit": "fit", "fit_s_per_unit": fit_s, "predict_s_per_1000": predict_s, "note": ""}
+    row = {
+        "section": "linear",
+        "translator": name,
+        "size": size,
+        "params": json.dumps(params),
+        "unit": "fit",
+        "fit_s_per_unit": fit_s,
+        "predict_s_per_1000": predict_s,
+        "note": "",
+    }
     if name == "lasso":
         per_gene = fit_s / train.a.shape[1]
-        row.update(unit="gene", fit_s_per_unit=per_gene,
-                   note=f"celer, {train.a.shape[1]} genes, 1 core, alpha 0.01, gap tol 1e-4*||y||²/n; "
-                        f"x {g} genes = {per_gene * g / 3600:.1f} CPU-h (paper 12,320)")
+        row.update(
+            unit="gene",
+            fit_s_per_unit=per_gene,
+            note=f"celer, {train.a.shape[1]} genes, 1 core, alpha 0.01, gap tol 1e-4*||y||²/n; "
+            f"x {g} genes = {per_gene * g / 3600:.1f} CPU-h (paper 12,320)",
+        )
         row["sklearn_s_per_gene"] = _sklearn_lasso(train, 0.01)
     return row
 
@@ -180,26 +210,44 @@ def measure_lasso_paper(genes: int, ratios: list[float], sklearn: bool) -> list[
             y = np.ascontiguousarray(y_all[:, j])
             tol = 1e-4  # celer's tol is relative: duality gap below tol * ||y||² / n
             c0, w0 = time.process_time(), time.perf_counter()
-            model = CelerLasso(alpha=ratio * alpha_max[j], tol=tol, fit_intercept=False, max_iter=50, prune=True).fit(x, y)
+            model = CelerLasso(alpha=ratio * alpha_max[j], tol=tol, fit_intercept=False, max_iter=50, prune=True).fit(
+                x, y
+            )
             cpu.append(time.process_time() - c0)
             wall.append(time.perf_counter() - w0)
             nnz.append(int((model.coef_ != 0).sum()))
-            print(f"    celer gene {j} alpha {ratio} alpha_max: {cpu[-1]:.2f} CPU-s, {nnz[-1]} CpGs", file=sys.stderr, flush=True)
+            print(
+                f"    celer gene {j} alpha {ratio} alpha_max: {cpu[-1]:.2f} CPU-s, {nnz[-1]} CpGs",
+                file=sys.stderr,
+                flush=True,
+            )
         per_gene = float(np.mean(cpu))
-        row = {"section": "linear", "translator": "lasso (celer)", "size": "P", "unit": "gene",
-               "fit_s_per_unit": float(np.mean(wall)), "cpu_s_per_gene": per_gene,
-               "note": f"{n_train} x {p}, alpha = {ratio} alpha_max, duality gap < 1e-4 ||y||²/n, mean of {genes} genes, "
-                       f"mean {np.mean(nnz):.0f} non-zero CpGs; x 60,483 genes = {per_gene * 60483 / 3600:.0f} CPU-h "
-                       f"(paper 12,320; target <= 123)"}
+        row = {
+            "section": "linear",
+            "translator": "lasso (celer)",
+            "size": "P",
+            "unit": "gene",
+            "fit_s_per_unit": float(np.mean(wall)),
+            "cpu_s_per_gene": per_gene,
+            "note": f"{n_train} x {p}, alpha = {ratio} alpha_max, duality gap < 1e-4 ||y||²/n, mean of {genes} genes, "
+            f"mean {np.mean(nnz):.0f} non-zero CpGs; x 60,483 genes = {per_gene * 60483 / 3600:.0f} CPU-h "
+            f"(paper 12,320; target <= 123)",
+        }
         if sklearn:
             from sklearn.linear_model import Lasso
 
             y = y_all[:, 0]
             c0, w0 = time.process_time(), time.perf_counter()
-            sk = Lasso(alpha=ratio * alpha_max[0], tol=1e-4, max_iter=2000, fit_intercept=False, selection="cyclic").fit(x, y)
+            sk = Lasso(
+                alpha=ratio * alpha_max[0], tol=1e-4, max_iter=2000, fit_intercept=False, selection="cyclic"
+            ).fit(x, y)
             row["sklearn_cpu_s_per_gene"] = time.process_time() - c0
             row["sklearn_s_per_gene"] = time.perf_counter() - w0
-            print(f"    sklearn gene 0: {row['sklearn_cpu_s_per_gene']:.1f} CPU-s, {sk.n_iter_} epochs", file=sys.stderr, flush=True)
+            print(
+                f"    sklearn gene 0: {row['sklearn_cpu_s_per_gene']:.1f} CPU-s, {sk.n_iter_} epochs",
+                file=sys.stderr,
+                flush=True,
+            )
         rows.append(row)
     return rows
 
@@ -225,26 +273,38 @@ def measure_harness(size: str) -> list[dict]:
     from omibench.plugins import load_registry
     from omibench.preparation import prepare
     from omibench.runner import run_experiment
-    from omibench.tracking import Tracker
+    from omibench.store import open_store
 
     rows = []
     t = [_time_cmd([sys.executable, "-m", "omibench.cli", "--help"]) for _ in range(3)]
-    rows.append({"section": "harness", "translator": "omibench --help", "size": "-", "unit": "call",
-                 "fit_s_per_unit": min(t), "note": "fresh interpreter, best of 3 (target < 1 s)"})
+    rows.append(
+        {
+            "section": "harness",
+            "translator": "omibench --help",
+            "size": "-",
+            "unit": "call",
+            "fit_s_per_unit": min(t),
+            "note": "fresh interpreter, best of 3 (target < 1 s)",
+        }
+    )
     n, p, g = SIZES[size]
     measured = []  # (epochs, Table 3, direct s, harness s)
     for epochs, downstream in ((5, False), (30, False), (30, True)):
         translator = {"name": "tdimpute", "params": {"hidden": 1000, "epochs": epochs, "batch_size": 32}}
-        config = ExperimentConfig(name="bench", data={"source": "synthetic", "n_samples": n, "n_cpgs": p, "n_genes": g},
-                                  translators=[translator], downstream={"enabled": downstream, "epochs": [5, 5, 10],
-                                                                       "decay_epochs": 5})
+        config = ExperimentConfig(
+            name="bench",
+            data={"source": "synthetic", "n_samples": n, "n_cpgs": p, "n_genes": g},
+            translators=[translator],
+            downstream={"enabled": downstream, "epochs": [5, 5, 10], "decay_epochs": 5},
+        )
         prepared = prepare(config, load_registry())
         plan = prepared.translators[0]
         with tempfile.TemporaryDirectory() as tmp:
-            tracker = Tracker(Path(tmp))
-            exp_id = tracker.experiment_id("bench")
+            store = open_store(Path(tmp))
+            exp_id = store.experiment_id("bench")
+            assert exp_id is not None
             if downstream:  # trained once per training data and cached: not a per-run cost
-                setup_downstream(prepared, tracker, exp_id)
+                setup_downstream(prepared, store, exp_id)
             direct, harness = [], []
             for _ in range(2):  # alternate, keep the best of each: the first call warms torch up
                 start = time.perf_counter()
@@ -252,21 +312,37 @@ def measure_harness(size: str) -> list[dict]:
                 model.predict(prepared.test.b)
                 direct.append(time.perf_counter() - start)
                 start = time.perf_counter()
-                run_experiment(prepared, tracker, force=True)
+                run_experiment(prepared, store, force=True)
                 harness.append(time.perf_counter() - start)
         measured.append((epochs, downstream, min(direct), min(harness)))
-        rows.append({"section": "harness", "translator": f"tdimpute {epochs} epochs via run_experiment"
-                     + (" (Table 3 on, classifier cached)" if downstream else ""), "size": size, "unit": "run",
-                     "fit_s_per_unit": min(harness), "direct_s": min(direct),
-                     "overhead_pct": 100 * (min(harness) - min(direct)) / min(direct),
-                     "note": "direct = fit + predict on the same prepared data, best of 2 each"})
+        rows.append(
+            {
+                "section": "harness",
+                "translator": f"tdimpute {epochs} epochs via run_experiment"
+                + (" (Table 3 on, classifier cached)" if downstream else ""),
+                "size": size,
+                "unit": "run",
+                "fit_s_per_unit": min(harness),
+                "direct_s": min(direct),
+                "overhead_pct": 100 * (min(harness) - min(direct)) / min(direct),
+                "note": "direct = fit + predict on the same prepared data, best of 2 each",
+            }
+        )
     # harness = fixed + (1 + proportional) * direct, from the two Table-3-off points
     (_, _, d1, h1), (_, _, d2, h2) = measured[0], measured[1]
     proportional = (h2 - h1) / (d2 - d1) - 1
-    rows.append({"section": "harness", "translator": "harness overhead model (Table 3 off)", "size": size, "unit": "-",
-                 "overhead_pct": 100 * proportional, "fixed_s": h1 - (1 + proportional) * d1,
-                 "note": "overhead_pct: extra wall time per second of fit (target <= 5%); fixed_s: per run "
-                         "(scoring, figures, artifacts, MLflow)"})
+    rows.append(
+        {
+            "section": "harness",
+            "translator": "harness overhead model (Table 3 off)",
+            "size": size,
+            "unit": "-",
+            "overhead_pct": 100 * proportional,
+            "fixed_s": h1 - (1 + proportional) * d1,
+            "note": "overhead_pct: extra wall time per second of fit (target <= 5%); fixed_s: per run "
+            "(scoring, figures, artifacts, MLflow)",
+        }
+    )
     return rows
 
 
@@ -304,16 +380,30 @@ def _run_worker(spec: dict, timeout: float) -> list[dict]:
     label = f"{spec['kind']} {spec.get('name', '')} {spec['size']}".strip()
     print(f"... {label}", file=sys.stderr, flush=True)
     try:
-        proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True,
-                              timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--worker", json.dumps(spec)], capture_output=True, text=True, timeout=timeout
+        )
     except subprocess.TimeoutExpired:
-        return [{"section": spec["kind"], "translator": spec.get("name", ""), "size": spec["size"],
-                 "note": f"not measured: over the {timeout:.0f} s limit"}]
+        return [
+            {
+                "section": spec["kind"],
+                "translator": spec.get("name", ""),
+                "size": spec["size"],
+                "note": f"not measured: over the {timeout:.0f} s limit",
+            }
+        ]
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
     tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
-    return [{"section": spec["kind"], "translator": spec.get("name", ""), "size": spec["size"], "note": f"failed: {tail[0]}"}]
+    return [
+        {
+            "section": spec["kind"],
+            "translator": spec.get("name", ""),
+            "size": spec["size"],
+            "note": f"failed: {tail[0]}",
+        }
+    ]
 
 
 def main() -> None:
@@ -342,28 +432,52 @@ def main() -> None:
     sections = args.sections.split(",")
     specs = []
     if "neural" in sections:
-        specs += [{"kind": "neural", "name": n, "size": s, "steps": args.steps} for s in sizes for n in NEURAL
-                  if not (n == "omitrans_cnn" and s == "P")]
+        specs += [
+            {"kind": "neural", "name": n, "size": s, "steps": args.steps}
+            for s in sizes
+            for n in NEURAL
+            if not (n == "omitrans_cnn" and s == "P")
+        ]
     if "linear" in sections:
-        specs += [{"kind": "linear", "name": n, "size": s, "genes": args.lasso_genes} for s in sizes for n in LINEAR
-                  if s != "P" or n == "ridge"]
+        specs += [
+            {"kind": "linear", "name": n, "size": s, "genes": args.lasso_genes}
+            for s in sizes
+            for n in LINEAR
+            if s != "P" or n == "ridge"
+        ]
         if "P" in sizes:  # per gene at the paper's size, next to scikit-learn's coordinate descent
-            specs.append({"kind": "lasso_paper", "name": "lasso", "size": "P", "genes": args.lasso_genes,
-                          "ratios": [0.1], "sklearn": True})
+            specs.append(
+                {
+                    "kind": "lasso_paper",
+                    "name": "lasso",
+                    "size": "P",
+                    "genes": args.lasso_genes,
+                    "ratios": [0.1],
+                    "sklearn": True,
+                }
+            )
     if "harness" in sections:
         specs.append({"kind": "harness", "size": "S"})
     threads = {"threads": args.threads}
-    targets = {"cnn_brca": [("cnn_brca", "BRCA", threads), ("fc_brca", "BRCA", threads)],
-               "cnn_s": [("cnn_s", "S", {**threads, "batch": args.cnn_s_batch})],
-               "lasso_cohorts": [("lasso_cohorts", "cohorts", {"genes": args.cohort_genes})],
-               "lasso_p": [("lasso_p", "P", {**threads, "genes": args.lasso_genes})],
-               "classifier": [("classifier", "BRCA", threads)]}
-    specs += [{"kind": "target", "name": f, "size": size, "kwargs": kw}
-              for section in sections for f, size, kw in targets.get(section, [])]
+    targets = {
+        "cnn_brca": [("cnn_brca", "BRCA", threads), ("fc_brca", "BRCA", threads)],
+        "cnn_s": [("cnn_s", "S", {**threads, "batch": args.cnn_s_batch})],
+        "lasso_cohorts": [("lasso_cohorts", "cohorts", {"genes": args.cohort_genes})],
+        "lasso_p": [("lasso_p", "P", {**threads, "genes": args.lasso_genes})],
+        "classifier": [("classifier", "BRCA", threads)],
+    }
+    specs += [
+        {"kind": "target", "name": f, "size": size, "kwargs": kw}
+        for section in sections
+        for f, size, kw in targets.get(section, [])
+    ]
     if args.only:
         wanted = set(args.only.split(","))
-        specs = [s for s in specs if s.get("name") in wanted or s["kind"] == "target"
-                 or (s["kind"] == "harness" and "harness" in wanted)]
+        specs = [
+            s
+            for s in specs
+            if s.get("name") in wanted or s["kind"] == "target" or (s["kind"] == "harness" and "harness" in wanted)
+        ]
     rows = [row for spec in specs for row in _run_worker(spec, args.timeout)]
     table = pd.DataFrame(rows)
     if args.merge and args.out.is_file():
@@ -372,8 +486,10 @@ def main() -> None:
         fresh = set(map(tuple, table[key].astype(str).values))
         old = old[[tuple(v) not in fresh for v in old[key].astype(str).values]]
         table = pd.concat([old.drop(columns=["machine"], errors="ignore"), table], ignore_index=True)
-    machine = (f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-               f"({torch.get_num_threads()} threads), python {platform.python_version()}")
+    machine = (
+        f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPUs, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), python {platform.python_version()}"
+    )
     table["machine"] = machine
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)

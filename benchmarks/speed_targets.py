@@ -67,12 +67,17 @@ def _step(name: str, params: dict, train, steps: int, threads: int) -> dict:  # 
             model.train_epoch(b[:small], a[:small], 1, gen)
         flops = counter.get_total_flops() * bs / small
         model.train_epoch(b[:bs], a[:bs], 1, gen)  # warm-up
-        reps = [b[i % max(1, len(b) - bs + 1):][:bs] for i in range(steps)]
+        reps = [b[i % max(1, len(b) - bs + 1) :][:bs] for i in range(steps)]
         seconds = min(_timed(lambda x=x: model.train_epoch(x, a[: len(x)], 1, gen)) for x in reps)
         gemm = _square_gemm(threads)
-    return {"step_s": seconds, "s_per_sample": seconds / bs, "gflop_per_step": flops / 1e9,
-            "achieved_gflops": flops / seconds / 1e9, "gemm_gflops": gemm / 1e9,
-            "pct_of_gemm": 100 * flops / seconds / gemm}
+    return {
+        "step_s": seconds,
+        "s_per_sample": seconds / bs,
+        "gflop_per_step": flops / 1e9,
+        "achieved_gflops": flops / seconds / 1e9,
+        "gemm_gflops": gemm / 1e9,
+        "pct_of_gemm": 100 * flops / seconds / gemm,
+    }
 
 
 def cnn_brca(steps: int = 1, threads: int = 1) -> dict:
@@ -80,17 +85,27 @@ def cnn_brca(steps: int = 1, threads: int = 1) -> dict:
     params = {"filters": 64, "disc_filters": 64, "kernel": 9, "batch_size": 128}
     row = _step("omitrans_cnn", params, train, steps, threads)
     speedup = OFFICIAL_S_PER_SAMPLE / row["s_per_sample"]
-    return {"target": "omitrans_cnn paper widths, BRCA", **row, "threads": threads,
-            "measured": f"{row['s_per_sample']:.3f} s / training sample = {speedup:.2f}x the official code's "
-                        f"{OFFICIAL_S_PER_SAMPLE:.3f}; {row['pct_of_gemm']:.0f}% of square-GEMM rate",
-            "goal": ">= 2.5x faster per training sample than the official code",
-            "status": "met" if speedup >= 2.5 else "not met"}
+    return {
+        "target": "omitrans_cnn paper widths, BRCA",
+        **row,
+        "threads": threads,
+        "measured": f"{row['s_per_sample']:.3f} s / training sample = {speedup:.2f}x the official code's "
+        f"{OFFICIAL_S_PER_SAMPLE:.3f}; {row['pct_of_gemm']:.0f}% of square-GEMM rate",
+        "goal": ">= 2.5x faster per training sample than the official code",
+        "status": "met" if speedup >= 2.5 else "not met",
+    }
 
 
 def fc_brca(steps: int = 1, threads: int = 1) -> dict:
     row = _step("omitrans_fc", {"batch_size": 128}, _brca_train(), steps, threads)
-    return {"target": "omitrans_fc paper widths, BRCA (the CNN's memory reference)", **row, "threads": threads,
-            "measured": f"{row['s_per_sample']:.4f} s / training sample", "goal": "-", "status": "-"}
+    return {
+        "target": "omitrans_fc paper widths, BRCA (the CNN's memory reference)",
+        **row,
+        "threads": threads,
+        "measured": f"{row['s_per_sample']:.4f} s / training sample",
+        "goal": "-",
+        "status": "-",
+    }
 
 
 def cnn_s(batch: int = 128, threads: int = 1) -> dict:
@@ -99,11 +114,18 @@ def cnn_s(batch: int = 128, threads: int = 1) -> dict:
     data = make_synthetic(n_samples=max(batch, 8), n_cpgs=5000, n_genes=5000, seed=0)
     params = {"filters": 64, "disc_filters": 64, "kernel": 9, "batch_size": batch}
     row = _step("omitrans_cnn", params, data, 1, threads)
-    return {"target": f"omitrans_cnn paper widths, size S, batch {batch}", **row, "threads": threads,
-            "measured": f"{row['step_s']:.1f} s / step, {row['pct_of_gemm']:.0f}% of square-GEMM rate",
-            "goal": "batch 128 within 24 GiB; >= 40% of the GEMM rate",
-            "status": ("rate " + ("met" if row["pct_of_gemm"] >= 40 else "not met")
-                       + ("" if batch == 128 else f"; memory at batch {batch} only: see peak_rss_gib"))}
+    return {
+        "target": f"omitrans_cnn paper widths, size S, batch {batch}",
+        **row,
+        "threads": threads,
+        "measured": f"{row['step_s']:.1f} s / step, {row['pct_of_gemm']:.0f}% of square-GEMM rate",
+        "goal": "batch 128 within 24 GiB; >= 40% of the GEMM rate",
+        "status": (
+            "rate "
+            + ("met" if row["pct_of_gemm"] >= 40 else "not met")
+            + ("" if batch == 128 else f"; memory at batch {batch} only: see peak_rss_gib")
+        ),
+    }
 
 
 def lasso_cohorts(genes: int = 60) -> list[dict]:
@@ -116,9 +138,12 @@ def lasso_cohorts(genes: int = 60) -> list[dict]:
     costs = [r["s_per_gene"] for r in rows]
     spread = max(costs) / min(costs) if costs else float("nan")
     for r in rows:
-        r.update(target=f"lasso per gene, {r['cohort']}", measured=f"{r['s_per_gene']:.4f} s / gene",
-                 goal="cohorts within 3x of each other", status=f"spread {spread:.1f}x: "
-                 + ("met" if spread <= 3 else "not met"))
+        r.update(
+            target=f"lasso per gene, {r['cohort']}",
+            measured=f"{r['s_per_gene']:.4f} s / gene",
+            goal="cohorts within 3x of each other",
+            status=f"spread {spread:.1f}x: " + ("met" if spread <= 3 else "not met"),
+        )
     return rows
 
 
@@ -129,10 +154,14 @@ def classifier(epochs: int = 40, threads: int = 1) -> dict:
     from classifier_floor import measure
 
     row = measure(epochs=epochs, threads=threads)
-    return {**row, "target": "Table 3 classifier, BRCA shape, 200 epochs",
-            "measured": f"{row['fit_200_epochs_s']:.1f} s = {row['ratio_to_floor']:.2f}x its FLOP floor "
-                        f"({row['floor_s']:.1f} s)", "goal": "within 3x of the FLOP floor",
-            "status": "met" if row["ratio_to_floor"] <= 3 else "not met"}
+    return {
+        **row,
+        "target": "Table 3 classifier, BRCA shape, 200 epochs",
+        "measured": f"{row['fit_200_epochs_s']:.1f} s = {row['ratio_to_floor']:.2f}x its FLOP floor "
+        f"({row['floor_s']:.1f} s)",
+        "goal": "within 3x of the FLOP floor",
+        "status": "met" if row["ratio_to_floor"] <= 3 else "not met",
+    }
 
 
 def lasso_p(genes: int = 3, threads: int = 1) -> dict:
@@ -156,7 +185,13 @@ def lasso_p(genes: int = 3, threads: int = 1) -> dict:
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     ratios = sorted({round(float(a), 6) for a in model.alpha_})
     per_gene = cpu / genes
-    return {"target": "lasso default path per gene, size P", "s_per_gene": wall / genes, "cpu_s_per_gene": per_gene,
-            "nonzero_per_gene": float(np.diff(model.coef_.indptr).mean()), "chosen_alphas": str(ratios),
-            "measured": f"{per_gene:.1f} CPU-s / gene ({genes} genes) x 60,483 genes = "
-                        f"{per_gene * 60483 / 3600:.0f} CPU-h", "goal": "stated (no target)", "status": "-"}
+    return {
+        "target": "lasso default path per gene, size P",
+        "s_per_gene": wall / genes,
+        "cpu_s_per_gene": per_gene,
+        "nonzero_per_gene": float(np.diff(model.coef_.indptr).mean()),
+        "chosen_alphas": str(ratios),
+        "measured": f"{per_gene:.1f} CPU-s / gene ({genes} genes) x 60,483 genes = {per_gene * 60483 / 3600:.0f} CPU-h",
+        "goal": "stated (no target)",
+        "status": "-",
+    }

@@ -37,9 +37,41 @@ import pandas as pd
 
 ANNOTATION = Path(__file__).resolve().parents[2] / "shared" / "data" / "annotation"
 N_PROBES, N_METH, N_GENES, N_EXPR, N_PAIRED, N_TEST, N_SPLIT_VIALS = 485_577, 9_736, 60_483, 11_068, 9_081, 1_817, 15
-PROJECTS = ["ACC", "BLCA", "BRCA", "CESC", "CHOL", "COAD", "DLBC", "ESCA", "GBM", "HNSC", "KICH", "KIRC", "KIRP",
-            "LAML", "LGG", "LIHC", "LUAD", "LUSC", "MESO", "OV", "PAAD", "PCPG", "PRAD", "READ", "SARC", "SKCM",
-            "STAD", "TGCT", "THCA", "THYM", "UCEC", "UCS", "UVM"]
+PROJECTS = [
+    "ACC",
+    "BLCA",
+    "BRCA",
+    "CESC",
+    "CHOL",
+    "COAD",
+    "DLBC",
+    "ESCA",
+    "GBM",
+    "HNSC",
+    "KICH",
+    "KIRC",
+    "KIRP",
+    "LAML",
+    "LGG",
+    "LIHC",
+    "LUAD",
+    "LUSC",
+    "MESO",
+    "OV",
+    "PAAD",
+    "PCPG",
+    "PRAD",
+    "READ",
+    "SARC",
+    "SKCM",
+    "STAD",
+    "TGCT",
+    "THCA",
+    "THYM",
+    "UCEC",
+    "UCS",
+    "UVM",
+]
 
 
 def barcodes(rng: np.random.Generator) -> tuple[list[str], list[str], list[str], dict[str, str]]:
@@ -60,15 +92,15 @@ def barcodes(rng: np.random.Generator) -> tuple[list[str], list[str], list[str],
     samples = [f"{p}-{k}" for p, k in zip(order, kinds)]
     rng.shuffle(samples)
     paired = samples[:N_PAIRED]
-    meth_only = samples[N_PAIRED:N_PAIRED + n_meth_only]
-    expr_only = samples[N_PAIRED + n_meth_only:]
-    second_meth, second_expr = paired[:n_second_meth], paired[n_second_meth:n_second_meth + n_second_expr]
+    meth_only = samples[N_PAIRED : N_PAIRED + n_meth_only]
+    expr_only = samples[N_PAIRED + n_meth_only :]
+    second_meth, second_expr = paired[:n_second_meth], paired[n_second_meth : n_second_meth + n_second_expr]
     meth_tcga = [s + "A" for s in paired + meth_only] + [s + "B" for s in second_meth]
     expr_tcga = [s + "A" for s in paired + expr_only] + [s + "B" for s in second_expr]
     rng.shuffle(meth_tcga)
     rng.shuffle(expr_tcga)
     # the test list: 15 samples listed by their first vial while the second is left out; the rest anywhere
-    rest = paired[n_second_meth + n_second_expr:]
+    rest = paired[n_second_meth + n_second_expr :]
     test = [s + "A" for s in second_meth[:N_SPLIT_VIALS]]
     test += [s + "A" for s in rng.choice(rest, N_TEST - N_SPLIT_VIALS, replace=False).tolist()]
     rng.shuffle(test)
@@ -86,7 +118,11 @@ def feature_ids(kind: str, n_rows: int, rng: np.random.Generator) -> list[str]:
         chosen = sorted(rng.choice(probes, n_rows, replace=False).tolist()) if n_rows < len(probes) else sorted(probes)
         return chosen
     table = ANNOTATION / "gene_location_hg19.csv.gz"
-    genes = pd.read_csv(table, usecols=["ensembl_gene_id"])["ensembl_gene_id"].astype(str).tolist() if table.is_file() else []
+    genes = (
+        pd.read_csv(table, usecols=["ensembl_gene_id"])["ensembl_gene_id"].astype(str).tolist()
+        if table.is_file()
+        else []
+    )
     genes = [g for g in dict.fromkeys(genes) if g.startswith("ENSG")]
     genes += [f"ENSG{80_000_000_000 + i:011d}" for i in range(max(0, N_GENES - len(genes)))]
     genes = genes[:N_GENES]
@@ -121,8 +157,17 @@ def format_rows(ids: list[str], values: np.ndarray, decimals: int) -> bytes:
     return flat[flat != 0].tobytes()
 
 
-def write_matrix(path: Path, first: str, columns: list[str], ids: list[str], kind: str, groups: np.ndarray,
-                 rng: np.random.Generator, level: int, chunk: int = 500) -> tuple[int, float]:
+def write_matrix(
+    path: Path,
+    first: str,
+    columns: list[str],
+    ids: list[str],
+    kind: str,
+    groups: np.ndarray,
+    rng: np.random.Generator,
+    level: int,
+    chunk: int = 500,
+) -> tuple[int, float]:
     """Stream the matrix out in row chunks; returns (bytes of text, seconds)."""
     t0 = time.perf_counter()
     n_groups = int(groups.max()) + 1
@@ -132,7 +177,7 @@ def write_matrix(path: Path, first: str, columns: list[str], ids: list[str], kin
         fh.write(head)
         text += len(head)
         for start in range(0, len(ids), chunk):
-            rows = ids[start:start + chunk]
+            rows = ids[start : start + chunk]
             n = len(rows)
             effect = rng.normal(size=(n, n_groups)).astype(np.float32)[:, groups]
             noise = rng.normal(size=(n, len(columns))).astype(np.float32)
@@ -178,14 +223,27 @@ def main(argv: list[str] | None = None) -> None:
         rows = feature_ids(kind, max(1, n_rows // args.row_scale), rng)
         text, seconds = write_matrix(args.out / fname, first, list(cols), rows, kind, groups, rng, args.level)
         size = (args.out / fname).stat().st_size
-        print(f"{fname}: {len(rows)} rows x {len(cols)} columns, {text / 1e9:.2f} GB text, {size / 1e9:.2f} GB gzipped, "
-              f"{seconds:.0f} s", flush=True)
+        print(
+            f"{fname}: {len(rows)} rows x {len(cols)} columns, {text / 1e9:.2f} GB text, {size / 1e9:.2f} GB gzipped, "
+            f"{seconds:.0f} s",
+            flush=True,
+        )
     (args.out / "sample_id_testset.tsv").write_bytes("\r\n".join(test).encode())
     every = list(dict.fromkeys([*meth, *expr]))
-    kinds = {"01": "Primary Tumor", "11": "Solid Tissue Normal", "06": "Metastatic", "03": "Primary Blood Derived Cancer",
-             "09": "Primary Blood Derived Cancer - Bone Marrow"}
-    pheno = pd.DataFrame({"sample": every, "project_id": [project(s) for s in every],
-                          "sample_type": [kinds.get(s.split("-")[3][:2], "Other") for s in every]})
+    kinds = {
+        "01": "Primary Tumor",
+        "11": "Solid Tissue Normal",
+        "06": "Metastatic",
+        "03": "Primary Blood Derived Cancer",
+        "09": "Primary Blood Derived Cancer - Bone Marrow",
+    }
+    pheno = pd.DataFrame(
+        {
+            "sample": every,
+            "project_id": [project(s) for s in every],
+            "sample_type": [kinds.get(s.split("-")[3][:2], "Other") for s in every],
+        }
+    )
     pheno.to_csv(args.out / "GDC-PANCAN.basic_phenotype.tsv.gz", sep="\t", index=False)
     print(f"sample_id_testset.tsv: {len(test)} ids; phenotype table: {len(pheno)} rows", flush=True)
 

@@ -28,8 +28,9 @@ __all__ = ["run_in_child"]
 log = logging.getLogger(__name__)
 
 
-def run_in_child(name: str, plugin_dirs: list[str], timeout_s: float,
-                 on_problem: Callable[[str], None] | None = None) -> list[Any]:
+def run_in_child(
+    name: str, plugin_dirs: list[str], timeout_s: float, on_problem: Callable[[str], None] | None = None
+) -> list[Any]:
     from .conformance import CheckResult, translator_checks
     from .translator import Translator
 
@@ -78,8 +79,7 @@ def run_in_child(name: str, plugin_dirs: list[str], timeout_s: float,
     elif not events:
         what = f"the check process exited with status {code} before running any check"
     else:
-        what = (f"the check process exited with status {code} without a result "
-                "(sys.exit or os._exit in the translator?)")
+        what = f"the check process exited with status {code} without a result (sys.exit or os._exit in the translator?)"
     if stderr_tail and not timed_out:
         what += f"; last output: {stderr_tail}"
     if running:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
+import numpy as np
 import pandas as pd
 
 from .data.paired import PairedData
@@ -13,26 +15,43 @@ from .metrics import R2_THRESHOLD, Scores
 __all__ = ["read_predictions", "write_run_artifacts"]
 
 
-def read_predictions(source) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def read_predictions(source: str | Path | IO[bytes]) -> pd.DataFrame:
     """A run's ``predictions_test.parquet`` (path or file object) as samples x genes."""
     frame = pd.read_parquet(source)
     return frame.T if frame.index.name == "gene" else frame  # runs before genes-in-rows
 
 
-def write_run_artifacts(out: Path, test: PairedData, prediction, scores: Scores, top_genes: int = 6) -> None:  # type: ignore[no-untyped-def]
+def write_run_artifacts(
+    out: Path, test: PairedData, prediction: np.ndarray, scores: Scores, top_genes: int = 6
+) -> None:
     """Write into ``out``: test predictions (parquet, genes in rows and samples in columns like the
     paper's and Xena's files, original scale; written this way because parquet pays per column, 10 s
     for 60,483 gene columns against 0.04 s for 100 sample columns), the per-gene
     and per-sample R² tables (CSV), histograms of both (the paper's Figs 6 and 7) and real against
     predicted expression of the ``top_genes`` best-predicted genes (supplementary Fig. 5)."""
     out.mkdir(parents=True, exist_ok=True)
-    frame = pd.DataFrame(prediction.T, index=pd.Index(test.a_features.astype(str), name="gene"),
-                         columns=test.sample_ids.astype(str))
+    frame = pd.DataFrame(
+        prediction.T, index=pd.Index(test.a_features.astype(str), name="gene"), columns=test.sample_ids.astype(str)
+    )
     frame.to_parquet(out / "predictions_test.parquet")
-    pd.DataFrame({"gene": test.a_features.astype(str), "r2": scores.r2_featurewise,
-                  "true_mean": test.a.mean(axis=0), "true_std": test.a.std(axis=0)}).to_csv(out / "r2_per_gene.csv", index=False)
-    pd.DataFrame({"sample": test.sample_ids.astype(str), "r2": scores.r2_samplewise}).to_csv(out / "r2_per_sample.csv", index=False)
+    pd.DataFrame(
+        {
+            "gene": test.a_features.astype(str),
+            "r2": scores.r2_featurewise,
+            "true_mean": test.a.mean(axis=0),
+            "true_std": test.a.std(axis=0),
+        }
+    ).to_csv(out / "r2_per_gene.csv", index=False)
+    pd.DataFrame({"sample": test.sample_ids.astype(str), "r2": scores.r2_samplewise}).to_csv(
+        out / "r2_per_sample.csv", index=False
+    )
     r2_histograms(out / "r2_histograms.png", scores.r2_samplewise, scores.r2_featurewise, R2_THRESHOLD)
     if top_genes:
-        top_gene_scatter(out / "top_genes_scatter.png", test.a, prediction, list(test.a_features.astype(str)),
-                         scores.r2_featurewise, top_genes)
+        top_gene_scatter(
+            out / "top_genes_scatter.png",
+            test.a,
+            prediction,
+            list(test.a_features.astype(str)),
+            scores.r2_featurewise,
+            top_genes,
+        )

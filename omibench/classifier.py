@@ -222,7 +222,7 @@ def _block(n_in: int, n_out: int, dropout: float) -> Any:
     return nn.Sequential(nn.Linear(n_in, n_out), nn.BatchNorm1d(n_out), nn.Dropout(dropout), nn.LeakyReLU(0.2))
 
 
-def _Net(n_genes: int, n_classes: int, s: ClassifierSettings) -> Any:  # noqa: N802 - a module factory
+def _Net(n_genes: int, n_classes: int, s: ClassifierSettings) -> Any:
     import torch
     from torch import nn
 

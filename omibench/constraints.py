@@ -124,8 +124,9 @@ def describe(alternatives: Sequence[Constraint | None]) -> str:
     return " or ".join("null" if c is None else str(c) for c in alternatives)
 
 
-def first_violation(params: Mapping[str, Any], constraints: Mapping[str, Sequence[Constraint | None]]
-                    ) -> tuple[str, Any, str] | None:
+def first_violation(
+    params: Mapping[str, Any], constraints: Mapping[str, Sequence[Constraint | None]]
+) -> tuple[str, Any, str] | None:
     """The first ``(name, value, what is allowed)`` whose value no alternative admits, else None."""
     for name, alternatives in constraints.items():
         if name not in params:

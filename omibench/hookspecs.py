@@ -14,7 +14,8 @@ The hooks are deliberately thin: they only hand classes to a registry, which val
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pluggy
 

@@ -1,6 +1,6 @@
 """The nine reconstruction metrics of OmiTrans Table 1, on the target's original scale.
 
-Definitions (omitrans-spec.md §1.3, §2.14 and pitfalls 1-3), for test matrices of shape
+Definitions (the OmiTrans paper's Table 1 and the metric code of its repository), for test matrices of shape
 (n_samples, n_genes) with samples in rows:
 
 - ``mse``, ``rmse``, ``mean_ae``, ``median_ae``, ``mean_r2_samplewise``: computed for each sample

@@ -131,8 +131,10 @@ class TorchTranslator(Translator):
         if train.n_samples < 2:
             return f"{cls.name} trains on batches of at least 2 samples; the training split has {train.n_samples}"
         if params.get("select") == "best_val" and val.n_samples < 2:
-            return (f"{cls.name} with select: best_val picks its epoch on the validation split, which has "
-                    f"{val.n_samples} sample(s): set split.val_fraction so that it has 2+, or select: final")
+            return (
+                f"{cls.name} with select: best_val picks its epoch on the validation split, which has "
+                f"{val.n_samples} sample(s): set split.val_fraction so that it has 2+, or select: final"
+            )
         return None
 
     def chosen(self) -> Chosen:
@@ -222,8 +224,14 @@ class TorchTranslator(Translator):
     def save(self, path: str | Path) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        meta = {"translator": self.name, "params": self.params, "n_in": self.n_in_, "n_out": self.n_out_,
-                "best_epoch": self.best_epoch_, "extra": self.extra_state()}
+        meta = {
+            "translator": self.name,
+            "params": self.params,
+            "n_in": self.n_in_,
+            "n_out": self.n_out_,
+            "best_epoch": self.best_epoch_,
+            "extra": self.extra_state(),
+        }
         (path / "translator.json").write_text(json.dumps(meta, indent=2, default=str))
         state = {k: v.detach().cpu() for k, v in self.net.state_dict().items()}
         torch.save(state, path / "weights.pt")
@@ -245,8 +253,9 @@ class TorchTranslator(Translator):
             model.net.load_state_dict(state)
         except (OSError, RuntimeError, pickle.UnpicklingError, KeyError, ValueError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise PluginError(f"{weights}: cannot be loaded as {cls.name!r} weights ({first}): "
-                              "save the model again") from None
+            raise PluginError(
+                f"{weights}: cannot be loaded as {cls.name!r} weights ({first}): save the model again"
+            ) from None
         model.net.eval()
         model.device_ = torch.device("cpu")
         return model

@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
-from omibench.data.synthetic import make_synthetic  # noqa: E402
+from omibench.data.synthetic import make_synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -38,8 +38,10 @@ def test_ridge_chooses_the_penalty_with_lowest_validation_mse():
     train, val, _ = _parts()
     model = REG.translator("ridge")(n_alphas=12).fit(train, val, FitContext())
     alphas = np.geomspace(1e-6, 10.0, 12)
-    direct = [((REG.translator("ridge")(alpha=a).fit(train, val, FitContext()).predict(val.b) - val.a) ** 2).mean()
-              for a in alphas]
+    direct = [
+        ((REG.translator("ridge")(alpha=a).fit(train, val, FitContext()).predict(val.b) - val.a) ** 2).mean()
+        for a in alphas
+    ]
     np.testing.assert_allclose(model.val_mse_path_, direct, rtol=1e-4)
     assert model.chosen_ == pytest.approx(alphas[int(np.argmin(direct))])
     with pytest.raises(PluginError, match="validation split"):
@@ -65,8 +67,10 @@ def test_knn_matches_scikit_learn(weights):
 
 
 def test_baselines_find_the_linear_signal_of_synthetic_data():
-    train, val, test = (make_synthetic(n_samples=300, n_cpgs=60, n_genes=10, seed=3).subset(r)
-                        for r in (np.arange(200), np.arange(200, 250), np.arange(250, 300)))
+    train, val, test = (
+        make_synthetic(n_samples=300, n_cpgs=60, n_genes=10, seed=3).subset(r)
+        for r in (np.arange(200), np.arange(200, 250), np.arange(250, 300))
+    )
     floor = score(test.a, REG.translator("train_mean")().fit(train, val, FitContext()).predict(test.b))
     for name in ("ridge", "pcr", "knn"):
         got = score(test.a, REG.translator(name)().fit(train, val, FitContext()).predict(test.b))
@@ -75,8 +79,10 @@ def test_baselines_find_the_linear_signal_of_synthetic_data():
 
 
 def test_stack_blends_members_with_nonnegative_validation_weights():
-    train, val, test = (make_synthetic(n_samples=260, n_cpgs=50, n_genes=12, seed=5).subset(r)
-                        for r in (np.arange(160), np.arange(160, 210), np.arange(210, 260)))
+    train, val, test = (
+        make_synthetic(n_samples=260, n_cpgs=50, n_genes=12, seed=5).subset(r)
+        for r in (np.arange(160), np.arange(160, 210), np.arange(210, 260))
+    )
     model = REG.translator("stack")().fit(train, val, FitContext())
     assert (model.weights_ > 0).all() and set(model.names_) <= {"ridge", "ridge_std", "krr", "knn"}
     # the blend is at least as good on validation as its best member (the members' mix includes it)

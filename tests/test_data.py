@@ -44,7 +44,9 @@ def frames():
     rng = np.random.default_rng(0)
     samples = [f"TCGA-{i:02d}" for i in range(8)]
     b = pd.DataFrame(rng.random((8, 5)), index=pd.Index(samples, name="sample"), columns=[f"cg{i}" for i in range(5)])
-    a = pd.DataFrame(rng.normal(size=(8, 4)), index=pd.Index(samples, name="sample"), columns=[f"g{i}" for i in range(4)])
+    a = pd.DataFrame(
+        rng.normal(size=(8, 4)), index=pd.Index(samples, name="sample"), columns=[f"g{i}" for i in range(4)]
+    )
     return b, a
 
 
@@ -126,8 +128,15 @@ def test_nan_needs_imputation_and_imputation_uses_training_rows_only(tiny):
     b = tiny.b.copy()
     b[5, 2] = np.nan
     b[70, 2] = np.nan
-    data = type(tiny)(b=b, a=tiny.a, sample_ids=tiny.sample_ids, b_features=tiny.b_features,
-                      a_features=tiny.a_features, labels=tiny.labels, name="t")
+    data = type(tiny)(
+        b=b,
+        a=tiny.a,
+        sample_ids=tiny.sample_ids,
+        b_features=tiny.b_features,
+        a_features=tiny.a_features,
+        labels=tiny.labels,
+        name="t",
+    )
     train, test = data.subset(np.arange(60)), data.subset(np.arange(60, 80))
     with pytest.raises(DataError, match="missing values in B .*impute: mean"):
         Preprocessor("none").fit(train).transform(train, "train")

@@ -69,11 +69,20 @@ def test_non_tcga_columns_first_do_not_decide_how_ids_are_read():
 def test_phenotype_table_with_unpaired_and_duplicate_rows(tmp_path, caplog):
     caplog.set_level("INFO")
     keys = np.array([cut(b, "tcga_sample") for b in BARCODES[:4]], dtype=object)
-    pheno = pd.DataFrame({
-        "sample": [BARCODES[0], BARCODES[0].replace("01A", "01B"), BARCODES[1], BARCODES[2], "TCGA-ZZ-0001-01A",
-                   "TARGET-20-PABC-09A", BARCODES[1]],
-        "cancer type abbreviation": ["BRCA", "BRCA", "LUAD", None, "KIRC", "AML", "LUAD"],
-    })
+    pheno = pd.DataFrame(
+        {
+            "sample": [
+                BARCODES[0],
+                BARCODES[0].replace("01A", "01B"),
+                BARCODES[1],
+                BARCODES[2],
+                "TCGA-ZZ-0001-01A",
+                "TARGET-20-PABC-09A",
+                BARCODES[1],
+            ],
+            "cancer type abbreviation": ["BRCA", "BRCA", "LUAD", None, "KIRC", "AML", "LUAD"],
+        }
+    )
     pheno.to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
     labels = read_labels(tmp_path / "pheno.tsv", "cancer type abbreviation", keys, "tcga_sample")
     assert labels.tolist() == ["BRCA", "LUAD", None, None]
@@ -94,17 +103,28 @@ def test_set_data_root_alone_finds_every_file(tmp_path, monkeypatch):
     folder = tmp_path / "somewhere"
     folder.mkdir()
     b = pd.DataFrame(rng.random((20, 8)), index=BARCODES, columns=[f"cg{i:08d}" for i in range(8)])
-    a = pd.DataFrame(rng.normal(5, 1, (20, 5)), index=[x + "-11R" for x in BARCODES],
-                     columns=[f"ENSG{i:011d}.1" for i in range(5)])
+    a = pd.DataFrame(
+        rng.normal(5, 1, (20, 5)), index=[x + "-11R" for x in BARCODES], columns=[f"ENSG{i:011d}.1" for i in range(5)]
+    )
     _xena(folder / "B.tsv.gz", b)
     _xena(folder / "A.tsv.gz", a)
     (folder / "sample_id_testset.tsv").write_bytes("\r\n".join(BARCODES[:4]).encode())
     (folder / "keep.txt").write_text("\n".join(b.columns[:6]))
-    body = {"name": "tcga", "data": {"source": "files", "root": "data/tcga", "b": "B.tsv.gz", "a": "A.tsv.gz",
-                                     "orientation": "samples_in_columns", "match": "tcga_sample"},
-            "split": {"seed": 0, "val_fraction": 0.2, "test_ids": "sample_id_testset.tsv"},
-            "preprocess": {"b": [{"keep_features": "keep.txt"}]},
-            "translators": [{"name": "linear_regression"}], "downstream": {"enabled": False}}
+    body = {
+        "name": "tcga",
+        "data": {
+            "source": "files",
+            "root": "data/tcga",
+            "b": "B.tsv.gz",
+            "a": "A.tsv.gz",
+            "orientation": "samples_in_columns",
+            "match": "tcga_sample",
+        },
+        "split": {"seed": 0, "val_fraction": 0.2, "test_ids": "sample_id_testset.tsv"},
+        "preprocess": {"b": [{"keep_features": "keep.txt"}]},
+        "translators": [{"name": "linear_regression"}],
+        "downstream": {"enabled": False},
+    }
     cfg_path = tmp_path / "tcga.yaml"
     cfg_path.write_text(yaml.safe_dump(body))
     monkeypatch.chdir(tmp_path)

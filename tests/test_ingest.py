@@ -123,8 +123,15 @@ def test_preprocessor_runs_steps_then_imputation(tiny):
     b = tiny.b.copy()
     b[:, 0] = np.nan  # never observed: dropped by max_missing
     b[0, 3] = np.nan
-    data = type(tiny)(b=b, a=tiny.a, sample_ids=tiny.sample_ids, b_features=tiny.b_features,
-                      a_features=tiny.a_features, labels=tiny.labels, name="t")
+    data = type(tiny)(
+        b=b,
+        a=tiny.a,
+        sample_ids=tiny.sample_ids,
+        b_features=tiny.b_features,
+        a_features=tiny.a_features,
+        labels=tiny.labels,
+        name="t",
+    )
     pre = Preprocessor("mean", build_steps([{"max_missing": 0.5}], "b"), build_steps([{"transform": "log1p"}], "a"))
     out = pre.fit(data.subset(np.arange(60))).transform(data.subset(np.arange(60, 80)), "test")
     assert tiny.b_features[0] not in set(out.b_features) and out.b.shape[1] == b.shape[1] - 1
@@ -136,7 +143,9 @@ def test_cache_is_reused_and_keyed_on_the_files(tmp_path, write_config, caplog):
     ids = [f"s{i}" for i in range(30)]
     pd.DataFrame(rng.random((30, 6)), index=pd.Index(ids, name="id")).to_csv(tmp_path / "B.csv")
     pd.DataFrame(rng.normal(size=(30, 4)), index=pd.Index(ids, name="id")).to_csv(tmp_path / "A.csv")
-    cfg = load_config(write_config(small_experiment(data={"source": "files", "root": str(tmp_path), "b": "B.csv", "a": "A.csv"})))
+    cfg = load_config(
+        write_config(small_experiment(data={"source": "files", "root": str(tmp_path), "b": "B.csv", "a": "A.csv"}))
+    )
     cache = tmp_path / "cache"
     first = prepare(cfg, load_registry(), cache)
     assert len(list(cache.iterdir())) == 1
@@ -161,8 +170,11 @@ def test_anndata_and_mudata_sources(tmp_path, write_config):
     rna.write_h5ad(tmp_path / "rna.h5ad")
     mudata.MuData({"methylation": meth, "rna": rna}).write(tmp_path / "both.h5mu")
     for block in ({"b": "meth.h5ad", "a": "rna.h5ad"}, {"mudata": "both.h5mu"}):
-        cfg = load_config(write_config(small_experiment(data={"source": "anndata", "root": str(tmp_path),
-                                                              "label_column": "cls", **block})))
+        cfg = load_config(
+            write_config(
+                small_experiment(data={"source": "anndata", "root": str(tmp_path), "label_column": "cls", **block})
+            )
+        )
         p = prepare(cfg, load_registry())
         assert p.train.n_samples + p.val.n_samples + p.test.n_samples == 40
         row = list(d.sample_ids).index(p.test.sample_ids[0])
@@ -184,11 +196,14 @@ def test_numeric_tables_are_parsed_straight_to_float32(tmp_path):
 
     from omibench.data.tabular import read_table
 
-    frame = pd.DataFrame(np.random.default_rng(0).random((5, 4)), index=[f"s{i}" for i in range(5)],
-                         columns=[f"cg{i}" for i in range(4)])
+    frame = pd.DataFrame(
+        np.random.default_rng(0).random((5, 4)), index=[f"s{i}" for i in range(5)], columns=[f"cg{i}" for i in range(4)]
+    )
     frame.iloc[1, 2] = np.nan
     frame.to_csv(tmp_path / "m.csv")
     parsed = read_table(tmp_path / "m.csv", numeric=True)
     assert set(parsed.dtypes) == {np.dtype("float32")} and parsed.isna().sum().sum() == 1
     frame.astype(object).assign(cg0=["x", 1, 2, 3, 4]).to_csv(tmp_path / "bad.csv")
-    assert read_table(tmp_path / "bad.csv", numeric=True)["cg0"].dtype == object  # read as text, then named by the caller
+    assert (
+        read_table(tmp_path / "bad.csv", numeric=True)["cg0"].dtype == object
+    )  # read as text, then named by the caller

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from sklearn.metrics import mean_absolute_error, median_absolute_error, mean_squared_error, r2_score
+from sklearn.metrics import mean_absolute_error, mean_squared_error, median_absolute_error, r2_score
 
 from omibench.metrics import METRIC_NAMES, score
 

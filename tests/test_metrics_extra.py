@@ -18,9 +18,17 @@ def test_within_type_r2_hand_computed():
     # class B (4 samples): gene0 truth 2,4,6,4 pred 4,4,4,4 -> 0; gene1 constant 5 predicted exactly -> 1; median 0.5
     # class D (2 samples) and C (1) are below min_class_size=3; one sample is unlabelled
     rows = [
-        ("A", (1, 0), (1, 0)), ("A", (2, 0), (2, 1)), ("A", (3, 2), (4, 2)),
-        ("B", (2, 5), (4, 5)), ("B", (4, 5), (4, 5)), ("B", (6, 5), (4, 5)), ("B", (4, 5), (4, 5)),
-        ("D", (0, 0), (1, 1)), ("D", (1, 1), (0, 0)), ("C", (9, 9), (0, 0)), (None, (7, 7), (7, 7)),
+        ("A", (1, 0), (1, 0)),
+        ("A", (2, 0), (2, 1)),
+        ("A", (3, 2), (4, 2)),
+        ("B", (2, 5), (4, 5)),
+        ("B", (4, 5), (4, 5)),
+        ("B", (6, 5), (4, 5)),
+        ("B", (4, 5), (4, 5)),
+        ("D", (0, 0), (1, 1)),
+        ("D", (1, 1), (0, 0)),
+        ("C", (9, 9), (0, 0)),
+        (None, (7, 7), (7, 7)),
     ]
     labels = [r[0] for r in rows]
     y_true = np.array([r[1] for r in rows], dtype=float)
@@ -68,8 +76,12 @@ def test_correlation_panel_against_scipy_with_degenerate_input():
     per_gene_s = [corr(st.spearmanr, t[:, j], q[:, j]) for j in range(9)]
     assert per_sample[4] == 0.0 and per_gene_s[7] == 0.0
     assert res["mean_pearson_per_sample"] == pytest.approx(np.mean(per_sample))
-    assert res["mean_spearman_per_sample"] == pytest.approx(np.mean([corr(st.spearmanr, t[i], q[i]) for i in range(12)]))
-    assert res["mean_pearson_per_gene"] == pytest.approx(np.mean([corr(st.pearsonr, t[:, j], q[:, j]) for j in range(9)]))
+    assert res["mean_spearman_per_sample"] == pytest.approx(
+        np.mean([corr(st.spearmanr, t[i], q[i]) for i in range(12)])
+    )
+    assert res["mean_pearson_per_gene"] == pytest.approx(
+        np.mean([corr(st.pearsonr, t[:, j], q[:, j]) for j in range(9)])
+    )
     assert res["mean_spearman_per_gene"] == pytest.approx(np.mean(per_gene_s))
     assert res["overall_pearson"] == pytest.approx(st.pearsonr(t.ravel(), q.ravel())[0])
     assert res["n_nonfinite_predictions"] == 1.0

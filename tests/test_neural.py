@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator
 
 from omibench import FitContext
 from omibench.data import make_synthetic
 from omibench.plugins import load_registry
-from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator
 from omibench.torch_translator import DivergenceError, linear_decay_multiplier
 
 B_DIM, A_DIM = 39_464, 60_483
@@ -24,7 +24,7 @@ def test_fc_parameter_counts_at_paper_size():
         disc = FCDiscriminator(A_DIM, B_DIM, [128, 64, 32], 16, "instance")
     widths = [B_DIM, 4096, 1024, 512, 256, 512, 1024, 4096, A_DIM]
     expected_g = sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
-    assert n_params(gen) == expected_g == 419_154_243  # "about 419.2 M" (spec §2.5)
+    assert n_params(gen) == expected_g == 419_154_243  # "about 419.2 M" (the paper's FC generator)
     d_widths = [A_DIM + B_DIM, 128, 64, 32, 16]
     assert n_params(disc) == sum(a * b + b for a, b in zip(d_widths[:-1], d_widths[1:])) == 12_804_208
 
@@ -35,7 +35,7 @@ def test_unet_and_cnn_lengths_at_paper_size():
         disc = CNNDiscriminator(A_DIM, B_DIM)
         out = unet(torch.empty(2, B_DIM))
         logits = disc(out, torch.empty(2, B_DIM))
-    assert unet.out_length == 78_912  # spec §2.8: 78,912 positions, first 60,483 kept
+    assert unet.out_length == 78_912  # the paper's U-Net: 78,912 positions, first 60,483 kept
     assert isinstance(unet.stretch, torch.nn.Identity)
     assert out.shape == (2, A_DIM)
     assert logits.shape == (2, 64)
@@ -81,7 +81,9 @@ def test_fc_learning_rate_follows_schedule_and_reports_per_epoch():
 
 def test_cgan_has_no_distance_term_and_fc_learns():
     train, val, test = _parts()
-    fc = REG.translator("omitrans_fc")(**SMALL_FC, epochs=40, epochs_decay=10, lr_g=1e-3, lr_d=1e-3, output_bias="train_mean")
+    fc = REG.translator("omitrans_fc")(
+        **SMALL_FC, epochs=40, epochs_decay=10, lr_g=1e-3, lr_d=1e-3, output_bias="train_mean"
+    )
     fc.fit(train, val, FitContext(seed=0))
     assert REG.translator("cgan")().params["lambda_dist"] == 0.0
     assert REG.translator("omitrans_fc")().params["output_bias"] == "zero"  # the original code's init
@@ -129,7 +131,9 @@ def test_tdimpute_transfer_pretrains_on_the_source():
 
 def test_weights_load_with_weights_only(tmp_path):
     train, val, test = _parts()
-    model = REG.translator("omitrans_cnn")(filters=2, disc_filters=2, epochs=1, epochs_decay=0, batch_size=16).fit(train, val, FitContext())
+    model = REG.translator("omitrans_cnn")(filters=2, disc_filters=2, epochs=1, epochs_decay=0, batch_size=16).fit(
+        train, val, FitContext()
+    )
     model.save(tmp_path / "m")
     state = torch.load(tmp_path / "m" / "weights.pt", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
@@ -140,6 +144,8 @@ def test_weights_load_with_weights_only(tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU here")
 def test_fc_runs_on_gpu_when_present():
     train, val, test = _parts()
-    model = REG.translator("omitrans_fc")(**SMALL_FC, epochs=2, epochs_decay=1).fit(train, val, FitContext(device="cuda"))
+    model = REG.translator("omitrans_fc")(**SMALL_FC, epochs=2, epochs_decay=1).fit(
+        train, val, FitContext(device="cuda")
+    )
     assert next(model.net.parameters()).is_cuda
     assert np.isfinite(model.predict(test.b)).all()

@@ -22,8 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _tracked_modules() -> list[str]:
-    out = subprocess.run(["git", "ls-files", "omibench/*.py", "plugins/*.py"], cwd=REPO, capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        ["git", "ls-files", "omibench/*.py", "plugins/*.py"], cwd=REPO, capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         pytest.skip("not a git checkout")
     return out.stdout.split()
@@ -32,8 +33,12 @@ def _tracked_modules() -> list[str]:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(REPO)],
-                           capture_output=True, text=True, check=False)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(REPO)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if build.returncode != 0:
         pytest.skip(f"cannot build a wheel here (no build backend reachable?): {build.stderr[-300:]}")
     return next(dist.glob("omibench-*.whl"))
@@ -50,11 +55,21 @@ def test_wheel_install_runs_an_experiment(wheel: Path, tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     (site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
-                              str(wheel)], capture_output=True, text=True, check=False)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert install.returncode == 0, install.stderr[-2000:]
 
     work = tmp_path / "work"
@@ -68,10 +83,23 @@ def test_wheel_install_runs_an_experiment(wheel: Path, tmp_path: Path) -> None:
     )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    where = subprocess.run([str(python), "-c", "import omibench, omibench_plugins; print(omibench.__file__)"],
-                           capture_output=True, text=True, cwd=work, env=env, check=True).stdout
+    where = subprocess.run(
+        [str(python), "-c", "import omibench, omibench_plugins; print(omibench.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        check=True,
+    ).stdout
     assert str(site) in where, f"omibench was not imported from the wheel: {where}"
-    run = subprocess.run([str(env_dir / "bin" / "omibench"), "run", "exp.yaml", "--store", "store"],
-                         capture_output=True, text=True, cwd=work, env=env, timeout=600, check=False)
+    run = subprocess.run(
+        [str(env_dir / "bin" / "omibench"), "run", "exp.yaml", "--store", "store"],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        env=env,
+        timeout=600,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     assert "ridge" in run.stdout and "tdimpute" in run.stdout

@@ -15,9 +15,11 @@ from omibench.translate import load_trained, save_preprocessing
 
 def _fitted(tmp_path):
     data = make_synthetic(n_samples=40, n_cpgs=20, n_genes=8, n_classes=2, seed=3)
-    pre = Preprocessor("mean", build_steps([{"max_missing": 0.5}, {"variance": {"top_k": 12}},
-                                            {"transform": "beta_to_m"}], "b"),
-                       build_steps([{"transform": "log1p"}], "a")).fit(data)
+    pre = Preprocessor(
+        "mean",
+        build_steps([{"max_missing": 0.5}, {"variance": {"top_k": 12}}, {"transform": "beta_to_m"}], "b"),
+        build_steps([{"transform": "log1p"}], "a"),
+    ).fit(data)
     return data, pre
 
 

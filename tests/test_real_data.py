@@ -28,10 +28,25 @@ def test_brca_loads_pairs_and_splits(brca_dir):
 
 
 def test_brca_linear_regression_end_to_end(brca_dir, tmp_path):
-    result = CliRunner().invoke(cli, ["run", str(REPO / "experiments" / "brca.yaml"), "--store", str(tmp_path),
-                                      "--set", f"data.root={brca_dir}", "--set", "translators=[{name: linear_regression}]",
-                                      "--set", "seeds=[0]", "--set", "downstream.epochs=[10,10,20]",
-                                      "--set", "downstream.decay_epochs=10"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(REPO / "experiments" / "brca.yaml"),
+            "--store",
+            str(tmp_path),
+            "--set",
+            f"data.root={brca_dir}",
+            "--set",
+            "translators=[{name: linear_regression}]",
+            "--set",
+            "seeds=[0]",
+            "--set",
+            "downstream.epochs=[10,10,20]",
+            "--set",
+            "downstream.decay_epochs=10",
+        ],
+    )
     assert result.exit_code == 0, result.output
     store = open_store(tmp_path)
     runs = {r.tags.level.value: r for r in store.search(store.experiment_id("tcga_brca", create=False))}
@@ -48,10 +63,25 @@ def test_brca_linear_regression_end_to_end(brca_dir, tmp_path):
 
 @pytest.mark.slow
 def test_brca_lasso_beats_linear_regression(brca_dir, tmp_path):
-    result = CliRunner().invoke(cli, ["run", str(REPO / "experiments" / "brca.yaml"), "--store", str(tmp_path),
-                                      "--set", f"data.root={brca_dir}", "--set", "seeds=[0]",
-                                      "--set", "translators=[{name: linear_regression}, {name: lasso}]"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            str(REPO / "experiments" / "brca.yaml"),
+            "--store",
+            str(tmp_path),
+            "--set",
+            f"data.root={brca_dir}",
+            "--set",
+            "seeds=[0]",
+            "--set",
+            "translators=[{name: linear_regression}, {name: lasso}]",
+        ],
+    )
     assert result.exit_code == 0, result.output
     store = open_store(tmp_path)
     metrics = {r.label: r.metrics for r in store.search(store.experiment_id("tcga_brca", create=False))}
-    assert metrics["lasso"]["test/median_r2_featurewise"] > metrics["linear_regression"]["test/median_r2_featurewise"] + 0.2
+    assert (
+        metrics["lasso"]["test/median_r2_featurewise"]
+        > metrics["linear_regression"]["test/median_r2_featurewise"] + 0.2
+    )

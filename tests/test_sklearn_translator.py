@@ -25,16 +25,24 @@ def test_pls_through_the_translator_equals_scikit_learn():
     np.testing.assert_allclose(pred, expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"estimator": "os.system"}, "must be the import path of a scikit-learn class"),
-    ({"estimator": "sklearn.nothing_here.Model"}, "no module 'sklearn.nothing_here'"),
-    ({"estimator": "sklearn.linear_model.Ridgee"}, "did you mean sklearn.linear_model.Ridge"),
-    ({"estimator": "sklearn.linear_model.LogisticRegression"}, "is a classifier"),
-    ({"estimator": "sklearn.linear_model.Ridge", "alpa": 1.0}, "Ridge has no parameter 'alpa'; did you mean 'alpha'"),
-    ({"estimator": "sklearn.cross_decomposition.PLSRegression", "n_components": 0},
-     "'n_components' parameter of PLSRegression must be an int in the range"),
-    ({"estimator": "sklearn.linear_model.Ridge", "alpha": -1.0}, "'alpha' parameter of Ridge"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"estimator": "os.system"}, "must be the import path of a scikit-learn class"),
+        ({"estimator": "sklearn.nothing_here.Model"}, "no module 'sklearn.nothing_here'"),
+        ({"estimator": "sklearn.linear_model.Ridgee"}, "did you mean sklearn.linear_model.Ridge"),
+        ({"estimator": "sklearn.linear_model.LogisticRegression"}, "is a classifier"),
+        (
+            {"estimator": "sklearn.linear_model.Ridge", "alpa": 1.0},
+            "Ridge has no parameter 'alpa'; did you mean 'alpha'",
+        ),
+        (
+            {"estimator": "sklearn.cross_decomposition.PLSRegression", "n_components": 0},
+            "'n_components' parameter of PLSRegression must be an int in the range",
+        ),
+        ({"estimator": "sklearn.linear_model.Ridge", "alpha": -1.0}, "'alpha' parameter of Ridge"),
+    ],
+)
 def test_bad_estimators_and_parameters_are_one_line_errors(params, message):
     with pytest.raises(PluginError, match="sklearn") as info:
         SK(**params)
@@ -53,10 +61,12 @@ def test_a_single_output_regressor_is_wrapped_per_gene_with_the_context_workers(
 def test_n_jobs_and_random_state_come_from_the_context_unless_set():
     train, val, _ = _parts()
     forest = SK(estimator="sklearn.ensemble.RandomForestRegressor", n_estimators=3).fit(
-        train, val, FitContext(seed=11, n_jobs=2))
+        train, val, FitContext(seed=11, n_jobs=2)
+    )
     assert forest.estimator_.n_jobs == 2 and forest.estimator_.random_state == 11
     fixed = SK(estimator="sklearn.ensemble.RandomForestRegressor", n_estimators=3, random_state=5, n_jobs=1).fit(
-        train, val, FitContext(seed=11, n_jobs=2))
+        train, val, FitContext(seed=11, n_jobs=2)
+    )
     assert fixed.estimator_.n_jobs == 1 and fixed.estimator_.random_state == 5
 
 
@@ -93,5 +103,7 @@ def test_skip_reason_refuses_more_components_than_the_training_data_has():
     train, val, _ = _parts()
     params = SK(estimator="sklearn.cross_decomposition.PLSRegression", n_components=30).params
     assert "n_components 30" in SK.skip_reason(params, train, val)
-    assert SK.skip_reason(SK(estimator="sklearn.cross_decomposition.PLSRegression", n_components=3).params,
-                          train, val) is None
+    assert (
+        SK.skip_reason(SK(estimator="sklearn.cross_decomposition.PLSRegression", n_components=3).params, train, val)
+        is None
+    )

@@ -127,7 +127,14 @@ def test_nemenyi_critical_difference_matches_demsar():
 
 def test_friedman_hand_computed_and_scipy():
     # 14 datasets x 4 methods, given as ranks (one tie); scores are their negatives
-    rows = [[4, 1, 3, 2]] * 6 + [[3, 2, 4, 1]] * 3 + [[2, 3, 4, 1]] * 1 + [[4, 3, 1, 2]] * 2 + [[1, 4, 2, 3]] + [[4, 3, 1.5, 1.5]]
+    rows = (
+        [[4, 1, 3, 2]] * 6
+        + [[3, 2, 4, 1]] * 3
+        + [[2, 3, 4, 1]] * 1
+        + [[4, 3, 1, 2]] * 2
+        + [[1, 4, 2, 3]]
+        + [[4, 3, 1.5, 1.5]]
+    )
     scores = -np.array(rows, dtype=float)  # higher score = better = lower rank
     assert average_ranks(scores).tolist() == pytest.approx(np.mean(rows, axis=0).tolist())
     res = friedman(scores)
@@ -202,8 +209,9 @@ def test_figures_render_png(tmp_path):
     names = ["stack", "ridge", "lasso", "knn", "pcr"]
     ranks = np.array([1.4, 2.1, 2.9, 4.0, 4.6])
     cd = nemenyi_critical_difference(len(names), 8)
-    cd_png = critical_difference_figure(names, ranks, cd=cd, cliques=nemenyi_cliques(ranks, cd), title="4 cohorts",
-                                        path=tmp_path / "cd.png")
+    cd_png = critical_difference_figure(
+        names, ranks, cd=cd, cliques=nemenyi_cliques(ranks, cd), title="4 cohorts", path=tmp_path / "cd.png"
+    )
     assert cd_png[:8] == b"\x89PNG\r\n\x1a\n" and len(cd_png) > 5000
     assert critical_difference_figure(names[:2], ranks[:2], cd=None)[:4] == b"\x89PNG"
 

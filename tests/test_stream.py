@@ -34,29 +34,47 @@ def cohort(tmp_path):
     tcga = [f"TCGA-AB-{i:04d}-01A" for i in range(40)]
     b_cols = ["TARGET-20-PABC-09A", "TARGET-20-PABD-09A"] + tcga[:38] + ["TCGA-AB-0003-01B"]
     a_cols = ["TARGET-20-PABC-09A-01R"] + [c + "-11R-A00Z-07" for c in tcga[2:]]
-    b = pd.DataFrame(rng.beta(0.5, 0.5, (len(b_cols), 60)) * rng.random(60), index=b_cols,
-                     columns=[f"cg{i:08d}" for i in range(60)])
+    b = pd.DataFrame(
+        rng.beta(0.5, 0.5, (len(b_cols), 60)) * rng.random(60), index=b_cols, columns=[f"cg{i:08d}" for i in range(60)]
+    )
     b.iloc[rng.random(b.shape) < 0.05] = np.nan
     b.iloc[:, :5] = np.where(rng.random((len(b_cols), 5)) < 0.3, np.nan, b.iloc[:, :5])  # many NA: filtered
-    a = pd.DataFrame(np.exp(rng.normal(1, rng.random(25) * 2, (len(a_cols), 25))), index=a_cols,
-                     columns=[f"ENSG{i:011d}.2" for i in range(25)])
+    a = pd.DataFrame(
+        np.exp(rng.normal(1, rng.random(25) * 2, (len(a_cols), 25))),
+        index=a_cols,
+        columns=[f"ENSG{i:011d}.2" for i in range(25)],
+    )
     b = b.sample(frac=1.0, random_state=1)  # B's columns in another order than A's: read in file order, re-paired
     _xena(tmp_path / "B.tsv.gz", b)
     _xena(tmp_path / "A.tsv.gz", a)
-    pd.DataFrame({"sample": tcga + ["TCGA-AB-0003-01B", "TARGET-20-PABC-09A"],
-                  "type": [("LUAD", "BRCA")[i % 2] for i in range(40)] + ["BRCA", "AML"]}
-                 ).to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
+    pd.DataFrame(
+        {
+            "sample": tcga + ["TCGA-AB-0003-01B", "TARGET-20-PABC-09A"],
+            "type": [("LUAD", "BRCA")[i % 2] for i in range(40)] + ["BRCA", "AML"],
+        }
+    ).to_csv(tmp_path / "pheno.tsv", sep="\t", index=False)
     (tmp_path / "test_ids.tsv").write_bytes("\r\n".join(tcga[2:10]).encode())
     return tmp_path
 
 
 def _config(root, **split):
-    body = {"name": "x", "data": {"source": "files", "root": str(root), "b": "B.tsv.gz", "a": "A.tsv.gz",
-                                  "orientation": "samples_in_columns", "match": "tcga_sample",
-                                  "labels": "pheno.tsv", "label_column": "type"},
-            "split": {"seed": 1, "val_fraction": 0.2, "test_ids": "test_ids.tsv", **split},
-            "preprocess": {"impute": "mean", "b": STEPS_B, "a": STEPS_A},
-            "translators": [{"name": "linear_regression"}], "downstream": {"enabled": False}}
+    body = {
+        "name": "x",
+        "data": {
+            "source": "files",
+            "root": str(root),
+            "b": "B.tsv.gz",
+            "a": "A.tsv.gz",
+            "orientation": "samples_in_columns",
+            "match": "tcga_sample",
+            "labels": "pheno.tsv",
+            "label_column": "type",
+        },
+        "split": {"seed": 1, "val_fraction": 0.2, "test_ids": "test_ids.tsv", **split},
+        "preprocess": {"impute": "mean", "b": STEPS_B, "a": STEPS_A},
+        "translators": [{"name": "linear_regression"}],
+        "downstream": {"enabled": False},
+    }
     path = root / "exp.yaml"
     path.write_text(yaml.safe_dump(body))
     return path
@@ -68,8 +86,9 @@ def test_streamed_filter_equals_in_memory_filter(cohort):
     # the in-memory pipeline on the same paired data and split
     from omibench.data.tabular import read_paired_files
 
-    data = read_paired_files(cohort / "B.tsv.gz", cohort / "A.tsv.gz", match="tcga_sample",
-                             orientation="samples_in_columns")
+    data = read_paired_files(
+        cohort / "B.tsv.gz", cohort / "A.tsv.gz", match="tcga_sample", orientation="samples_in_columns"
+    )
     where = {s: i for i, s in enumerate(data.sample_ids.tolist())}
     parts = {p: data.subset([where[s] for s in getattr(prepared.split, p)]) for p in ("train", "val", "test")}
     pre = Preprocessor("mean", build_steps(STEPS_B, "b"), build_steps(STEPS_A, "a")).fit(parts["train"])
@@ -102,7 +121,8 @@ def test_cache_holds_prepared_parts_and_is_written_only_after_validation(cohort,
         prepare(bad, load_registry(), cache)
     assert not cache.exists() or not any(cache.iterdir())
     pd.DataFrame({"sample": [f"TCGA-AB-{i:04d}-01A" for i in range(40)], "one": "x"}).to_csv(
-        cohort / "one.tsv", sep="\t", index=False)
+        cohort / "one.tsv", sep="\t", index=False
+    )
     late = load_config(_config(cohort), ["downstream.enabled=true", "data.labels=one.tsv", "data.label_column=one"])
     with pytest.raises(Exception, match="labels of fewer than two classes"):  # found after the matrices were read
         prepare(late, load_registry(), cache)
@@ -139,9 +159,16 @@ def test_a_split_across_vials_is_noted_on_the_split(cohort):
 
 
 def test_paired_data_shape_contract():
-    with pytest.raises(Exception):
-        PairedData(b=np.zeros((2, 3)), a=np.zeros((3, 2)), sample_ids=np.array(["a", "b"]),
-                   b_features=np.array(["x", "y", "z"]), a_features=np.array(["p", "q"]))
+    from omibench import DataError
+
+    with pytest.raises(DataError, match="expected"):
+        PairedData(
+            b=np.zeros((2, 3)),
+            a=np.zeros((3, 2)),
+            sample_ids=np.array(["a", "b"]),
+            b_features=np.array(["x", "y", "z"]),
+            a_features=np.array(["p", "q"]),
+        )
 
 
 def test_run_and_translate_on_streamed_xena_files(cohort, tmp_path):
@@ -156,8 +183,17 @@ def test_run_and_translate_on_streamed_xena_files(cohort, tmp_path):
     assert models and not list(store.rglob("*.pkl"))
     raw = read_table(cohort / "B.tsv.gz", numeric=True).iloc[:, :5]  # features x samples, as the files are
     raw.to_csv(tmp_path / "new.tsv", sep="\t")
-    result = runner.invoke(cli, ["translate", str(models[0].parent), "--input", str(tmp_path / "new.tsv"),
-                                 "--output", str(tmp_path / "pred.tsv")])
+    result = runner.invoke(
+        cli,
+        [
+            "translate",
+            str(models[0].parent),
+            "--input",
+            str(tmp_path / "new.tsv"),
+            "--output",
+            str(tmp_path / "pred.tsv"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     pred = pd.read_csv(tmp_path / "pred.tsv", sep="\t", index_col=0)
     assert pred.shape[0] == 5 and np.isfinite(pred.to_numpy()).all()

@@ -14,8 +14,14 @@ if TYPE_CHECKING:
 
 __all__ = ["DataSource", "PairedData", "Preprocessor", "Split", "make_split", "make_synthetic"]
 
-_WHERE = {"PairedData": ".paired", "Preprocessor": ".preprocess", "DataSource": ".sources", "Split": ".splits",
-          "make_split": ".splits", "make_synthetic": ".synthetic"}
+_WHERE = {
+    "PairedData": ".paired",
+    "Preprocessor": ".preprocess",
+    "DataSource": ".sources",
+    "Split": ".splits",
+    "make_split": ".splits",
+    "make_synthetic": ".synthetic",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -28,21 +28,27 @@ def load_locations(path: str) -> dict[str, tuple[int, int]]:
     1..22, X, Y (e.g. MT, patches) are ignored."""
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"{path}: location table not found (e.g. ../shared/data/annotation/hm450_probe_locations_hg19.csv.gz)")
+        raise DataError(
+            f"{path}: location table not found (e.g. ../shared/data/annotation/hm450_probe_locations_hg19.csv.gz)"
+        )
     table = pd.read_csv(p, sep=None, engine="python") if not p.name.endswith((".csv", ".csv.gz")) else pd.read_csv(p)
     cols = set(table.columns)
     ids = [c for c in _ID_COLUMNS if c in cols]
     chrom = next((c for c in _CHR_COLUMNS if c in cols), None)
     pos = next((c for c in _POS_COLUMNS if c in cols), None)
     if not ids or chrom is None or pos is None:
-        raise DataError(f"{path}: needs an id column ({', '.join(_ID_COLUMNS)}), a chromosome column and a position column; "
-                        f"found {', '.join(map(str, table.columns))}")
+        raise DataError(
+            f"{path}: needs an id column ({', '.join(_ID_COLUMNS)}), a chromosome column and a position column; "
+            f"found {', '.join(map(str, table.columns))}"
+        )
     chroms = table[chrom].astype(str).str.replace(r"^chr", "", regex=True)
     ranks = chroms.map(_RANK)
     ok = ranks.notna() & table[pos].notna()
     out: dict[str, tuple[int, int]] = {}
     for col in ids:
-        for key, rank, position in zip(table.loc[ok, col].astype(str), ranks[ok].astype(int), table.loc[ok, pos].astype(np.int64)):
+        for key, rank, position in zip(
+            table.loc[ok, col].astype(str), ranks[ok].astype(int), table.loc[ok, pos].astype(np.int64)
+        ):
             if key and key != "nan":
                 out.setdefault(key, (rank, int(position)))
     return out
@@ -55,9 +61,13 @@ def _key(feature: str) -> str:
 def location_order(features: np.ndarray, table: str) -> tuple[np.ndarray, np.ndarray]:
     """(positions of located features in genomic order, positions of unlocated features)."""
     locations = load_locations(table)
-    located, missing = [], []
+    located: list[tuple[tuple[int, int], int]] = []
+    missing: list[tuple[None, int]] = []
     for i, f in enumerate(features.tolist()):
         loc = locations.get(_key(str(f)))
-        (located if loc is not None else missing).append((loc, i))
+        if loc is not None:
+            located.append((loc, i))
+        else:
+            missing.append((None, i))
     located.sort()
     return np.array([i for _, i in located], dtype=np.int64), np.array([i for _, i in missing], dtype=np.int64)

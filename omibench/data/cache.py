@@ -15,9 +15,10 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -43,12 +44,15 @@ def cache_key(source: DataSource, block: dict[str, Any]) -> str:
                 st = path.stat()
                 files.append((str(path.resolve()), st.st_size, st.st_mtime_ns))
     if root.is_dir() and not files:  # a folder source (e.g. mogonet): every file in it
-        files = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.iterdir()) if p.is_file()]
+        files = [
+            (str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.iterdir()) if p.is_file()
+        ]
     return canonical_hash({"block": block, "files": files, "omibench": version("omibench")})
 
 
-def load_cached(source: DataSource, block: dict[str, Any], cache_dir: Path | None
-                ) -> tuple[PairedData, Callable[[], None]]:
+def load_cached(
+    source: DataSource, block: dict[str, Any], cache_dir: Path | None
+) -> tuple[PairedData, Callable[[], None]]:
     """``source.load()``, through the cache when ``cache_dir`` is given and the source is file-based,
     and the function that writes the cache entry: called by the caller once every check has passed."""
     if cache_dir is None or source.name == "synthetic":  # synthetic data is faster to make than to read
@@ -67,9 +71,15 @@ def _write(entry: Path, data: PairedData) -> None:
     tmp.mkdir(parents=True)
     np.save(tmp / "b.npy", data.b)
     np.save(tmp / "a.npy", data.a)
-    meta = {"sample_ids": data.sample_ids.tolist(), "b_features": data.b_features.tolist(),
-            "a_features": data.a_features.tolist(), "labels": None if data.labels is None else data.labels.tolist(),
-            "name": data.name, "given_test_ids": data.given_test_ids, "fingerprint": data.fingerprint()}
+    meta = {
+        "sample_ids": data.sample_ids.tolist(),
+        "b_features": data.b_features.tolist(),
+        "a_features": data.a_features.tolist(),
+        "labels": None if data.labels is None else data.labels.tolist(),
+        "name": data.name,
+        "given_test_ids": data.given_test_ids,
+        "fingerprint": data.fingerprint(),
+    }
     (tmp / "meta.json").write_text(json.dumps(meta))
     try:
         tmp.rename(entry)
@@ -80,10 +90,13 @@ def _write(entry: Path, data: PairedData) -> None:
 def _read(entry: Path) -> PairedData:
     meta = json.loads((entry / "meta.json").read_text())
     data = PairedData(
-        b=np.load(entry / "b.npy", mmap_mode="r"), a=np.load(entry / "a.npy", mmap_mode="r"),
-        sample_ids=np.array(meta["sample_ids"], dtype=object), b_features=np.array(meta["b_features"], dtype=object),
+        b=np.load(entry / "b.npy", mmap_mode="r"),
+        a=np.load(entry / "a.npy", mmap_mode="r"),
+        sample_ids=np.array(meta["sample_ids"], dtype=object),
+        b_features=np.array(meta["b_features"], dtype=object),
         a_features=np.array(meta["a_features"], dtype=object),
-        labels=None if meta["labels"] is None else np.array(meta["labels"], dtype=object), name=meta["name"],
+        labels=None if meta["labels"] is None else np.array(meta["labels"], dtype=object),
+        name=meta["name"],
         given_test_ids=None if meta["given_test_ids"] is None else tuple(meta["given_test_ids"]),
     )
     data._fingerprint.append(meta["fingerprint"])
@@ -100,8 +113,13 @@ def prepared_key(source: FilesSource, config: Any, extra_files: list[Path]) -> s
             st = Path(path).stat()
             files.append((str(Path(path).resolve()), st.st_size, st.st_mtime_ns))
     semantic = config.semantic_dict()
-    return canonical_hash({"prepared": [semantic["data"], semantic["split"], semantic["preprocess"]], "files": files,
-                           "omibench": version("omibench")})
+    return canonical_hash(
+        {
+            "prepared": [semantic["data"], semantic["split"], semantic["preprocess"]],
+            "files": files,
+            "omibench": version("omibench"),
+        }
+    )
 
 
 def read_prepared(entry: Path) -> Any | None:
@@ -117,13 +135,21 @@ def read_prepared(entry: Path) -> Any | None:
     for part in ("train", "val", "test"):
         m = meta["parts"][part]
         parts[part] = PairedData(
-            b=np.load(entry / f"{part}_b.npy", mmap_mode="r"), a=np.load(entry / f"{part}_a.npy", mmap_mode="r"),
-            sample_ids=np.array(m["sample_ids"], dtype=object), b_features=np.array(meta["b_features"], dtype=object),
+            b=np.load(entry / f"{part}_b.npy", mmap_mode="r"),
+            a=np.load(entry / f"{part}_a.npy", mmap_mode="r"),
+            sample_ids=np.array(m["sample_ids"], dtype=object),
+            b_features=np.array(meta["b_features"], dtype=object),
             a_features=np.array(meta["a_features"], dtype=object),
-            labels=None if m["labels"] is None else np.array(m["labels"], dtype=object), name=meta["name"])
+            labels=None if m["labels"] is None else np.array(m["labels"], dtype=object),
+            name=meta["name"],
+        )
     pre, _ = Preprocessor.load(entry / "preprocess")
-    split = Split(tuple(parts["train"].sample_ids), tuple(parts["val"].sample_ids), tuple(parts["test"].sample_ids),
-                  tuple(meta["notes"]))
+    split = Split(
+        tuple(parts["train"].sample_ids),
+        tuple(parts["val"].sample_ids),
+        tuple(parts["test"].sample_ids),
+        tuple(meta["notes"]),
+    )
     log.info("data: prepared cache hit %s", entry)
     return Streamed(parts, split, pre, meta["dataset_hash"], {})
 
@@ -133,13 +159,19 @@ def write_prepared(entry: Path, prepared: Any) -> None:
     tmp = entry.with_name(entry.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    meta: dict[str, Any] = {"parts": {}, "name": prepared.parts["train"].name, "dataset_hash": prepared.dataset_hash,
-                            "notes": list(prepared.split.notes)}
+    meta: dict[str, Any] = {
+        "parts": {},
+        "name": prepared.parts["train"].name,
+        "dataset_hash": prepared.dataset_hash,
+        "notes": list(prepared.split.notes),
+    }
     for part, data in prepared.parts.items():
         np.save(tmp / f"{part}_b.npy", np.ascontiguousarray(data.b))
         np.save(tmp / f"{part}_a.npy", np.ascontiguousarray(data.a))
-        meta["parts"][part] = {"sample_ids": data.sample_ids.tolist(),
-                               "labels": None if data.labels is None else data.labels.tolist()}
+        meta["parts"][part] = {
+            "sample_ids": data.sample_ids.tolist(),
+            "labels": None if data.labels is None else data.labels.tolist(),
+        }
         meta["b_features"], meta["a_features"] = data.b_features.tolist(), data.a_features.tolist()
     prepared.preprocessor.save(tmp / "preprocess")
     (tmp / "meta.json").write_text(json.dumps(meta))

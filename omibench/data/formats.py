@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
@@ -33,13 +32,16 @@ class MogonetSource(DataSource):
 
     def load(self) -> PairedData:
         p = self.params
+        assert isinstance(p, MogonetSource.Params)
         parts = {}
         for part in ("tr", "te"):
             b = _headerless(p.root / f"{p.b}_{part}.csv")
             a = _headerless(p.root / f"{p.a}_{part}.csv")
             y = _headerless(p.root / f"labels_{part}.csv").ravel()
             if not (len(b) == len(a) == len(y)):
-                raise DataError(f"{p.root}: {part} files disagree on the number of samples ({len(b)}, {len(a)}, {len(y)})")
+                raise DataError(
+                    f"{p.root}: {part} files disagree on the number of samples ({len(b)}, {len(a)}, {len(y)})"
+                )
             parts[part] = (b, a, y)
         b_feat = _names(p.root / f"{p.b}_featname.csv", parts["tr"][0].shape[1])
         a_feat = _names(p.root / f"{p.a}_featname.csv", parts["tr"][1].shape[1])
@@ -49,8 +51,11 @@ class MogonetSource(DataSource):
         return PairedData(
             b=np.vstack([parts["tr"][0], parts["te"][0]]).astype(np.float32),
             a=np.vstack([parts["tr"][1], parts["te"][1]]).astype(np.float32),
-            sample_ids=np.array(ids, dtype=object), b_features=b_feat, a_features=a_feat,
-            labels=np.array([names.get(v, str(v)) for v in labels], dtype=object), name=str(p.root),
+            sample_ids=np.array(ids, dtype=object),
+            b_features=b_feat,
+            a_features=a_feat,
+            labels=np.array([names.get(v, str(v)) for v in labels], dtype=object),
+            name=str(p.root),
             given_test_ids=tuple(i for i in ids if i.startswith("te")),
         )
 
@@ -89,6 +94,7 @@ class AnnDataSource(DataSource):
 
     def load(self) -> PairedData:
         p = self.params
+        assert isinstance(p, AnnDataSource.Params)
         try:
             import anndata
         except ImportError:
@@ -119,11 +125,17 @@ class AnnDataSource(DataSource):
             obs = a_ad.obs if p.label_column in a_ad.obs else b_ad.obs
             if p.label_column not in obs:
                 raise DataError(f"{p.root}: no obs column {p.label_column!r} for labels")
-            labels = np.array([None if pd.isna(v) else str(v) for v in obs[p.label_column].reindex(shared)], dtype=object)
+            labels = np.array(
+                [None if pd.isna(v) else str(v) for v in obs[p.label_column].reindex(shared)], dtype=object
+            )
         return PairedData(
-            b=b_df.loc[shared].to_numpy(np.float32), a=a_df.loc[shared].to_numpy(np.float32),
-            sample_ids=np.array(shared, dtype=object), b_features=np.array(b_df.columns, dtype=object),
-            a_features=np.array(a_df.columns, dtype=object), labels=labels, name=str(p.root),
+            b=b_df.loc[shared].to_numpy(np.float32),
+            a=a_df.loc[shared].to_numpy(np.float32),
+            sample_ids=np.array(shared, dtype=object),
+            b_features=np.array(b_df.columns, dtype=object),
+            a_features=np.array(a_df.columns, dtype=object),
+            labels=labels,
+            name=str(p.root),
         )
 
 
@@ -133,12 +145,12 @@ def _exists(path: Path) -> Path:
     return path
 
 
-def _frame(adata: "object", layer: str | None) -> pd.DataFrame:
+def _frame(adata: object, layer: str | None) -> pd.DataFrame:
     matrix = adata.layers[layer] if layer else adata.X  # type: ignore[attr-defined]
     if hasattr(matrix, "toarray"):
         matrix = matrix.toarray()
-    return pd.DataFrame(np.asarray(matrix, dtype=np.float32), index=adata.obs_names.astype(str),  # type: ignore[attr-defined]
-                        columns=adata.var_names.astype(str))  # type: ignore[attr-defined]
-
-
-
+    return pd.DataFrame(
+        np.asarray(matrix, dtype=np.float32),
+        index=adata.obs_names.astype(str),  # type: ignore[attr-defined]
+        columns=adata.var_names.astype(str),
+    )  # type: ignore[attr-defined]

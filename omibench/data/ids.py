@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -70,8 +71,9 @@ class Pairing:
     notes: list[str] = field(default_factory=list)
 
 
-def pair_ids(b_ids: Sequence[str], a_ids: Sequence[str], match: str, b_name: str | Path, a_name: str | Path,
-             strict: bool = False) -> Pairing:
+def pair_ids(
+    b_ids: Sequence[str], a_ids: Sequence[str], match: str, b_name: str | Path, a_name: str | Path, strict: bool = False
+) -> Pairing:
     """Pair two files' raw sample ids under ``match`` in linear time. Raw duplicates are refused;
     ids sharing a key within one file (second vials) keep the first; unpaired ids are counted
     (refused when ``strict``)."""
@@ -91,28 +93,39 @@ def pair_ids(b_ids: Sequence[str], a_ids: Sequence[str], match: str, b_name: str
             else:
                 first[key] = i
         if shadowed:
-            notes.append(f"{name}: {len(shadowed)} samples share a barcode with an earlier one (e.g. {shadowed[0]}: "
-                         "another vial or aliquot); the first is kept")
+            notes.append(
+                f"{name}: {len(shadowed)} samples share a barcode with an earlier one (e.g. {shadowed[0]}: "
+                "another vial or aliquot); the first is kept"
+            )
         firsts.append(first)
     b_first, a_first = firsts
     keys = [k for k in a_first if k in b_first]
     if not keys:
-        raise DataError(f"{b_name} and {a_name} share no sample ids (e.g. {b_ids[0]!r} vs {a_ids[0]!r}): check that "
-                        "both files use the same sample naming (and data.match, e.g. tcga_sample)")
+        raise DataError(
+            f"{b_name} and {a_name} share no sample ids (e.g. {b_ids[0]!r} vs {a_ids[0]!r}): check that "
+            "both files use the same sample naming (and data.match, e.g. tcga_sample)"
+        )
     for first, name, other in ((b_first, b_name, a_name), (a_first, a_name, b_name)):
         only = [k for k in first if k not in (a_first if first is b_first else b_first)]
         if only:
             non_tcga = sum(not is_tcga(k) for k in only)
-            msg = (f"{name}: {len(only)} samples have no match in {other} (e.g. {', '.join(only[:3])}"
-                   + (f"; {non_tcga} of them are not TCGA barcodes" if non_tcga and match != "id" else "") + ")")
+            msg = (
+                f"{name}: {len(only)} samples have no match in {other} (e.g. {', '.join(only[:3])}"
+                + (f"; {non_tcga} of them are not TCGA barcodes" if non_tcga and match != "id" else "")
+                + ")"
+            )
             if strict:
                 raise DataError(msg + "; strict pairing is on: remove them or set strict: false")
             notes.append(msg + "; they are dropped")
     for note in notes:
         log.warning(note)
-    return Pairing(keys, np.array([b_first[k] for k in keys], dtype=np.int64),
-                   np.array([a_first[k] for k in keys], dtype=np.int64),
-                   {k: parts[k] for k in keys}, notes)
+    return Pairing(
+        keys,
+        np.array([b_first[k] for k in keys], dtype=np.int64),
+        np.array([a_first[k] for k in keys], dtype=np.int64),
+        {k: parts[k] for k in keys},
+        notes,
+    )
 
 
 def read_id_list(path: str | Path, match: str = "id", known: set[str] | None = None) -> list[str]:
@@ -139,16 +152,19 @@ def read_id_list(path: str | Path, match: str = "id", known: set[str] | None = N
     return ids
 
 
-def listed_keys(listed: Sequence[str], match: str, parts: dict[str, list[str]], source: str | Path
-                ) -> tuple[list[str], list[str]]:
+def listed_keys(
+    listed: Sequence[str], match: str, parts: dict[str, list[str]], source: str | Path
+) -> tuple[list[str], list[str]]:
     """Keys of the listed ids (a listed id matching two vials takes the sample, so both, to the
     listed side) and notes: listed ids that are not samples of the data are refused; samples whose
     parts (vials, aliquots; or a patient's samples) are listed only in part are reported."""
     keys = list(dict.fromkeys(cut(i, match) for i in listed))
     unknown = [i for i in listed if cut(i, match) not in parts]
     if unknown:
-        raise DataError(f"{source}: {len(unknown)} test ids are not samples of the paired data (e.g. "
-                        f"{', '.join(unknown[:3])}): remove them or check the sample naming (data.match)")
+        raise DataError(
+            f"{source}: {len(unknown)} test ids are not samples of the paired data (e.g. "
+            f"{', '.join(unknown[:3])}): remove them or check the sample naming (data.match)"
+        )
     upper = [i.upper() for i in listed]
     by_key: dict[str, list[str]] = {}
     for raw, up in zip(listed, upper):
@@ -162,14 +178,17 @@ def listed_keys(listed: Sequence[str], match: str, parts: dict[str, list[str]], 
             split_across.append(f"{key} (listed {covered[0]}, not {others[0]})")
     notes = []
     if split_across:
-        notes.append(f"{source}: {len(split_across)} samples have parts on both sides of the listed split under "
-                     f"match: {match} (e.g. {'; '.join(split_across[:3])}); each is taken whole to the test side")
+        notes.append(
+            f"{source}: {len(split_across)} samples have parts on both sides of the listed split under "
+            f"match: {match} (e.g. {'; '.join(split_across[:3])}); each is taken whole to the test side"
+        )
         log.warning(notes[-1])
     return keys, notes
 
 
-def read_labels(path: str | Path, column: str | None, sample_ids: np.ndarray, match: str = "id",
-                id_column: str | None = None) -> np.ndarray:
+def read_labels(
+    path: str | Path, column: str | None, sample_ids: np.ndarray, match: str = "id", id_column: str | None = None
+) -> np.ndarray:
     """Class labels aligned to ``sample_ids`` (keys under ``match``); ``None`` for samples without one.
 
     Rows are matched by the same rule as the data. Rows of samples outside ``sample_ids`` are ignored
@@ -205,8 +224,10 @@ def read_labels(path: str | Path, column: str | None, sample_ids: np.ndarray, ma
             continue
         value = None if pd.isna(value) or str(value).strip() == "" else str(value)
         if key in values and value is not None and values[key] is not None and values[key] != value:
-            raise DataError(f"{path}: rows {raw_of[key]!r} and {raw!r} (sample {key}) disagree on {column!r} "
-                            f"({values[key]!r} vs {value!r}): keep one label per sample")
+            raise DataError(
+                f"{path}: rows {raw_of[key]!r} and {raw!r} (sample {key}) disagree on {column!r} "
+                f"({values[key]!r} vs {value!r}): keep one label per sample"
+            )
         if values.get(key) is None:
             values[key], raw_of[key] = value, raw
     if outside:

@@ -45,11 +45,14 @@ def inspect_matrix(path: str | Path) -> dict[str, object]:
     return {
         "file": str(path),
         "shape": f"{df.shape[0]} rows x {df.shape[1]} columns",
-        "orientation": ("samples in rows" if samples_in_rows else "samples in columns (Xena layout)") + f" (guessed from {why})",
+        "orientation": ("samples in rows" if samples_in_rows else "samples in columns (Xena layout)")
+        + f" (guessed from {why})",
         "samples": df.shape[0] if samples_in_rows else df.shape[1],
         "features": df.shape[1] if samples_in_rows else df.shape[0],
         "first ids": f"rows {rows[:2]}, columns {cols[:2]}",
-        "value range": f"{finite.min():.4g} .. {finite.max():.4g}, mean {finite.mean():.4g}" if finite.size else "no numeric values",
+        "value range": f"{finite.min():.4g} .. {finite.max():.4g}, mean {finite.mean():.4g}"
+        if finite.size
+        else "no numeric values",
         "missing values": f"{n_missing} ({100 * n_missing / max(values.size, 1):.2f}%)",
         "non-numeric cells": non_numeric,
         "infinite values": int(np.isinf(values).sum()),
@@ -91,7 +94,8 @@ def _inspect_streamed(path: Path) -> dict[str, object]:
     return {
         "file": str(path),
         "shape": f"{n_rows} rows x {n_cols} columns",
-        "orientation": ("samples in rows" if samples_in_rows else "samples in columns (Xena layout)") + f" (guessed from {why})",
+        "orientation": ("samples in rows" if samples_in_rows else "samples in columns (Xena layout)")
+        + f" (guessed from {why})",
         "samples": n_rows if samples_in_rows else n_cols,
         "features": n_cols if samples_in_rows else n_rows,
         "first ids": f"rows {rows[:2]}, columns {cols[:2]}",
@@ -107,7 +111,7 @@ def _scale(x: np.ndarray) -> str:
     if not x.size:
         return "unknown"
     lo, hi = float(x.min()), float(x.max())
-    integers = bool(np.all(np.mod(x[: 100_000], 1) == 0))
+    integers = bool(np.all(np.mod(x[:100_000], 1) == 0))
     if lo >= 0 and hi <= 1:
         edges = np.mean((x < 0.2) | (x > 0.8))
         if edges > 0.6:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class PairedData:
     def has_labels(self) -> bool:
         return self.labels is not None and any(lab is not None for lab in self.labels)
 
-    def subset(self, rows: Sequence[int] | np.ndarray) -> "PairedData":
+    def subset(self, rows: Sequence[int] | np.ndarray) -> PairedData:
         """The same dataset restricted to ``rows`` (integer positions), in that order."""
         rows = np.asarray(rows, dtype=np.int64)
         return PairedData(

@@ -80,7 +80,7 @@ def save_preprocessor(pre: Any, folder: Path, meta: dict[str, Any] | None = None
         arrays[f"{omics}_means"] = np.asarray(getattr(pre, f"{omics}_means_"), dtype=np.float32)
         arrays[f"{omics}_keep"] = np.asarray(getattr(pre, f"{omics}_keep_"), dtype=bool)
     (folder / JSON_FILE).write_text(json.dumps(doc))
-    np.savez(folder / NPZ_FILE, **arrays)
+    np.savez(folder / NPZ_FILE, **arrays)  # type: ignore[arg-type]  # numpy's stubs read **arrays as allow_pickle
 
 
 def load_preprocessor(folder: Path) -> tuple[Any, dict[str, Any]]:
@@ -106,7 +106,7 @@ def load_preprocessor(folder: Path) -> tuple[Any, dict[str, Any]]:
                 for i, step in enumerate(steps):
                     key = f"{omics}_{group}_{i}_keep"
                     if key in arrays:
-                        setattr(step, "keep_", arrays[key].astype(np.int64))
+                        step.keep_ = arrays[key].astype(np.int64)
                     elif not isinstance(step, Transform):
                         raise ValueError(f"{key} missing from {NPZ_FILE}")
                 groups[f"{omics}_{group}"] = steps
@@ -117,8 +117,11 @@ def load_preprocessor(folder: Path) -> tuple[Any, dict[str, Any]]:
             setattr(pre, f"{omics}_keep_", arrays[f"{omics}_keep"].astype(bool))
         return pre, dict(doc.get("meta") or {})
     except FileNotFoundError:
-        raise DataError(f"{where}: missing; the model was saved by another omibench version: rerun it with "
-                        "`omibench run --force`") from None
+        raise DataError(
+            f"{where}: missing; the model was saved by another omibench version: rerun it with `omibench run --force`"
+        ) from None
     except (ValueError, KeyError, TypeError, OSError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise DataError(f"{where}: not a valid saved preprocessing ({str(exc)[:120] or type(exc).__name__}): "
-                        "rerun the model with `omibench run --force`") from None
+        raise DataError(
+            f"{where}: not a valid saved preprocessing ({str(exc)[:120] or type(exc).__name__}): "
+            "rerun the model with `omibench run --force`"
+        ) from None

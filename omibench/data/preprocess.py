@@ -37,7 +37,7 @@ class Preprocessor:
     b_stream: list[Step] = field(default_factory=list)
     a_stream: list[Step] = field(default_factory=list)
 
-    def fit(self, train: PairedData) -> "Preprocessor":
+    def fit(self, train: PairedData) -> Preprocessor:
         if not self.b_stream:
             self.b_features_in_ = train.b_features
         if not self.a_stream:
@@ -62,7 +62,8 @@ class Preprocessor:
                 if nan.any():
                     r, c = np.argwhere(nan)[0]
                     raise DataError(
-                        f"{data.name}: {int(nan.sum())} missing values in {omic} (first: sample {data.sample_ids[r]!r}, "
+                        f"{data.name}: {int(nan.sum())} missing values in {omic} "
+                        f"(first: sample {data.sample_ids[r]!r}, "
                         f"feature {feats[c]!r}); set preprocess.impute: mean to fill them with training means"
                     )
             return _with(data, b, a, b_ids, a_ids)
@@ -74,7 +75,6 @@ class Preprocessor:
         b = _fill(b if self.b_keep_.all() else b[:, self.b_keep_], self.b_means_[self.b_keep_])
         a = _fill(a if self.a_keep_.all() else a[:, self.a_keep_], self.a_means_[self.a_keep_])
         return _with(data, b, a, b_ids[self.b_keep_], a_ids[self.a_keep_])
-
 
     def transform_raw(self, data: PairedData, part: str) -> PairedData:
         """:meth:`transform` for data as the files hold it (before any streamed step)."""
@@ -97,7 +97,7 @@ class Preprocessor:
         save_preprocessor(self, Path(folder), meta)
 
     @classmethod
-    def load(cls, folder: str | Path) -> tuple["Preprocessor", dict[str, Any]]:
+    def load(cls, folder: str | Path) -> tuple[Preprocessor, dict[str, Any]]:
         """The preprocessing saved in ``folder`` and its ``meta``; never unpickles anything."""
         from .persist import load_preprocessor
 
@@ -118,8 +118,15 @@ def _apply_steps(steps: list[Step], x: np.ndarray, ids: np.ndarray) -> tuple[np.
 
 
 def _with(data: PairedData, b: np.ndarray, a: np.ndarray, b_ids: np.ndarray, a_ids: np.ndarray) -> PairedData:
-    return PairedData(b=np.ascontiguousarray(b, dtype=np.float32), a=np.ascontiguousarray(a, dtype=np.float32),
-                      sample_ids=data.sample_ids, b_features=b_ids, a_features=a_ids, labels=data.labels, name=data.name)
+    return PairedData(
+        b=np.ascontiguousarray(b, dtype=np.float32),
+        a=np.ascontiguousarray(a, dtype=np.float32),
+        sample_ids=data.sample_ids,
+        b_features=b_ids,
+        a_features=a_ids,
+        labels=data.labels,
+        name=data.name,
+    )
 
 
 def _nanmean(x: np.ndarray) -> np.ndarray:

@@ -8,8 +8,9 @@ through the ``omibench_register_datasets`` hook.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Literal, Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -86,7 +87,7 @@ class FilesSource(DataSource):
         missing_hint: str | None = None  # said when a file is absent, e.g. where to download it
 
     @property
-    def settings(self) -> "FilesSource.Params":
+    def settings(self) -> FilesSource.Params:
         """``params``, typed."""
         assert isinstance(self.params, FilesSource.Params)
         return self.params
@@ -102,13 +103,22 @@ class FilesSource(DataSource):
         for path in (b_path, a_path, labels_path):
             if path is not None and not path.is_file() and p.missing_hint:
                 raise DataError(f"{path}: file not found. {p.missing_hint}")
-        data = read_paired_files(b_path, a_path, orientation=p.orientation, strict=p.strict, name=str(p.root), match=p.match)
+        data = read_paired_files(
+            b_path, a_path, orientation=p.orientation, strict=p.strict, name=str(p.root), match=p.match
+        )
         if p.labels is None:
             return data
-        labels = read_labels(labels_path or p.root / p.labels, p.label_column, data.sample_ids, p.match, p.label_id_column)
+        labels = read_labels(
+            labels_path or p.root / p.labels, p.label_column, data.sample_ids, p.match, p.label_id_column
+        )
         return PairedData(
-            b=data.b, a=data.a, sample_ids=data.sample_ids, b_features=data.b_features,
-            a_features=data.a_features, labels=labels, name=data.name,
+            b=data.b,
+            a=data.a,
+            sample_ids=data.sample_ids,
+            b_features=data.b_features,
+            a_features=data.a_features,
+            labels=labels,
+            name=data.name,
         )
 
 

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class Step:
     """fit(x, ids) on training rows, then apply(x, ids) -> (x, ids) on any rows."""
 
-    def fit(self, x: np.ndarray, ids: np.ndarray) -> "Step":
+    def fit(self, x: np.ndarray, ids: np.ndarray) -> Step:
         return self
 
     def apply(self, x: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -55,14 +55,20 @@ class FeatureList(_Select):
     def __init__(self, path: str, keep: bool, omics: str) -> None:
         self.path, self.keep, self.omics = path, keep, omics
 
-    def fit(self, x: np.ndarray, ids: np.ndarray) -> "FeatureList":
+    def fit(self, x: np.ndarray, ids: np.ndarray) -> FeatureList:
         p = Path(self.path)
         if not p.is_file():
             raise DataError(f"{p}: feature list not found (preprocess.{self.omics})")
         listed = {line.strip().split("\t")[0].split(",")[0] for line in p.read_text().splitlines() if line.strip()}
         mask = np.array([(str(i) in listed) == self.keep for i in ids.tolist()])
         self.keep_ = np.nonzero(mask)[0]
-        log.info("%s: %s keeps %d of %d features", self.omics, "keep_features" if self.keep else "drop_features", len(self.keep_), len(ids))
+        log.info(
+            "%s: %s keeps %d of %d features",
+            self.omics,
+            "keep_features" if self.keep else "drop_features",
+            len(self.keep_),
+            len(ids),
+        )
         return self
 
 
@@ -70,7 +76,7 @@ class MaxMissing(_Select):
     def __init__(self, fraction: float) -> None:
         self.fraction = fraction
 
-    def fit(self, x: np.ndarray, ids: np.ndarray) -> "MaxMissing":
+    def fit(self, x: np.ndarray, ids: np.ndarray) -> MaxMissing:
         self.keep_ = np.nonzero(np.isnan(x).mean(axis=0) <= self.fraction)[0]
         return self
 
@@ -79,7 +85,7 @@ class Variance(_Select):
     def __init__(self, minimum: float | None, top_k: int | None) -> None:
         self.minimum, self.top_k = minimum, top_k
 
-    def fit(self, x: np.ndarray, ids: np.ndarray) -> "Variance":
+    def fit(self, x: np.ndarray, ids: np.ndarray) -> Variance:
         with np.errstate(invalid="ignore"):
             var = np.nan_to_num(np.nanvar(x.astype(np.float64), axis=0), nan=-1.0)
         if self.top_k is not None:
@@ -107,7 +113,9 @@ class Transform(Step):
             else:  # m_to_beta
                 out = 2.0**x / (2.0**x + 1.0)
         if np.isinf(out).any():
-            raise DataError(f"transform {self.kind} produced infinite values (negative input to a log?): check the data's scale")
+            raise DataError(
+                f"transform {self.kind} produced infinite values (negative input to a log?): check the data's scale"
+            )
         return out.astype(np.float32), ids
 
 
@@ -115,15 +123,23 @@ class LocationOrder(_Select):
     def __init__(self, table: str, unlocated: str, omics: str) -> None:
         self.table, self.unlocated, self.omics = table, unlocated, omics
 
-    def fit(self, x: np.ndarray, ids: np.ndarray) -> "LocationOrder":
+    def fit(self, x: np.ndarray, ids: np.ndarray) -> LocationOrder:
         located, missing = location_order(ids, self.table)
         if len(missing):
-            log.warning("%s: %d of %d features have no location in %s (e.g. %s); they are %s", self.omics, len(missing),
-                        len(ids), Path(self.table).name, ", ".join(map(str, ids[missing[:3]])),
-                        "placed last" if self.unlocated == "last" else "dropped")
+            log.warning(
+                "%s: %d of %d features have no location in %s (e.g. %s); they are %s",
+                self.omics,
+                len(missing),
+                len(ids),
+                Path(self.table).name,
+                ", ".join(map(str, ids[missing[:3]])),
+                "placed last" if self.unlocated == "last" else "dropped",
+            )
         self.keep_ = np.concatenate([located, missing]) if self.unlocated == "last" else located
         if not len(self.keep_):
-            raise DataError(f"{self.table}: none of the {self.omics} features has a location: wrong table for these ids?")
+            raise DataError(
+                f"{self.table}: none of the {self.omics} features has a location: wrong table for these ids?"
+            )
         return self
 
 
@@ -150,8 +166,10 @@ def build_steps(raw: list[dict[str, Any]], omics: str, root: str | Path | None =
             raise ConfigError(f"{where}.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
         chosen = [k for k, v in (spec.model_dump() if spec else {}).items() if v is not None]
         if spec is None or len(chosen) != 1:
-            raise ConfigError(f"{where}: each step is one of keep_features, drop_features, max_missing, variance, "
-                              "transform, order_by_location")
+            raise ConfigError(
+                f"{where}: each step is one of keep_features, drop_features, max_missing, variance, "
+                "transform, order_by_location"
+            )
         kind = chosen[0]
         value: Any = getattr(spec, kind)
         if kind in ("keep_features", "drop_features"):
@@ -165,7 +183,11 @@ def build_steps(raw: list[dict[str, Any]], omics: str, root: str | Path | None =
         elif kind == "transform":
             steps.append(Transform(value))
         else:
-            if "table" not in value or set(value) - {"table", "unlocated"} or value.get("unlocated", "last") not in ("last", "drop"):
+            if (
+                "table" not in value
+                or set(value) - {"table", "unlocated"}
+                or value.get("unlocated", "last") not in ("last", "drop")
+            ):
                 raise ConfigError(f"{where}.order_by_location: needs table: PATH and optionally unlocated: last|drop")
             steps.append(LocationOrder(str(resolve(value["table"], root)), value.get("unlocated", "last"), omics))
     return steps

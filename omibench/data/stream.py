@@ -14,9 +14,9 @@ import gzip
 import hashlib
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -24,8 +24,17 @@ from .._errors import DataError
 from .ids import check_unique
 from .steps import FeatureList, MaxMissing, Step, Transform, Variance
 
-__all__ = ["Header", "StreamResult", "first_ids", "gather", "is_text_matrix", "iter_chunks", "read_header",
-           "stream_matrix", "streamable_prefix"]
+__all__ = [
+    "Header",
+    "StreamResult",
+    "first_ids",
+    "gather",
+    "is_text_matrix",
+    "iter_chunks",
+    "read_header",
+    "stream_matrix",
+    "streamable_prefix",
+]
 
 NULLS = ["NA", "", "NaN", "nan", "NAN", "null", "NULL", "N/A", "na", "None"]
 _BLOCK = 64 << 20  # bytes of text per parsed block (about 1,000 rows of 9,000 samples)
@@ -58,8 +67,9 @@ def read_header(path: str | Path) -> Header:
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except (OSError, EOFError, zlib.error):
-        raise DataError(f"{path}: cannot be read (a truncated or corrupt compressed file?): download it again"
-                        ) from None
+        raise DataError(
+            f"{path}: cannot be read (a truncated or corrupt compressed file?): download it again"
+        ) from None
     cells = [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
     if len(cells) < 2 or not any(cells[1:]):
         raise DataError(f"{path}: the file is empty or has no header line of sample ids")
@@ -113,8 +123,9 @@ class StreamResult:
     notes: list[str] = field(default_factory=list)
 
 
-def iter_chunks(header: Header, columns: np.ndarray | None = None, block_size: int = _BLOCK
-                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def iter_chunks(
+    header: Header, columns: np.ndarray | None = None, block_size: int = _BLOCK
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(feature ids, values) per block of rows. ``values`` is (len(columns), rows) float32 (samples
     in rows, as arrow holds each column contiguously), NaN for missing cells; ``columns`` are
     positions in ``header.columns`` (default: all)."""
@@ -126,12 +137,17 @@ def iter_chunks(header: Header, columns: np.ndarray | None = None, block_size: i
     names = ["f"] + [f"c{i}" for i in range(len(header.columns))]
     wanted = [f"c{i}" for i in cols.tolist()]
     read = pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block_size, use_threads=True)
-    convert = pacsv.ConvertOptions(column_types={"f": pa.string(), **{w: pa.float32() for w in wanted}},
-                                   include_columns=["f"] + wanted, null_values=NULLS, strings_can_be_null=False,
-                                   quoted_strings_can_be_null=True)
+    convert = pacsv.ConvertOptions(
+        column_types={"f": pa.string(), **{w: pa.float32() for w in wanted}},
+        include_columns=["f"] + wanted,
+        null_values=NULLS,
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=True,
+    )
     try:
-        reader = pacsv.open_csv(path, read_options=read, parse_options=pacsv.ParseOptions(delimiter=header.sep),
-                                convert_options=convert)
+        reader = pacsv.open_csv(
+            path, read_options=read, parse_options=pacsv.ParseOptions(delimiter=header.sep), convert_options=convert
+        )
         for batch in reader:
             ids = np.asarray(batch.column(0).to_pylist(), dtype=object)
             out = np.empty((len(wanted), batch.num_rows), dtype=np.float32)
@@ -148,8 +164,9 @@ def _why(message: str, header: Header) -> str:
     if m:
         col = int(m.group(1))
         sample = header.columns[col - 1] if 0 < col <= len(header.columns) else f"#{col}"
-        return (f"non-numeric value {m.group(2)!r} in sample column {sample!r}: fix the cell or write missing values "
-                "as NA")
+        return (
+            f"non-numeric value {m.group(2)!r} in sample column {sample!r}: fix the cell or write missing values as NA"
+        )
     if re.search(r"gzip|zlib|inflate|compressed|end of (file|stream)|truncat", first, re.IGNORECASE):
         return "the compressed file is truncated or corrupt: download it again"
     if "Expected" in first and "columns" in first:
@@ -157,8 +174,9 @@ def _why(message: str, header: Header) -> str:
     return f"cannot be parsed ({first})"
 
 
-def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps: list[Step], omics: str,
-                  block_size: int = _BLOCK) -> StreamResult:
+def stream_matrix(
+    header: Header, columns: np.ndarray, train: np.ndarray, steps: list[Step], omics: str, block_size: int = _BLOCK
+) -> StreamResult:
     """Read the rows of ``header.path`` restricted to ``columns`` (file positions), fitting ``steps``
     (all streamable) on the ``train`` positions *within* ``columns``, and keep passing rows.
 
@@ -186,8 +204,9 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
         if np.isinf(x).any():
             c, r = np.argwhere(np.isinf(x))[0]
             sample = header.columns[columns[order[c]]]
-            raise DataError(f"{header.path}: infinite value for feature {ids[r]!r}, sample {sample!r}: replace it, "
-                            "e.g. with NA")
+            raise DataError(
+                f"{header.path}: infinite value for feature {ids[r]!r}, sample {sample!r}: replace it, e.g. with NA"
+            )
         digest.update(np.ascontiguousarray(x.T).data)  # row by row as in the file: independent of the blocks
         all_ids.append(ids)
         n_rows += len(ids)
@@ -217,10 +236,17 @@ def stream_matrix(header: Header, columns: np.ndarray, train: np.ndarray, steps:
         raise DataError(f"{header.path}: the file has a header but no rows of values")
     for k, step in enumerate(steps):
         if not isinstance(step, Transform):
-            setattr(step, "keep_", np.nonzero(np.concatenate(masks[k]) if masks[k] else np.zeros(0, bool))[0])
+            step.keep_ = np.nonzero(np.concatenate(masks[k]) if masks[k] else np.zeros(0, bool))[0]
     features = np.concatenate(kept_ids) if kept_ids else np.array([], dtype=object)
-    return StreamResult(kept_chunks, features.astype(object), np.concatenate(all_ids).astype(object), steps, n_rows,
-                        digest=digest.hexdigest(), position=position)
+    return StreamResult(
+        kept_chunks,
+        features.astype(object),
+        np.concatenate(all_ids).astype(object),
+        steps,
+        n_rows,
+        digest=digest.hexdigest(),
+        position=position,
+    )
 
 
 def _release_arrow_memory() -> None:
@@ -247,6 +273,6 @@ def gather(chunks: list[np.ndarray], rows: dict[str, np.ndarray], n_features: in
     while chunks:
         chunk = chunks.pop()
         for part, r in rows.items():
-            out[part][:, at:at + chunk.shape[1]] = chunk[r]
+            out[part][:, at : at + chunk.shape[1]] = chunk[r]
         at += chunk.shape[1]
     return out

@@ -42,7 +42,8 @@ def read_table(path: str | Path, numeric: bool = False) -> pd.DataFrame:
     try:
         if name.endswith(".parquet") or name.endswith(".pq"):
             df = pd.read_parquet(path)
-            if isinstance(df.index, pd.RangeIndex) and len(df.columns) and df.dtypes.iloc[0] == object:
+            first_is_ids = len(df.columns) and not pd.api.types.is_numeric_dtype(df.dtypes.iloc[0])
+            if isinstance(df.index, pd.RangeIndex) and first_is_ids:
                 df = df.set_index(df.columns[0])
         elif name.endswith((".csv", ".tsv", ".txt", ".tab")):
             sep = "," if name.endswith(".csv") else "\t"
@@ -52,7 +53,9 @@ def read_table(path: str | Path, numeric: bool = False) -> pd.DataFrame:
             if df is None:
                 df = pd.read_csv(path, sep=sep, index_col=0, low_memory=False)
         else:
-            raise DataError(f"{path}: unknown file type; use .csv, .tsv, .txt (tab-separated), optionally .gz, or .parquet")
+            raise DataError(
+                f"{path}: unknown file type; use .csv, .tsv, .txt (tab-separated), optionally .gz, or .parquet"
+            )
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, ValueError, zlib.error) as exc:
@@ -142,8 +145,9 @@ def _tcga_axis(df: pd.DataFrame) -> pd.DataFrame:
     return df.T if cols > rows else df
 
 
-def _orient(b: pd.DataFrame, a: pd.DataFrame, b_path: Path, a_path: Path, orientation: Orientation,
-            match: str = "id") -> tuple[pd.DataFrame, pd.DataFrame]:
+def _orient(
+    b: pd.DataFrame, a: pd.DataFrame, b_path: Path, a_path: Path, orientation: Orientation, match: str = "id"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     if match != "id":  # _tcga_axis put the barcodes in the rows already
         return b, a
     if orientation == "samples_in_rows":

@@ -87,17 +87,25 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
         raise DataError(f"split.given: data source {source.name!r} defines no test samples")
     if config.split.test_ids:
         ids_path = resolve(config.split.test_ids, root)
-        test_ids, listed_notes = listed_keys(read_id_list(ids_path, p.match, set(pairing.keys)), p.match,
-                                             pairing.parts, ids_path)
+        test_ids, listed_notes = listed_keys(
+            read_id_list(ids_path, p.match, set(pairing.keys)), p.match, pairing.parts, ids_path
+        )
         notes += listed_notes
-    split = draw_split(keys, labels if labels is not None and any(x is not None for x in labels) else None,
-                       seed=config.split.seed, val_fraction=config.split.val_fraction,
-                       test_fraction=config.split.test_fraction, test_ids=test_ids, stratify=config.split.stratify,
-                       test_ids_source=str(config.split.test_ids))
+    split = draw_split(
+        keys,
+        labels if labels is not None and any(x is not None for x in labels) else None,
+        seed=config.split.seed,
+        val_fraction=config.split.val_fraction,
+        test_fraction=config.split.test_fraction,
+        test_ids=test_ids,
+        stratify=config.split.stratify,
+        test_ids_source=str(config.split.test_ids),
+    )
     split = Split(split.train, split.val, split.test, tuple(notes))
     where = {k: i for i, k in enumerate(pairing.keys)}
-    rows = {part: np.array([where[s] for s in getattr(split, part)], dtype=np.int64)
-            for part in ("train", "val", "test")}
+    rows = {
+        part: np.array([where[s] for s in getattr(split, part)], dtype=np.int64) for part in ("train", "val", "test")
+    }
     b_steps = build_steps(config.preprocess.b, "b", root)
     a_steps = build_steps(config.preprocess.a, "a", root)
     stages["headers, ids, labels, split"] = (time.perf_counter() - t0, _peak_gib())
@@ -110,8 +118,10 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
         if not len(res.features):
             raise DataError(f"{header.path}: the preprocessing steps left no features (preprocess.{omics})")
         streamed[omics] = (res, steps[k:])
-        stages[f"read + filter {omics.upper()} ({res.n_rows} rows -> {len(res.features)})"] = (time.perf_counter() - t0,
-                                                                                             _peak_gib())
+        stages[f"read + filter {omics.upper()} ({res.n_rows} rows -> {len(res.features)})"] = (
+            time.perf_counter() - t0,
+            _peak_gib(),
+        )
 
     t0 = time.perf_counter()
     (rb, b_rest), (ra, a_rest) = streamed["b"], streamed["a"]
@@ -121,8 +131,15 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     parts = {}
     for part in ("train", "val", "test"):
         r = rows[part]
-        parts[part] = PairedData(b=b_parts.pop(part), a=a_parts.pop(part), sample_ids=keys[r], b_features=rb.features,
-                                 a_features=ra.features, labels=None if labels is None else labels[r], name=name)
+        parts[part] = PairedData(
+            b=b_parts.pop(part),
+            a=a_parts.pop(part),
+            sample_ids=keys[r],
+            b_features=rb.features,
+            a_features=ra.features,
+            labels=None if labels is None else labels[r],
+            name=name,
+        )
     pre = Preprocessor(config.preprocess.impute, b_rest, a_rest, rb.steps, ra.steps)
     pre.b_features_in_, pre.a_features_in_ = rb.features_in, ra.features_in
     pre.fit(parts["train"])
@@ -131,8 +148,14 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     stages["split parts, remaining steps, imputation"] = (time.perf_counter() - t0, _peak_gib())
 
     h = hashlib.blake2b(digest_size=8)
-    for text in (rb.digest, ra.digest, "\x1f".join(pairing.keys), "\x1f".join(map(str, rb.features_in)),
-                 "\x1f".join(map(str, ra.features_in)), "" if labels is None else "\x1f".join(map(str, labels))):
+    for text in (
+        rb.digest,
+        ra.digest,
+        "\x1f".join(pairing.keys),
+        "\x1f".join(map(str, rb.features_in)),
+        "\x1f".join(map(str, ra.features_in)),
+        "" if labels is None else "\x1f".join(map(str, labels)),
+    ):
         h.update(text.encode())
         h.update(b"\x1e")
     return Streamed(parts, split, pre, h.hexdigest(), stages)
