@@ -84,8 +84,9 @@ class ResourceMeter:
         self._cpu0, self._wall0 = _cpu_s(), time.perf_counter()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.wall_s = time.perf_counter() - self._wall0
         self.cpu_s = _cpu_s() - self._cpu0
 

@@ -64,15 +64,18 @@ def prepare_process() -> None:
     os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 
-def checked_predict(model: Translator, b: np.ndarray, shape: tuple[int, ...],
-                    labels: np.ndarray | None = None) -> np.ndarray:
+def checked_predict(
+    model: Translator, b: np.ndarray, shape: tuple[int, ...], labels: np.ndarray | None = None
+) -> np.ndarray:
     """``model.predict(b)`` as float32, checked to have ``shape`` and to be finite. For a control
     declaring ``uses_test_labels``, ``model.predict_with_labels(b, labels)`` instead; ``labels``
     is ignored for every other translator."""
     cls = type(model)
     if cls.uses_test_labels and not cls.control:
-        raise PluginError(f"translator {cls.name!r} sets uses_test_labels without control = True: only a control "
-                          "may read the labels of the samples it predicts")
+        raise PluginError(
+            f"translator {cls.name!r} sets uses_test_labels without control = True: only a control "
+            "may read the labels of the samples it predicts"
+        )
     raw = model.predict_with_labels(b, labels) if cls.uses_test_labels else model.predict(b)
     pred = np.asarray(raw, dtype=np.float32)
     if pred.shape != shape:
@@ -128,8 +131,15 @@ def fit_and_score(
         return _fit_and_score(cls, params, train, val, context, test, tuple(extra_metrics))
 
 
-def _fit_and_score(cls: type[Translator], params: Mapping[str, Any], train: PairedData, val: PairedData,
-                   context: FitContext, test: PairedData | None, extra: tuple[str, ...]) -> FitScore:
+def _fit_and_score(
+    cls: type[Translator],
+    params: Mapping[str, Any],
+    train: PairedData,
+    val: PairedData,
+    context: FitContext,
+    test: PairedData | None,
+    extra: tuple[str, ...],
+) -> FitScore:
     model = cls(**dict(params))
     meter = ResourceMeter(context.device)
     with meter:
@@ -153,8 +163,9 @@ def _fit_and_score(cls: type[Translator], params: Mapping[str, Any], train: Pair
     return out
 
 
-def _split_metrics(prefix: str, part: PairedData, pred: np.ndarray, scores: Scores, extra: tuple[str, ...],
-                   notes: list[str]) -> dict[str, float]:
+def _split_metrics(
+    prefix: str, part: PairedData, pred: np.ndarray, scores: Scores, extra: tuple[str, ...], notes: list[str]
+) -> dict[str, float]:
     """The nine metrics of one split, its within-type R² where it has labels, and the opted-in extras."""
     out = {f"{prefix}/{k}": v for k, v in scores.summary.items()}
     if part.has_labels:
@@ -162,8 +173,9 @@ def _split_metrics(prefix: str, part: PairedData, pred: np.ndarray, scores: Scor
         within = within_type_r2(part.a, pred, part.labels, min_class_size=WITHIN_TYPE_MIN_CLASS)
         if within.skipped:
             named = ", ".join(f"{c} ({n})" for c, n in within.skipped.items())
-            notes.append(f"{prefix}: within-type R² skips classes with fewer than {WITHIN_TYPE_MIN_CLASS} samples: "
-                         f"{named}")
+            notes.append(
+                f"{prefix}: within-type R² skips classes with fewer than {WITHIN_TYPE_MIN_CLASS} samples: {named}"
+            )
         if math.isfinite(within.summary):
             out[f"{prefix}/{WITHIN_TYPE_METRIC}"] = within.summary
     if "correlation" in extra:

@@ -135,7 +135,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
         source = PluginSource("entry point", f"{label}: {ep.name} = {ep.value}")
         try:
             module = ep.load()
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not take down the others
+        except (Exception, SystemExit) as exc:
             registry.problems.append(f"{source}: import failed: {_one_line(exc)}")
             continue
         register(module, f"ep:{ep.name}", source)
@@ -145,7 +145,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
             source = PluginSource("file", str(path))
             try:
                 module = _import_file(path)
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - sys.exit() at import is a broken plugin too
+            except (Exception, SystemExit) as exc:
                 registry.problems.append(f"{source}: import failed: {_one_line(exc)}")
                 continue
             register(module, f"file:{path}", source)
@@ -159,7 +159,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
                 if returned is not None:
                     registry.problems.append(f"{source}: {hook_name} returned a value, which is ignored: "
                                              f"take a `register` argument and call register(cls) for each class")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 registry.problems.append(f"{source}: {hook_name} raised {_one_line(exc)}")
     return registry
 

@@ -29,10 +29,15 @@ def _data(labels: list[str | None] | None, n_features: int = 6, seed: int = 0, n
     rng = np.random.default_rng(seed)
     a = rng.normal(size=(n, n_features)).astype(np.float32)
     b = (a + rng.normal(scale=0.5, size=a.shape)).astype(np.float32)
-    return PairedData(b=b, a=a, sample_ids=np.array([f"{name}{i}" for i in range(n)]),
-                      b_features=np.array([f"cg{j}" for j in range(n_features)]),
-                      a_features=np.array([f"g{j}" for j in range(n_features)]),
-                      labels=None if labels is None else np.array(labels, dtype=object), name=name)
+    return PairedData(
+        b=b,
+        a=a,
+        sample_ids=np.array([f"{name}{i}" for i in range(n)]),
+        b_features=np.array([f"cg{j}" for j in range(n_features)]),
+        a_features=np.array([f"g{j}" for j in range(n_features)]),
+        labels=None if labels is None else np.array(labels, dtype=object),
+        name=name,
+    )
 
 
 class Shrink(Translator):
@@ -69,6 +74,7 @@ class SneakyNonControl(Shrink):
 
 
 # --- controls ----------------------------------------------------------------------------------
+
 
 @parametrize_with_checks([REG.translator("class_mean"), REG.translator("random_profile"), REG.translator("train_mean")])
 def test_controls_pass_conformance(translator: type[Translator], check: Any) -> None:
@@ -109,7 +115,8 @@ def test_an_ordinary_translator_asking_for_labels_gets_an_error():
 
 
 def test_a_non_control_declaring_uses_test_labels_is_refused(tmp_path: Path):
-    (tmp_path / "sneaky.py").write_text(textwrap.dedent("""
+    (tmp_path / "sneaky.py").write_text(
+        textwrap.dedent("""
         from typing import ClassVar
         from omibench import Translator, hookimpl
 
@@ -126,7 +133,8 @@ def test_a_non_control_declaring_uses_test_labels_is_refused(tmp_path: Path):
         def omibench_register_translators(register):
             register(Sneaky)
             register(Honest)
-    """))
+    """)
+    )
     registry = load_registry([tmp_path])
     assert "sneaky_labels" not in registry.translators and "honest_control" in registry.translators
     assert any("sneaky_labels" in p and "uses_test_labels without control" in p for p in registry.problems)
@@ -146,6 +154,7 @@ def test_class_mean_without_labels_is_refused_before_and_not_applicable_at_fit()
 
 
 # --- within-type and correlation metrics -----------------------------------------------------------
+
 
 def _r2_by_hand(y: np.ndarray, p: np.ndarray) -> list[float]:
     out = []
@@ -182,14 +191,16 @@ def test_no_within_type_metric_without_labels_and_correlation_is_opt_in():
     per_gene = np.mean([np.corrcoef(test.a[:, j], test.b[:, j])[0, 1] for j in range(test.a.shape[1])])
     assert out.metrics["test/mean_pearson_per_sample"] == pytest.approx(per_sample, abs=1e-5)
     assert out.metrics["test/mean_pearson_per_gene"] == pytest.approx(per_gene, abs=1e-5)
-    assert out.metrics["test/overall_pearson"] == pytest.approx(np.corrcoef(test.a.ravel(), test.b.ravel())[0, 1],
-                                                                abs=1e-5)
+    assert out.metrics["test/overall_pearson"] == pytest.approx(
+        np.corrcoef(test.a.ravel(), test.b.ravel())[0, 1], abs=1e-5
+    )
     assert "val/mean_spearman_per_gene" in out.metrics
     with pytest.raises(ConfigError, match="unknown metric set 'corr'"):
         fit_and_score(Shrink, {}, train, val, FitContext(), test, extra_metrics=["corr"])
 
 
 # --- resources ---------------------------------------------------------------------------------------
+
 
 class Hog(Shrink):
     """Touches ``mb`` MiB and burns some CPU in fit."""
@@ -230,22 +241,35 @@ def test_resources_are_recorded_per_fit():
 
 # --- failure kinds -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("error, exit_signal, timed_out, kind", [
-    ("MemoryError: ", None, False, "out-of-memory"),
-    ("_ArrayMemoryError: Unable to allocate 1.62 GiB for an array with shape (9081, 48000)", None, False,
-     "out-of-memory"),
-    ("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", None, False, "out-of-memory"),
-    ("RuntimeError: CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate", None, False, "out-of-memory"),
-    ("worker died", signal.SIGKILL, False, "out-of-memory"),
-    ("worker died", -signal.SIGKILL, False, "out-of-memory"),
-    ("worker killed at the time limit", signal.SIGKILL, True, "time-out"),
-    ("", None, True, "time-out"),
-    ("NotApplicable: class_mean: the data have no labels", None, False, "not-applicable"),
-    ("omibench.failures.NotApplicable: no locations", None, False, "not-applicable"),
-    ("ValueError: NotApplicable is not the error type here", None, False, "error"),
-    ("worker died", signal.SIGSEGV, False, "error"),
-    ("FloatingPointError: ridge predicted 12 NaN/inf values (diverged?)", None, False, "error"),
-])
+
+@pytest.mark.parametrize(
+    "error, exit_signal, timed_out, kind",
+    [
+        ("MemoryError: ", None, False, "out-of-memory"),
+        (
+            "_ArrayMemoryError: Unable to allocate 1.62 GiB for an array with shape (9081, 48000)",
+            None,
+            False,
+            "out-of-memory",
+        ),
+        ("OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB", None, False, "out-of-memory"),
+        (
+            "RuntimeError: CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate",
+            None,
+            False,
+            "out-of-memory",
+        ),
+        ("worker died", signal.SIGKILL, False, "out-of-memory"),
+        ("worker died", -signal.SIGKILL, False, "out-of-memory"),
+        ("worker killed at the time limit", signal.SIGKILL, True, "time-out"),
+        ("", None, True, "time-out"),
+        ("NotApplicable: class_mean: the data have no labels", None, False, "not-applicable"),
+        ("omibench.failures.NotApplicable: no locations", None, False, "not-applicable"),
+        ("ValueError: NotApplicable is not the error type here", None, False, "error"),
+        ("worker died", signal.SIGSEGV, False, "error"),
+        ("FloatingPointError: ridge predicted 12 NaN/inf values (diverged?)", None, False, "error"),
+    ],
+)
 def test_failure_kind(error: str, exit_signal: int | None, timed_out: bool, kind: str):
     assert failure_kind(error, exit_signal, timed_out) == kind
 
