@@ -96,13 +96,21 @@ def _fit(cls: type[Translator], seed: int = 0) -> _Fit:
             result.model, result.returned_self = model, out is model
             result.input_unchanged = bool(np.array_equal(train.b, cohort.train.b)
                                           and np.array_equal(train.a, cohort.train.a))
-            result.pred = model.predict(_fresh(cohort.test).b)
+            result.pred = _predict(model, _fresh(cohort.test))
         except BaseException as exc:  # a check failure, whatever it is: SystemExit included
             result.error = _one_line(exc)
         if len(_FITS) > 64:
             _FITS.clear()
         _FITS[key] = result
     return _FITS[key]
+
+
+def _predict(model: Translator, part: PairedData) -> np.ndarray:
+    """``predict(b)``, or for a control declaring ``uses_test_labels`` ``predict_with_labels(b, labels)``
+    with the check cohort's labels, as the harness does."""
+    if type(model).uses_test_labels:
+        return model.predict_with_labels(part.b, part.labels)
+    return model.predict(part.b)
 
 
 def _fitted(cls: type[Translator], seed: int = 0) -> tuple[Translator, np.ndarray]:
@@ -123,6 +131,10 @@ def check_declares(cls: type[Translator]) -> str:
     unconstrained = set(cls.param_constraints) - set(cls.default_params)
     assert not unconstrained, f"param_constraints names undeclared parameters {sorted(unconstrained)}"
     assert isinstance(cls.seed_dependent, bool), "seed_dependent must be True or False"
+    assert isinstance(cls.control, bool) and isinstance(cls.uses_test_labels, bool), \
+        "control and uses_test_labels must be True or False"
+    assert cls.control or not cls.uses_test_labels, \
+        "uses_test_labels without control = True: only a control may read the labels of the samples it predicts"
     for label, params in (("default_params", {}), ("check_params", dict(cls.check_params))):
         try:
             validate_params(cls, params)
@@ -193,7 +205,7 @@ def check_predict_contract(cls: type[Translator]) -> str:
     assert pred.shape == test.a.shape, f"predict shape {pred.shape}, expected {test.a.shape}"
     assert pred.dtype == np.float32, f"predict dtype {pred.dtype}, expected float32"
     assert np.isfinite(pred).all(), "predict returned NaN or inf"
-    one = model.predict(test.b[:1])
+    one = _predict(model, test.subset(np.arange(1)))
     assert one.shape == (1, test.a.shape[1]), f"a single sample gives shape {one.shape}"
     np.testing.assert_allclose(one[0], pred[0], rtol=1e-4, atol=1e-5, err_msg="prediction depends on the batch")
     return f"shape {pred.shape}, float32"
@@ -236,7 +248,7 @@ def check_save_load_round_trip(cls: type[Translator]) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "model")
         loaded = cls.load(Path(tmp) / "model")
-        again = loaded.predict(_cohort().test.b)
+        again = _predict(loaded, _cohort().test)
     np.testing.assert_allclose(again, pred, rtol=1e-5, atol=1e-6, err_msg="loaded model predicts differently")
     return "identical predictions after load"
 
@@ -253,7 +265,7 @@ def check_load_rejects_garbled_file(cls: type[Translator]) -> str:
         except OmibenchError as exc:
             assert "translator.json" in str(exc), f"the error should name translator.json: {exc}"
             return "refused with one line"
-        except Exception as exc:  # noqa: BLE001 - the point of the check is which exception
+        except Exception as exc:
             raise AssertionError(f"raised {type(exc).__name__}, not an OmibenchError (use "
                                  f"omibench.translator.read_model_meta): {_one_line(exc)}") from None
     raise AssertionError("loaded a garbled translator.json without complaint")
@@ -317,7 +329,7 @@ def _fit_uncached(cls: type[Translator], seed: int) -> np.ndarray:
     cohort = _cohort()
     model = cls(**cls.check_params).fit(_fresh(cohort.train), _fresh(cohort.val),
                                         FitContext(seed=seed, device=resolve_device(cls.resources), n_jobs=1))
-    return model.predict(_fresh(cohort.test).b)
+    return _predict(model, _fresh(cohort.test))
 
 
 class _BoundTrial:

@@ -89,6 +89,11 @@ class Registry:
         if not isinstance(name, str) or not name.strip():
             self.problems.append(f"{source}: {cls.__name__} has no `name` class attribute; skipped")
             return
+        if kind == "translator" and getattr(cls, "uses_test_labels", False) is not False \
+                and getattr(cls, "control", False) is not True:
+            self.problems.append(f"{source}: translator {name!r} sets uses_test_labels without control = True: only a "
+                                 "control may read the labels of the samples it predicts; skipped")
+            return
         if name in table and table[name].cls is not cls:
             first = table[name].source
             self._ambiguous.setdefault(name, [first]).append(source)
@@ -130,7 +135,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
         source = PluginSource("entry point", f"{label}: {ep.name} = {ep.value}")
         try:
             module = ep.load()
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken plugin must not take down the others
+        except (Exception, SystemExit) as exc:
             registry.problems.append(f"{source}: import failed: {_one_line(exc)}")
             continue
         register(module, f"ep:{ep.name}", source)
@@ -140,7 +145,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
             source = PluginSource("file", str(path))
             try:
                 module = _import_file(path)
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - sys.exit() at import is a broken plugin too
+            except (Exception, SystemExit) as exc:
                 registry.problems.append(f"{source}: import failed: {_one_line(exc)}")
                 continue
             register(module, f"file:{path}", source)
@@ -154,7 +159,7 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
                 if returned is not None:
                     registry.problems.append(f"{source}: {hook_name} returned a value, which is ignored: "
                                              f"take a `register` argument and call register(cls) for each class")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 registry.problems.append(f"{source}: {hook_name} raised {_one_line(exc)}")
     return registry
 

@@ -101,6 +101,11 @@ class Translator:
     - ``resources``: CPU only, or one GPU when present.
     - ``seed_dependent``: ``False`` when the fit ignores ``context.seed`` (closed-form or convex
       fits); the harness then fits once per split, and the conformance check verifies it.
+    - ``control``: a reference method (per-gene training mean, a random training profile...): run
+      with every benchmark, shown as a reference line, never ranked or compared as a winner.
+    - ``uses_test_labels``: only for a control (the registry refuses it otherwise). The harness
+      then predicts with ``predict_with_labels(b, labels)``, giving the labels of the split being
+      predicted; ``fit`` still never sees a test or validation label.
     - ``search_space(trial)``: what ``omibench tune`` may vary, next to the defaults.
     - ``skip_reason(params, train, val)``: why these data cannot be used (refused before a run).
     - ``chosen()``: after ``fit``, the settings picked on the validation split (logged).
@@ -118,6 +123,8 @@ class Translator:
     check_params: ClassVar[Mapping[str, Any]] = {}
     resources: ClassVar[Resources] = Resources()
     seed_dependent: ClassVar[bool] = True
+    control: ClassVar[bool] = False
+    uses_test_labels: ClassVar[bool] = False
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = validate_params(type(self), params)
@@ -161,6 +168,18 @@ class Translator:
 
     def predict(self, b: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def predict_with_labels(self, b: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
+        """Predictions for ``b`` given the (n,) labels of the samples predicted (``None`` entries
+        for unlabelled samples). Only a control declaring ``uses_test_labels`` implements it: a
+        translator that reads the samples' labels at prediction time would be scored on knowledge
+        the task does not give it."""
+        cls = type(self)
+        if cls.control and cls.uses_test_labels:
+            raise NotImplementedError(f"control {cls.name!r} declares uses_test_labels but does not implement "
+                                      "predict_with_labels")
+        raise PluginError(f"translator {cls.name!r} may not read the labels of the samples it predicts: only a "
+                          "control (control = True, uses_test_labels = True) may; predict from b alone")
 
     def chosen(self) -> Chosen:
         """After ``fit``: what was selected on the validation split (a penalty, k, a rank, the

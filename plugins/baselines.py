@@ -38,11 +38,12 @@ def _empty_val(name: str, what: str, val: PairedData) -> str | None:
 
 
 class TrainMean(Translator):
-    """Each gene's training mean, whatever the input."""
+    """Each gene's training mean, whatever the input: a control (reference line, never ranked)."""
 
     name = "train_mean"
     default_params: Mapping[str, Any] = {}
     seed_dependent = False
+    control = True
 
     def fit(self, train: PairedData, val: PairedData, context: FitContext) -> TrainMean:
         self.y_mean_ = train.a.astype(np.float64).mean(axis=0)

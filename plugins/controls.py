@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
+from omibench.failures import NotApplicable
 
 __all__ = ["ClassMean", "RandomProfile"]
 
@@ -102,7 +103,7 @@ class ClassMean(Translator):
     def fit(self, train: PairedData, val: PairedData, context: FitContext) -> ClassMean:
         reason = self.skip_reason(self.params, train, val)
         if reason:
-            raise PluginError(reason)
+            raise NotApplicable(reason)
         assert train.labels is not None
         y = train.a.astype(np.float64)
         labels = np.array([None if lab is None else str(lab) for lab in train.labels], dtype=object)
@@ -122,7 +123,7 @@ class ClassMean(Translator):
         the label is missing or was not seen in training)."""
         n = len(b)
         if labels is None:
-            raise PluginError("class_mean needs the test samples' labels; the data have none")
+            raise NotApplicable("class_mean needs the labels of the samples it predicts; the data have none")
         if len(labels) != n:
             raise PluginError(f"class_mean: {len(labels)} labels for {n} samples")
         index = {c: i for i, c in enumerate(self.classes_.tolist())}
@@ -133,7 +134,9 @@ class ClassMean(Translator):
         return out
 
     def chosen(self) -> dict[str, Any]:
-        return {"classes": {str(c): int(n) for c, n in zip(self.classes_, self.counts_)}}
+        """The classes seen in training and their training sizes, flat (logged as parameters)."""
+        return {"n_classes": len(self.classes_),
+                "classes": ", ".join(f"{c} ({int(n)})" for c, n in zip(self.classes_, self.counts_))}
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {"classes": self.classes_, "means": self.means_, "counts": self.counts_, "overall": self.overall_}
