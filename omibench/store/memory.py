@@ -30,6 +30,7 @@ class MemoryStore(Store):
         self.path = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="omibench-memstore-"))
         self.uri = f"memory://{self.path}"
         self.experiments: dict[str, str] = {}
+        self.notes: dict[str, str] = {}
         self.runs: dict[str, Run] = {}
         self.history: dict[str, list[tuple[str, int, float]]] = {}
         self._ids = itertools.count(1)
@@ -44,6 +45,12 @@ class MemoryStore(Store):
                 return None
             self.experiments[name] = str(len(self.experiments) + 1)
         return self.experiments[name]
+
+    def set_experiment_note(self, experiment_id: str, text: str) -> None:
+        self.notes[experiment_id] = text
+
+    def experiment_note(self, experiment_id: str) -> str:
+        return self.notes.get(experiment_id, "")
 
     def create_run(
         self,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .base import Store
 from .errors import StoreError
-from .schema import PARENT_TAG, TAG, Run, RunStatus, Tags
+from .schema import NOTE_TAG, PARENT_TAG, TAG, Run, RunStatus, Tags
 
 if TYPE_CHECKING:
     from mlflow.entities import Run as MlflowRun
@@ -162,6 +162,12 @@ class MlflowStore(Store):
             slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(".") or "experiment"
             location = (self.path / "artifacts" / slug).as_uri()
         return str(self.client.create_experiment(name, artifact_location=location))
+
+    def set_experiment_note(self, experiment_id: str, text: str) -> None:
+        self.client.set_experiment_tag(experiment_id, NOTE_TAG, text)
+
+    def experiment_note(self, experiment_id: str) -> str:
+        return str(self.client.get_experiment(experiment_id).tags.get(NOTE_TAG, ""))
 
     def create_run(
         self,

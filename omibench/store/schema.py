@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
 
-__all__ = ["TAG", "PARENT_TAG", "RunLevel", "RunStatus", "Tags", "Run", "RESULT_METRICS"]
+__all__ = ["TAG", "PARENT_TAG", "NOTE_TAG", "RunLevel", "RunStatus", "Tags", "Run", "RESULT_METRICS"]
 
 TAG = "omibench."
+NOTE_TAG = "mlflow.note.content"  # MLflow's description of a run or an experiment (Markdown, shown on its page)
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's own nesting tag: the UI shows children under their parent
 # what a job reports as its result (per-epoch step metrics such as loss_d are not seed results)
 RESULT_METRICS = ("test/", "val/", "downstream/", "fit_time_s", "predict_time_s")
@@ -67,6 +68,7 @@ class Tags:
     pruned_by: str | None = None
     tune_metric: str | None = None
     best_trial: int | None = None
+    board: str | None = None  # "current" on the summary runs the leaderboard shows, "superseded" on older reruns
 
     _LONG = ("error", "downstream_note")  # free text, truncated to what MLflow stores
 

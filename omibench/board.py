@@ -1,0 +1,110 @@
+"""The leaderboard on the MLflow page: what the MLflow UI shows when a user opens the printed URL.
+
+After every ``omibench run`` :func:`refresh` marks the newest finished summary run of each
+translator (on the run's split) ``omibench.board = current`` and older reruns ``superseded``, so
+that one URL filter shows one row per translator; and writes the leaderboard as a Markdown table
+(Table 1: test-split metrics, mean ± sd over seeds; Table 3: the downstream classifier's scores)
+into the experiment's description and into each current summary run's description.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .metrics import LOWER_IS_BETTER, METRIC_NAMES
+from .store import Run, RunLevel, RunStatus, Store, Tags
+
+__all__ = ["Board", "board_markdown", "refresh"]
+
+CURRENT = "current"
+SUPERSEDED = "superseded"
+# Table 3 columns, in the paper's order; others a classifier logs follow alphabetically
+TABLE3_ORDER = ("accuracy", "precision", "recall", "f1", "auc")
+
+
+@dataclass
+class Board:
+    """What :func:`refresh` did: the experiment, the current runs (best first) and the page's URL."""
+
+    experiment_id: str
+    runs: list[Run]
+    markdown: str
+    url: str
+
+
+def _cell(run: Run, key: str) -> str:
+    value = run.metrics.get(key)
+    if value is None or math.isnan(value):
+        return "–"
+    sd = run.metrics.get(f"{key}_std")
+    text = f"{value:.4g}"
+    return f"{text} ± {sd:.2g}" if sd is not None and not math.isnan(sd) and sd > 0 else text
+
+
+def _sorted(runs: list[Run], sort: str) -> list[Run]:
+    key = f"test/{sort}"
+    sign = 1.0 if sort in LOWER_IS_BETTER else -1.0
+
+    def rank(run: Run) -> tuple[bool, float]:
+        value = run.metrics.get(key, math.nan)
+        return (math.isnan(value), sign * value if not math.isnan(value) else 0.0)
+
+    return sorted(runs, key=rank)
+
+
+def board_markdown(runs: list[Run], sort: str, experiment: str) -> str:
+    """The leaderboard of summary runs ``runs`` as Markdown: Table 1 (test split, mean ± sd over
+    seeds, best first by ``sort``) and, when any run has them, Table 3 (``downstream/*`` scores)."""
+    runs = _sorted(runs, sort)
+    header = ["#", "translator", *METRIC_NAMES, "fit s", "run"]
+    lines = [
+        f"### {experiment}: Table 1 (test split, sorted by {sort})",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for i, run in enumerate(runs, 1):
+        cells = [str(i), run.label, *(_cell(run, f"test/{m}") for m in METRIC_NAMES)]
+        cells += [_cell(run, "fit_time_s"), run.run_id[:8]]
+        lines.append("| " + " | ".join(cells) + " |")
+    downstream = sorted(
+        {k.split("/", 1)[1] for r in runs for k in r.metrics if k.startswith("downstream/") and not k.endswith("_std")},
+        key=lambda m: (TABLE3_ORDER.index(m) if m in TABLE3_ORDER else len(TABLE3_ORDER), m),
+    )
+    if downstream:
+        lines += ["", "### Table 3 (classifier trained on real data, tested on translated data)", ""]
+        lines += ["| translator | " + " | ".join(downstream) + " |", "|" + "---|" * (len(downstream) + 1)]
+        for run in runs:
+            lines.append(f"| {run.label} | " + " | ".join(_cell(run, f"downstream/{m}") for m in downstream) + " |")
+    lines += ["", "_Written by omibench at the end of `omibench run`; rows are the newest finished run per translator._"]
+    return "\n".join(lines)
+
+
+def refresh(store: Store, experiment: str, split_hash: str, sort: str) -> Board | None:
+    """Mark the current summary runs of ``experiment`` on split ``split_hash`` and write the
+    leaderboard into the experiment's and those runs' descriptions. None when the experiment
+    has no finished summary run."""
+    exp_id = store.experiment_id(experiment, create=False)
+    if exp_id is None:
+        return None
+    summaries = store.search(exp_id, Tags(level=RunLevel.SUMMARY), RunStatus.FINISHED)  # newest first
+    current: dict[str, Run] = {}
+    for run in summaries:
+        if run.tags.split_hash == split_hash and run.label not in current:
+            current[run.label] = run
+    chosen = {r.run_id for r in current.values()}
+    for run in summaries:
+        if run.run_id in chosen and run.tags.board != CURRENT:
+            store.set_tags(run.run_id, Tags(board=CURRENT))
+        elif run.run_id not in chosen and run.tags.board == CURRENT:  # untagged runs are not on the page anyway
+            store.set_tags(run.run_id, Tags(board=SUPERSEDED))
+    if not current:
+        return None
+    runs = _sorted(list(current.values()), sort)
+    text = board_markdown(runs, sort, experiment)
+    store.set_experiment_note(exp_id, text)
+    for run in runs:
+        store.set_run_note(run.run_id, text)
+    url = store.ui_url(exp_id, order_by=f"test/{sort}", ascending=sort in LOWER_IS_BETTER)
+    return Board(exp_id, runs, text, url)
