@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
+    from .board import Board
     from .config import ExperimentConfig
     from .plugins import Registry
     from .preparation import Prepared
@@ -63,6 +64,7 @@ class Results:
     split_hash: str
     sort: str
     seeds: list[int]
+    board: Board | None = None  # the leaderboard written onto the MLflow page, with its URL
 
     @property
     def failed(self) -> list[Outcome]:
@@ -109,10 +111,14 @@ def run(
     sort: str | None = None,
     wait_s: float = DEFAULT_WAIT_S,
     show_progress: bool = False,
+    translators: Sequence[str] = (),
     echo: Echo = _quiet,
 ) -> Results:
     """Run every translator of an experiment (resuming what an earlier run left unfinished) and
-    return the outcomes and the leaderboard (test split, mean over seeds)."""
+    return the outcomes and the leaderboard (test split, mean over seeds).
+
+    ``translators`` keeps only the entries with those labels or registered names. At the end the
+    leaderboard is written onto the experiment's MLflow page (see :mod:`omibench.board`)."""
     from .leaderboard import DEFAULT_SORT, leaderboard
     from .metrics import METRIC_NAMES
     from .runner import run_experiment
@@ -123,6 +129,9 @@ def run(
         raise ConfigError(f"sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
     if wait_s < 0:
         raise ConfigError(f"wait {wait_s}: must be 0 or more seconds")
+    source, source_overrides = config, overrides  # what --tuned looks the studies up by
+    if translators:
+        config, overrides = _only(config, overrides, translators), ()
     prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, echo=echo)
     cfg = prepared.config
     st = open_store(store_dir, cfg.tracking.uri)
@@ -142,7 +151,7 @@ def run(
         if tuned:
             from .tuning import TuneRequest, apply_tuned
 
-            base = TuneRequest(str(config), tuple(overrides), tuple(dirs), "", storage=storage, store=str(st.path))
+            base = TuneRequest(str(source), tuple(source_overrides), tuple(dirs), "", storage=storage, store=str(st.path))
             prepared = apply_tuned(prepared, base, echo)
         outcomes = run_experiment(
             prepared,
@@ -157,7 +166,26 @@ def run(
     table = leaderboard(
         st, cfg.experiment_name, sort=sort, split_hash=prepared.split.hash, dataset_hash=prepared.dataset_hash
     )
-    return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds))
+    from .board import refresh
+
+    board = refresh(st, cfg.experiment_name, prepared.split.hash, sort)
+    return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds), board)
+
+
+def _only(config: str | Path | ExperimentConfig, overrides: Sequence[str], wanted: Sequence[str]) -> ExperimentConfig:
+    """The experiment with only the translators whose label or registered name is in ``wanted``."""
+    from .experiment import _config
+
+    cfg = _config(config, overrides)
+    known = {t.display for t in cfg.translators} | {t.name for t in cfg.translators}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise ConfigError(
+            f"{config}: no translator labelled or named {', '.join(map(repr, unknown))} "
+            f"(it has {', '.join(t.display for t in cfg.translators)}); fix -t/--translator"
+        )
+    kept = [t for t in cfg.translators if t.display in wanted or t.name in wanted]
+    return cfg.model_copy(update={"translators": kept})
 
 
 def tune(

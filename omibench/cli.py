@@ -47,17 +47,31 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="omibench")
-@click.option("-v", "--verbose", is_flag=True, help="Show debug logging.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging from omibench (not from its libraries).")
 def cli(verbose: bool) -> None:
     """Benchmark omics-to-omics translators (methylation -> expression), tracked in MLflow."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    # -v raises omibench's own loggers only: the root stays at WARNING (no matplotlib font lines)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(name)s: %(message)s")
     # our own warnings (dropped samples, dropped features) are for people
-    logging.getLogger("omibench").setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in ("omibench", "omibench_plugins"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
     # mlflow resets its logger when imported; this variable is what it reads then
     import os
 
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _first_line(obj: Any) -> str:
+    """The first sentence of an object's docstring, at most 110 characters ("" when it has none)."""
+    import inspect
+
+    doc = inspect.getdoc(obj) if obj is not None else None
+    if not doc:
+        return ""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    sentence = paragraph.split(". ")[0].rstrip(".") + "."
+    return sentence if len(sentence) <= 110 else sentence[:107] + "..."
 
 
 def _stop_on_sigterm() -> None:
@@ -73,23 +87,34 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+SET_HELP = "Override a YAML field (repeatable), e.g. --set seeds=[0,1,2] --set downstream.enabled=false."
+PLUGINS_HELP = "Folder of local *.py translator plugins (repeatable)."
+STORE_HELP = "Tracking store folder (default: the YAML's tracking.store, mlruns)."
 WAIT_HELP = "Seconds to wait for another omibench process writing this experiment of the store, then give up."
 
 
 @cli.command()
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option(
-    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a YAML field, e.g. --set seeds=[0,1,2]."
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP
 )
 @click.option(
-    "--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help="Folder of local *.py plugins."
+    "--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP
+)
+@click.option(
+    "-t",
+    "--translator",
+    "translators",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this translator (its label or registered name; repeatable): -t ridge -t lasso.",
 )
 @click.option("--force", is_flag=True, help="Rerun translators that already have a finished run.")
 @click.option(
     "--store",
     type=click.Path(path_type=Path),
     default=None,
-    help="Tracking store folder (default: tracking.store, mlruns).",
+    help=STORE_HELP,
 )
 @click.option("--sort", default=None, help="Leaderboard metric (default: median_r2_featurewise).")
 @click.option("--tuned", is_flag=True, help="Use each translator's best tuned parameters (from `omibench tune`).")
@@ -114,8 +139,12 @@ def run(
     storage: str | None,
     executor: str | None,
     wait_s: float,
+    translators: tuple[str, ...],
 ) -> None:
-    """Run every translator of an experiment YAML and print the leaderboard."""
+    """Run every translator of an experiment YAML and print the leaderboard.
+
+    The leaderboard is also written onto the experiment's MLflow page: open the printed URL after
+    starting the printed `omibench ui` command."""
     from . import api
     from .leaderboard import format_table
 
@@ -132,6 +161,7 @@ def run(
         sort=sort,
         wait_s=wait_s,
         show_progress=sys.stderr.isatty(),
+        translators=translators,
         echo=_echo_err,
     )
     table = results.leaderboard
@@ -140,8 +170,8 @@ def run(
     )
     click.echo(format_table(table) if not table.empty else "(no finished runs)")
     st = results.store
-    exp_id = st.experiment_id(results.experiment, create=False)
-    click.echo(f"\nBrowse it:  {st.ui_command()}\n            then open {st.ui_url(exp_id or '0')}")
+    if results.board is not None:
+        click.echo(f"\nMLflow leaderboard:  {st.ui_command()}\n  then open {results.board.url}")
     if results.failed:
         for o in results.failed:
             _echo_err(f"FAILED {o.label}: {o.error.splitlines()[0] if o.error else ''} (run {o.run_id})")
@@ -166,9 +196,19 @@ def run(
     help="Worker processes (one GPU each when GPUs exist).",
 )
 @click.option(
-    "--metric", type=click.Choice(["val_mse", "val_median_r2_featurewise"]), default="val_mse", show_default=True
+    "--metric",
+    type=click.Choice(["val_mse", "val_median_r2_featurewise"]),
+    default="val_mse",
+    show_default=True,
+    help="The objective: a validation-split metric, minimised (MSE) or maximised (median R2).",
 )
-@click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median", show_default=True)
+@click.option(
+    "--pruner",
+    type=click.Choice(["median", "hyperband", "none"]),
+    default="median",
+    show_default=True,
+    help="Optuna pruner that stops unpromising trials early (translators reporting per epoch).",
+)
 @click.option("--storage", default=None, help="Optuna storage URL or journal file (default: <store>/optuna.journal).")
 @click.option(
     "--export",
@@ -178,9 +218,9 @@ def run(
     help="Write the experiment YAML with the best parameters.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
+@click.option("--store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=10.0, show_default=True, help=WAIT_HELP)
 @_user_errors
 def tune(
@@ -235,16 +275,30 @@ def tune(
             "no trial completed: check the failed or pruned trials in MLflow, or raise --trials / --timeout"
         )
     click.echo(f"best trial {result.best_trial}: {metric}={result.best_value:.6g} with {result.best_params}")
-    click.echo(f"score it like every other run:  omibench run {config} --tuned")
+    click.echo(f"score it like every other run:  {_rerun_command(config, overrides, plugin_dirs, store)}")
     if export:
         click.echo(f"wrote {export}")
 
 
+def _rerun_command(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> str:
+    """``omibench run ... --tuned`` with the user's own --set / --plugins-dir / --store, quoted for a shell."""
+    import shlex
+
+    words = ["omibench", "run", str(config)]
+    for o in overrides:
+        words += ["--set", o]
+    for d in plugin_dirs:
+        words += ["--plugins-dir", str(d)]
+    if store is not None:
+        words += ["--store", str(store)]
+    return shlex.join([*words, "--tuned"])
+
+
 @cli.command()
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
+@click.option("--store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)
 @_user_errors
 def downstream(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> None:
     """Add Table 3 (the downstream classifier) to finished runs of an experiment that lack it."""
@@ -257,10 +311,11 @@ def downstream(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path
 
 
 @cli.command()
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
+@click.option("--params", "verbose", is_flag=True, help="Also show each translator's default parameters.")
 @_user_errors
-def plugins(plugin_dirs: tuple[Path, ...]) -> None:
-    """List registered translators and data sources: name, origin, default parameters."""
+def plugins(plugin_dirs: tuple[Path, ...], verbose: bool) -> None:
+    """List registered translators and data sources: name, what it is, where it comes from."""
     import json
 
     from . import api
@@ -268,16 +323,18 @@ def plugins(plugin_dirs: tuple[Path, ...]) -> None:
     registry = api.plugins(plugin_dirs, echo=_echo_err)
     click.echo("Translators:")
     for name, reg in sorted(registry.translators.items()):
-        params = json.dumps(dict(getattr(reg.cls, "default_params", {})), default=str)
-        click.echo(f"  {name:<20} {reg.source}\n  {'':<20} defaults {params}")
+        click.echo(f"  {name:<18} {_first_line(reg.cls)}  [{reg.source}]")
+        if verbose:
+            params = json.dumps(dict(getattr(reg.cls, "default_params", {})), default=str)
+            click.echo(f"  {'':<18} defaults {params}")
     click.echo("Data sources:")
     for name, reg in sorted(registry.datasets.items()):
-        click.echo(f"  {name:<20} {reg.source}")
+        click.echo(f"  {name:<18} {_first_line(getattr(reg, 'cls', None) or getattr(reg, 'func', None))}  [{reg.source}]")
 
 
 @cli.command("check-plugin")
 @click.argument("name")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
 @_user_errors
 def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
     """Run the conformance check on one translator (tiny fit / predict / save / load)."""
@@ -295,7 +352,9 @@ def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
 @click.argument("experiment")
 @click.option("--sort", default="median_r2_featurewise", show_default=True, help="Test metric to rank by.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv"]), default="table", show_default=True)
-@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
+)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
 @click.option(
     "--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator and split."
@@ -312,7 +371,9 @@ def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str 
 
 @cli.command()
 @click.argument("experiment")
-@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
+)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
 @click.option("--split", "split_hash", default=None, help="Split hash (default: the newest run's split).")
 @click.option(
@@ -366,9 +427,11 @@ def report(
     default=None,
     help="t-SNE PNG (default: beside --output).",
 )
-@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
+)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
 @_user_errors
 def translate(
     model: str,
@@ -423,9 +486,9 @@ def data_inspect(file: Path) -> None:
 
 @data.command("prepare")
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
+@click.option("--store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)
 @_user_errors
 def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> None:
     """Load, pair, split and preprocess an experiment's data (cached), and report what came out."""
