@@ -48,6 +48,7 @@ __all__ = [
     "run",
     "translate",
     "tune",
+    "ui_pages",
 ]
 
 DEFAULT_WAIT_S = 10.0  # how long a second process waits for an experiment's lock before refusing
@@ -351,6 +352,29 @@ def translate(
             result.figure = figure_path or output_path.with_suffix(".tsne.png")
             result.n_labelled = translation_figure(trained, pred, labels_path, label_column, result.figure)
     return result
+
+
+def ui_pages(store: str | Path = "mlruns", experiment: str | None = None, port: int = 5000) -> tuple[
+    list[tuple[str, str]], list[str]
+]:
+    """The leaderboard URL of each experiment of ``store`` (or of ``experiment`` only) and the
+    command (argv) that starts the MLflow UI on it with this environment's MLflow."""
+    import sys
+
+    from .board import leaderboard_url
+    from .store import open_store
+
+    st = open_store(store)
+    if not st.exists():
+        raise ConfigError(f"{store}: no omibench store here (no mlflow.db); run `omibench run` first or fix --store")
+    pages = leaderboard_url(st, experiment, port)
+    if experiment is not None and not pages:
+        raise ConfigError(f"{store}: no experiment {experiment!r} in this store; check the name (the YAML's name)")
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", st.uri, "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
+    if st.local:
+        command += ["--default-artifact-root", (Path(st.path) / "artifacts").as_uri()]
+    return pages, command
 
 
 def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> Registry:

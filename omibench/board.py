@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from .metrics import LOWER_IS_BETTER, METRIC_NAMES
 from .store import Run, RunLevel, RunStatus, Store, Tags
 
-__all__ = ["Board", "board_markdown", "refresh"]
+__all__ = ["Board", "board_markdown", "leaderboard_url", "refresh"]
 
+URL_TAG = "omibench.board_sort"  # experiment tag: the metric the page was last ranked by
 CURRENT = "current"
 SUPERSEDED = "superseded"
 # Table 3 columns, in the paper's order; others a classifier logs follow alphabetically
@@ -106,5 +107,23 @@ def refresh(store: Store, experiment: str, split_hash: str, sort: str) -> Board 
     store.set_experiment_note(exp_id, text)
     for run in runs:
         store.set_run_note(run.run_id, text)
-    url = store.ui_url(exp_id, order_by=f"test/{sort}", ascending=sort in LOWER_IS_BETTER)
-    return Board(exp_id, runs, text, url)
+    store.set_experiment_tags(exp_id, {URL_TAG: sort})
+    return Board(exp_id, runs, text, _url(store, exp_id, sort, 5000))
+
+
+def _url(store: Store, experiment_id: str, sort: str, port: int) -> str:
+    return store.ui_url(experiment_id, order_by=f"test/{sort}", ascending=sort in LOWER_IS_BETTER, port=port)
+
+
+def leaderboard_url(store: Store, experiment: str | None = None, port: int = 5000) -> list[tuple[str, str]]:
+    """(experiment, URL) of each experiment of ``store`` that has a leaderboard page (only
+    ``experiment`` when given), ranked by the metric of its last refresh."""
+    pages = []
+    for name in store.experiment_names():
+        if experiment is not None and name != experiment:
+            continue
+        exp_id = store.experiment_id(name, create=False)
+        sort = store.experiment_tags(exp_id).get(URL_TAG) if exp_id else None
+        if exp_id is not None and sort:
+            pages.append((name, _url(store, exp_id, sort, port)))
+    return pages

@@ -468,6 +468,34 @@ def translate(
         click.echo(f"{result.figure}: t-SNE of {result.n_labelled} labelled new samples with the real training set")
 
 
+@cli.command()
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--experiment", default=None, help="Print the leaderboard URL of this experiment (default: every one in the store)."
+)
+@_user_errors
+def ui(store: Path, port: int, experiment: str | None) -> None:
+    """Start the MLflow UI on the store (with this environment's MLflow) and print the leaderboard URLs.
+
+    Each URL opens an experiment's runs page showing one summary run per translator, ranked by
+    the metric of its last `omibench run`, with the leaderboard in the experiment's description."""
+    import subprocess
+
+    from . import api
+
+    pages, command = api.ui_pages(store, experiment, port)
+    for name, url in pages:
+        _echo_err(f"omibench: {name}: {url}")
+    _echo_err(f"omibench: MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    try:
+        sys.exit(subprocess.call(command))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
 @cli.group()
 def data() -> None:
     """Look at input files and run the preprocessing pipeline alone."""

@@ -90,12 +90,22 @@ class Store(ABC):
         """Runs of an experiment whose tags equal every field set in ``where``."""
 
     @abstractmethod
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None: ...
+
+    @abstractmethod
+    def experiment_tags(self, experiment_id: str) -> dict[str, str]: ...
+
+    @abstractmethod
+    def experiment_names(self) -> list[str]:
+        """Names of the store's experiments (those not deleted), oldest first."""
+
     def set_experiment_note(self, experiment_id: str, text: str) -> None:
         """Set an experiment's description (Markdown, shown above its runs in the MLflow UI)."""
+        self.set_experiment_tags(experiment_id, {NOTE_TAG: text})
 
     def experiment_note(self, experiment_id: str) -> str:
         """An experiment's description ("" when none)."""
-        return ""
+        return self.experiment_tags(experiment_id).get(NOTE_TAG, "")
 
     def set_run_note(self, run_id: str, text: str) -> None:
         """Set a run's description (Markdown, shown on the run's page)."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from .base import Store
 from .errors import StoreError
-from .schema import NOTE_TAG, PARENT_TAG, TAG, Run, RunStatus, Tags
+from .schema import PARENT_TAG, TAG, Run, RunStatus, Tags
 
 if TYPE_CHECKING:
     from mlflow.entities import Run as MlflowRun
@@ -163,11 +163,16 @@ class MlflowStore(Store):
             location = (self.path / "artifacts" / slug).as_uri()
         return str(self.client.create_experiment(name, artifact_location=location))
 
-    def set_experiment_note(self, experiment_id: str, text: str) -> None:
-        self.client.set_experiment_tag(experiment_id, NOTE_TAG, text)
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_experiment_tag(experiment_id, key, value)
 
-    def experiment_note(self, experiment_id: str) -> str:
-        return str(self.client.get_experiment(experiment_id).tags.get(NOTE_TAG, ""))
+    def experiment_tags(self, experiment_id: str) -> dict[str, str]:
+        return dict(self.client.get_experiment(experiment_id).tags)
+
+    def experiment_names(self) -> list[str]:
+        experiments = self.client.search_experiments(order_by=["creation_time ASC"])
+        return [e.name for e in experiments]
 
     def create_run(
         self,
