@@ -62,6 +62,11 @@ def cli(verbose: bool) -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
+def _example(command: str) -> str:
+    """A command's epilog: one example (\b keeps click from rewrapping it)."""
+    return f"\b\nExample:\n  {command}"
+
+
 def _first_line(obj: Any) -> str:
     """The first sentence of an object's docstring, at most 110 characters ("" when it has none)."""
     import inspect
@@ -93,7 +98,7 @@ STORE_HELP = "Tracking store folder (default: the YAML's tracking.store, mlruns)
 WAIT_HELP = "Seconds to wait for another omibench process writing this experiment of the store, then give up."
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench run experiments/quickstart.yaml -t ridge -t lasso --set seeds=[0,1,2]"))
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP
@@ -178,7 +183,7 @@ def run(
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench tune experiments/quickstart.yaml --translator ridge --trials 30 --timeout 600"))
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--translator", "label", required=True, help="Label (or name) of the experiment's translator to tune.")
 @click.option("--trials", type=click.IntRange(min=1), required=True, help="Trials to add to the study.")
@@ -294,7 +299,7 @@ def _rerun_command(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[
     return shlex.join([*words, "--tuned"])
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench downstream experiments/brca.yaml"))
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
@@ -310,7 +315,7 @@ def downstream(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path
     )
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench plugins --plugins-dir my_plugins --params"))
 @click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
 @click.option("--params", "verbose", is_flag=True, help="Also show each translator's default parameters.")
 @_user_errors
@@ -332,7 +337,7 @@ def plugins(plugin_dirs: tuple[Path, ...], verbose: bool) -> None:
         click.echo(f"  {name:<18} {_first_line(getattr(reg, 'cls', None) or getattr(reg, 'func', None))}  [{reg.source}]")
 
 
-@cli.command("check-plugin")
+@cli.command("check-plugin", epilog=_example("omibench check-plugin my_translator --plugins-dir my_plugins"))
 @click.argument("name")
 @click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
 @_user_errors
@@ -396,7 +401,7 @@ def report(
         click.echo(f"logged as run {result.run_id}")
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench translate <run id> --input new_methylation.csv --output predicted.h5ad"))
 @click.argument("model")
 @click.option(
     "--input",
@@ -468,7 +473,7 @@ def translate(
         click.echo(f"{result.figure}: t-SNE of {result.n_labelled} labelled new samples with the real training set")
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench ui --store mlruns --port 5000"))
 @click.option(
     "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
 )
@@ -501,7 +506,7 @@ def data() -> None:
     """Look at input files and run the preprocessing pipeline alone."""
 
 
-@data.command("inspect")
+@data.command("inspect", epilog=_example("omibench data inspect data/methylation.csv"))
 @click.argument("file", type=click.Path(path_type=Path))
 @_user_errors
 def data_inspect(file: Path) -> None:
@@ -512,7 +517,7 @@ def data_inspect(file: Path) -> None:
         click.echo(f"{key:>18}: {value}")
 
 
-@data.command("prepare")
+@data.command("prepare", epilog=_example("omibench data prepare experiments/brca.yaml"))
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
