@@ -333,20 +333,37 @@ def translate(
     from .data.tabular import read_table
     from .plugins import load_registry
     from .store import MlflowStore
-    from .translate import load_trained, orient_samples, translate_frame, translation_figure, write_matrix
+    from .translate import (
+        OUTPUT_TYPES,
+        load_trained,
+        orient_samples,
+        read_h5ad,
+        translate_frame,
+        translation_figure,
+        write_matrix,
+    )
 
-    if not output_path.name.lower().removesuffix(".gz").endswith((".csv", ".tsv", ".txt", ".parquet", ".pq")):
-        raise OmibenchError(f"{output_path}: unknown output type; use .csv, .tsv (optionally .gz) or .parquet")
+    output_path, input_path = Path(output_path), Path(input_path)
+    kinds = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".h5ad")
+    if not output_path.name.lower().removesuffix(".gz").endswith(kinds):
+        raise OmibenchError(f"{output_path}: unknown output type; {OUTPUT_TYPES}")
+    if output_path.suffix.lower() == ".h5ad":
+        from .translate import _anndata
+
+        _anndata()  # a missing anndata is one line before any work
     st = MlflowStore(store, uri)
     if st.exists():
         st.check(write=False)
     with tempfile.TemporaryDirectory() as tmp:
         trained = load_trained(model, load_registry(plugin_dirs), st, Path(tmp))
-        frame = orient_samples(
-            read_table(input_path, numeric=True), [str(f) for f in trained.preprocessor.b_features_in_], input_path
-        )
+        obs = None
+        if input_path.suffix.lower() == ".h5ad":
+            raw, obs = read_h5ad(input_path)
+        else:
+            raw = read_table(input_path, numeric=True)
+        frame = orient_samples(raw, [str(f) for f in trained.preprocessor.b_features_in_], input_path)
         pred, counts = translate_frame(trained, frame, str(input_path))
-        write_matrix(pred, output_path)
+        write_matrix(pred, output_path, obs)
         result = TranslateResult(output_path, counts, pred.shape[1])
         if labels_path is not None:
             result.figure = figure_path or output_path.with_suffix(".tsne.png")

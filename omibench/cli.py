@@ -408,14 +408,14 @@ def report(
     "input_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="New methylation matrix (CSV/TSV/parquet, either orientation).",
+    help="New methylation matrix (CSV/TSV/parquet, either orientation, or .h5ad with samples as obs).",
 )
 @click.option(
     "--output",
     "output_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Where to write predicted expression (.csv, .tsv[.gz], .parquet).",
+    help="Where to write predicted expression (.csv, .tsv[.gz], .parquet, or .h5ad: AnnData, input obs kept).",
 )
 @click.option(
     "--labels",
