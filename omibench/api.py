@@ -113,13 +113,15 @@ def run(
     wait_s: float = DEFAULT_WAIT_S,
     show_progress: bool = False,
     translators: Sequence[str] = (),
+    log_models: bool = False,
     echo: Echo = _quiet,
 ) -> Results:
     """Run every translator of an experiment (resuming what an earlier run left unfinished) and
     return the outcomes and the leaderboard (test split, mean over seeds).
 
     ``translators`` keeps only the entries with those labels or registered names. At the end the
-    leaderboard is written onto the experiment's MLflow page (see :mod:`omibench.board`)."""
+    leaderboard is written onto the experiment's MLflow page (see :mod:`omibench.board`) and, with
+    ``log_models``, each of its translators is logged as an MLflow pyfunc model."""
     from .leaderboard import DEFAULT_SORT, leaderboard
     from .metrics import METRIC_NAMES
     from .runner import run_experiment
@@ -170,6 +172,10 @@ def run(
     from .board import refresh
 
     board = refresh(st, cfg.experiment_name, prepared.split.hash, sort)
+    if log_models and board is not None:
+        from .models import log_pyfunc_models
+
+        log_pyfunc_models(st, board.runs, echo)
     return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds), board)
 
 

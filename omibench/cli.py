@@ -116,6 +116,11 @@ WAIT_HELP = "Seconds to wait for another omibench process writing this experimen
 )
 @click.option("--force", is_flag=True, help="Rerun translators that already have a finished run.")
 @click.option(
+    "--log-models",
+    is_flag=True,
+    help="Also log each translator as an MLflow pyfunc model (for `mlflow models predict` and the registry).",
+)
+@click.option(
     "--store",
     type=click.Path(path_type=Path),
     default=None,
@@ -145,6 +150,7 @@ def run(
     executor: str | None,
     wait_s: float,
     translators: tuple[str, ...],
+    log_models: bool,
 ) -> None:
     """Run every translator of an experiment YAML and print the leaderboard.
 
@@ -167,6 +173,7 @@ def run(
         wait_s=wait_s,
         show_progress=sys.stderr.isatty(),
         translators=translators,
+        log_models=log_models,
         echo=_echo_err,
     )
     table = results.leaderboard

@@ -269,6 +269,12 @@ class MlflowStore(Store):
             if not token:
                 return runs
 
+    def log_pyfunc(self, run_id: str, model_dir: Path, requirements: list[str]) -> str:
+        """Log a run's model folder as an MLflow pyfunc model (see :mod:`.pyfunc`); its model URI."""
+        from .pyfunc import log_pyfunc
+
+        return log_pyfunc(self.uri, run_id, model_dir, requirements)
+
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
         return [(m.step, m.value) for m in self.client.get_metric_history(run_id, key)]
 

@@ -68,6 +68,7 @@ class Tags:
     pruned_by: str | None = None
     tune_metric: str | None = None
     best_trial: int | None = None
+    pyfunc: str | None = None  # the MLflow model URI of the run's pyfunc model, once logged
     board: str | None = None  # "current" on the summary runs the leaderboard shows, "superseded" on older reruns
 
     _LONG = ("error", "downstream_note")  # free text, truncated to what MLflow stores
