@@ -59,8 +59,12 @@ def board_markdown(runs: list[Run], sort: str, experiment: str) -> str:
     seeds, best first by ``sort``) and, when any run has them, Table 3 (``downstream/*`` scores)."""
     runs = _sorted(runs, sort)
     header = ["#", "translator", *METRIC_NAMES, "fit s", "run"]
+    # the UI shows a description's first line until it is expanded: the ranking itself goes there
+    ranking = " · ".join(f"{i}. {r.label} {_cell(r, f'test/{sort}')}" for i, r in enumerate(runs, 1))
     lines = [
-        f"### {experiment}: Table 1 (test split, sorted by {sort})",
+        f"**{experiment}** by test {sort}: {ranking}",
+        "",
+        f"### Table 1 (test split, mean ± sd over seeds, sorted by {sort})",
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

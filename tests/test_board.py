@@ -52,6 +52,7 @@ def test_refresh_marks_the_newest_finished_run_per_translator_and_writes_the_tab
     refresh(store, "e", "s1", "mse")
     assert store.get_run(new).tags.board == "superseded" and store.get_run(newer).tags.board == "current"
     assert "sorted by mse" in store.experiment_note(exp)
+    assert store.experiment_note(exp).splitlines()[0].startswith("**e** by test mse: 1. lasso 0.5 · 2. ridge 0.8")
 
 
 def test_markdown_has_mean_and_sd_in_one_cell():
