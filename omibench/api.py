@@ -154,7 +154,9 @@ def run(
         if tuned:
             from .tuning import TuneRequest, apply_tuned
 
-            base = TuneRequest(str(source), tuple(source_overrides), tuple(dirs), "", storage=storage, store=str(st.path))
+            base = TuneRequest(
+                str(source), tuple(source_overrides), tuple(dirs), "", storage=storage, store=str(st.path)
+            )
             prepared = apply_tuned(prepared, base, echo)
         outcomes = run_experiment(
             prepared,
@@ -385,9 +387,9 @@ def ui_pages(store: str | Path = "mlruns", experiment: str | None = None, port: 
     import sys
 
     from .board import leaderboard_url
-    from .store import open_store
+    from .store import MlflowStore
 
-    st = open_store(store)
+    st = MlflowStore(store)
     if not st.exists():
         raise ConfigError(f"{store}: no omibench store here (no mlflow.db); run `omibench run` first or fix --store")
     pages = leaderboard_url(st, experiment, port)

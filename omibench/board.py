@@ -82,7 +82,7 @@ def board_markdown(runs: list[Run], sort: str, experiment: str) -> str:
         lines += ["| translator | " + " | ".join(downstream) + " |", "|" + "---|" * (len(downstream) + 1)]
         for run in runs:
             lines.append(f"| {run.label} | " + " | ".join(_cell(run, f"downstream/{m}") for m in downstream) + " |")
-    lines += ["", "_Written by omibench at the end of `omibench run`; rows are the newest finished run per translator._"]
+    lines += ["", "_Written by `omibench run`; one row per translator: its newest finished run._"]
     return "\n".join(lines)
 
 

@@ -341,7 +341,8 @@ def plugins(plugin_dirs: tuple[Path, ...], verbose: bool) -> None:
             click.echo(f"  {'':<18} defaults {params}")
     click.echo("Data sources:")
     for name, reg in sorted(registry.datasets.items()):
-        click.echo(f"  {name:<18} {_first_line(getattr(reg, 'cls', None) or getattr(reg, 'func', None))}  [{reg.source}]")
+        described = getattr(reg, "cls", None) or getattr(reg, "func", None)
+        click.echo(f"  {name:<18} {_first_line(described)}  [{reg.source}]")
 
 
 @cli.command("check-plugin", epilog=_example("omibench check-plugin my_translator --plugins-dir my_plugins"))

@@ -150,7 +150,7 @@ def _anndata() -> Any:
     try:
         import anndata
     except ImportError:
-        raise OmibenchError("anndata is not installed: pip install 'omibench[scverse]' to read or write .h5ad") from None
+        raise OmibenchError("anndata is not installed: pip install 'omibench[scverse]' to use .h5ad files") from None
     return anndata
 
 

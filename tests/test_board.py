@@ -142,9 +142,7 @@ def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config,
         )["runs"]
         labels = [{t["key"]: t["value"] for t in r["data"]["tags"]}["omibench.label"] for r in found]
         assert sorted(labels) == ["lasso", "linear_regression"]  # one row per translator, stale rerun hidden
-        values = [
-            {m["key"]: m["value"] for m in r["data"]["metrics"]}["test/median_r2_featurewise"] for r in found
-        ]
+        values = [{m["key"]: m["value"] for m in r["data"]["metrics"]}["test/median_r2_featurewise"] for r in found]
         assert values == sorted(values, reverse=True)
         everything = _post(base, "/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100})
         assert len(everything["runs"]) > len(found)

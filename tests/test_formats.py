@@ -31,11 +31,23 @@ def test_translate_reads_and_writes_h5ad_keeping_obs(write_config, tmp_path):
     )
     pd.DataFrame(d.b[:7], index=ids, columns=d.b_features).to_csv(tmp_path / "new.csv")
 
-    result = invoke("translate", run.run_id, "--input", tmp_path / "new.h5ad", "--output", tmp_path / "pred.h5ad",
-                    "--store", store)
+    result = invoke(
+        "translate", run.run_id, "--input", tmp_path / "new.h5ad", "--output", tmp_path / "pred.h5ad", "--store", store
+    )
     assert result.exit_code == 0, result.output
-    assert invoke("translate", run.run_id, "--input", tmp_path / "new.csv", "--output", tmp_path / "pred.csv",
-                  "--store", store).exit_code == 0
+    assert (
+        invoke(
+            "translate",
+            run.run_id,
+            "--input",
+            tmp_path / "new.csv",
+            "--output",
+            tmp_path / "pred.csv",
+            "--store",
+            store,
+        ).exit_code
+        == 0
+    )
     out = anndata.read_h5ad(tmp_path / "pred.h5ad")
     csv = pd.read_csv(tmp_path / "pred.csv", index_col=0)
     assert list(out.obs_names) == ids and list(out.var_names) == list(csv.columns)
@@ -60,8 +72,19 @@ def test_translators_logged_as_pyfunc_models_predict_like_translate(write_config
     d = make_synthetic(n_samples=60, n_cpgs=25, n_genes=15, n_classes=3, seed=0)
     frame = pd.DataFrame(d.b[:5], index=[f"s{i}" for i in range(5)], columns=d.b_features)
     frame.to_csv(tmp_path / "new.csv")
-    assert invoke("translate", run.run_id, "--input", tmp_path / "new.csv", "--output", tmp_path / "pred.csv",
-                  "--store", store).exit_code == 0
+    assert (
+        invoke(
+            "translate",
+            run.run_id,
+            "--input",
+            tmp_path / "new.csv",
+            "--output",
+            tmp_path / "pred.csv",
+            "--store",
+            store,
+        ).exit_code
+        == 0
+    )
     mlflow.set_tracking_uri(MlflowStore(store).uri)
     try:
         pred = mlflow.pyfunc.load_model(run.tags.pyfunc).predict(frame)

@@ -181,7 +181,8 @@ class Store(ABC):
         exe = Path(sys.executable).parent / "omibench"
         if exe.exists():
             return f"{shlex.quote(str(exe))} ui --store {shlex.quote(str(self.path))} --port {port}"
-        return f"{shlex.quote(sys.executable)} -m mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port {port}"
+        python = shlex.quote(sys.executable)
+        return f"{python} -m mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port {port}"
 
     def ui_url(
         self, experiment_id: str, order_by: str | None = None, ascending: bool = False, port: int = 5000

@@ -12,13 +12,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 __all__ = ["TranslatorModel", "log_pyfunc"]
 
 
-class TranslatorModel(mlflow.pyfunc.PythonModel):
+class TranslatorModel(PythonModel):
     """A fitted omibench translator and its preprocessing behind MLflow's pyfunc interface."""
 
     def load_context(self, context: Any) -> None:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
 
-__all__ = ["TAG", "PARENT_TAG", "NOTE_TAG", "RunLevel", "RunStatus", "Tags", "Run", "RESULT_METRICS"]
+__all__ = ["NOTE_TAG", "PARENT_TAG", "RESULT_METRICS", "TAG", "Run", "RunLevel", "RunStatus", "Tags"]
 
 TAG = "omibench."
 NOTE_TAG = "mlflow.note.content"  # MLflow's description of a run or an experiment (Markdown, shown on its page)
