@@ -1,6 +1,8 @@
 """The leaderboard on the MLflow page: board tags, descriptions, the printed URL served by a real MLflow UI."""
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -121,6 +123,7 @@ def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config,
         + ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its uvicorn workers and job runner are stopped with it, as one group
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -152,9 +155,9 @@ def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config,
         for run in found:
             assert "Table 1" in {t["key"]: t["value"] for t in run["data"]["tags"]}[NOTE_TAG]
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
