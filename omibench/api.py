@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
+    from .board import Board
     from .config import ExperimentConfig
     from .plugins import Registry
     from .preparation import Prepared
@@ -47,6 +48,7 @@ __all__ = [
     "run",
     "translate",
     "tune",
+    "ui_pages",
 ]
 
 DEFAULT_WAIT_S = 10.0  # how long a second process waits for an experiment's lock before refusing
@@ -63,6 +65,7 @@ class Results:
     split_hash: str
     sort: str
     seeds: list[int]
+    board: Board | None = None  # the leaderboard written onto the MLflow page, with its URL
 
     @property
     def failed(self) -> list[Outcome]:
@@ -109,10 +112,16 @@ def run(
     sort: str | None = None,
     wait_s: float = DEFAULT_WAIT_S,
     show_progress: bool = False,
+    translators: Sequence[str] = (),
+    log_models: bool = False,
     echo: Echo = _quiet,
 ) -> Results:
     """Run every translator of an experiment (resuming what an earlier run left unfinished) and
-    return the outcomes and the leaderboard (test split, mean over seeds)."""
+    return the outcomes and the leaderboard (test split, mean over seeds).
+
+    ``translators`` keeps only the entries with those labels or registered names. At the end the
+    leaderboard is written onto the experiment's MLflow page (see :mod:`omibench.board`) and, with
+    ``log_models``, each of its translators is logged as an MLflow pyfunc model."""
     from .leaderboard import DEFAULT_SORT, leaderboard
     from .metrics import METRIC_NAMES
     from .runner import run_experiment
@@ -123,6 +132,9 @@ def run(
         raise ConfigError(f"sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
     if wait_s < 0:
         raise ConfigError(f"wait {wait_s}: must be 0 or more seconds")
+    source, source_overrides = config, overrides  # what --tuned looks the studies up by
+    if translators:
+        config, overrides = _only(config, overrides, translators), ()
     prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, echo=echo)
     cfg = prepared.config
     st = open_store(store_dir, cfg.tracking.uri)
@@ -142,7 +154,9 @@ def run(
         if tuned:
             from .tuning import TuneRequest, apply_tuned
 
-            base = TuneRequest(str(config), tuple(overrides), tuple(dirs), "", storage=storage, store=str(st.path))
+            base = TuneRequest(
+                str(source), tuple(source_overrides), tuple(dirs), "", storage=storage, store=str(st.path)
+            )
             prepared = apply_tuned(prepared, base, echo)
         outcomes = run_experiment(
             prepared,
@@ -157,7 +171,30 @@ def run(
     table = leaderboard(
         st, cfg.experiment_name, sort=sort, split_hash=prepared.split.hash, dataset_hash=prepared.dataset_hash
     )
-    return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds))
+    from .board import refresh
+
+    board = refresh(st, cfg.experiment_name, prepared.split.hash, sort)
+    if log_models and board is not None:
+        from .models import log_pyfunc_models
+
+        log_pyfunc_models(st, board.runs, echo)
+    return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds), board)
+
+
+def _only(config: str | Path | ExperimentConfig, overrides: Sequence[str], wanted: Sequence[str]) -> ExperimentConfig:
+    """The experiment with only the translators whose label or registered name is in ``wanted``."""
+    from .experiment import _config
+
+    cfg = _config(config, overrides)
+    known = {t.display for t in cfg.translators} | {t.name for t in cfg.translators}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise ConfigError(
+            f"{config}: no translator labelled or named {', '.join(map(repr, unknown))} "
+            f"(it has {', '.join(t.display for t in cfg.translators)}); fix -t/--translator"
+        )
+    kept = [t for t in cfg.translators if t.display in wanted or t.name in wanted]
+    return cfg.model_copy(update={"translators": kept})
 
 
 def tune(
@@ -307,25 +344,65 @@ def translate(
     from .data.tabular import read_table
     from .plugins import load_registry
     from .store import MlflowStore
-    from .translate import load_trained, orient_samples, translate_frame, translation_figure, write_matrix
+    from .translate import (
+        OUTPUT_TYPES,
+        load_trained,
+        orient_samples,
+        read_h5ad,
+        translate_frame,
+        translation_figure,
+        write_matrix,
+    )
 
-    if not output_path.name.lower().removesuffix(".gz").endswith((".csv", ".tsv", ".txt", ".parquet", ".pq")):
-        raise OmibenchError(f"{output_path}: unknown output type; use .csv, .tsv (optionally .gz) or .parquet")
+    output_path, input_path = Path(output_path), Path(input_path)
+    kinds = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".h5ad")
+    if not output_path.name.lower().removesuffix(".gz").endswith(kinds):
+        raise OmibenchError(f"{output_path}: unknown output type; {OUTPUT_TYPES}")
+    if output_path.suffix.lower() == ".h5ad":
+        from .translate import _anndata
+
+        _anndata()  # a missing anndata is one line before any work
     st = MlflowStore(store, uri)
     if st.exists():
         st.check(write=False)
     with tempfile.TemporaryDirectory() as tmp:
         trained = load_trained(model, load_registry(plugin_dirs), st, Path(tmp))
-        frame = orient_samples(
-            read_table(input_path, numeric=True), [str(f) for f in trained.preprocessor.b_features_in_], input_path
-        )
+        obs = None
+        if input_path.suffix.lower() == ".h5ad":
+            raw, obs = read_h5ad(input_path)
+        else:
+            raw = read_table(input_path, numeric=True)
+        frame = orient_samples(raw, [str(f) for f in trained.preprocessor.b_features_in_], input_path)
         pred, counts = translate_frame(trained, frame, str(input_path))
-        write_matrix(pred, output_path)
+        write_matrix(pred, output_path, obs)
         result = TranslateResult(output_path, counts, pred.shape[1])
         if labels_path is not None:
             result.figure = figure_path or output_path.with_suffix(".tsne.png")
             result.n_labelled = translation_figure(trained, pred, labels_path, label_column, result.figure)
     return result
+
+
+def ui_pages(store: str | Path = "mlruns", experiment: str | None = None, port: int = 5000) -> tuple[
+    list[tuple[str, str]], list[str]
+]:
+    """The leaderboard URL of each experiment of ``store`` (or of ``experiment`` only) and the
+    command (argv) that starts the MLflow UI on it with this environment's MLflow."""
+    import sys
+
+    from .board import leaderboard_url
+    from .store import MlflowStore
+
+    st = MlflowStore(store)
+    if not st.exists():
+        raise ConfigError(f"{store}: no omibench store here (no mlflow.db); run `omibench run` first or fix --store")
+    pages = leaderboard_url(st, experiment, port)
+    if experiment is not None and not pages:
+        raise ConfigError(f"{store}: no experiment {experiment!r} in this store; check the name (the YAML's name)")
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", st.uri, "--host", "127.0.0.1"]
+    command += ["--port", str(port)]
+    if st.local:
+        command += ["--default-artifact-root", (Path(st.path) / "artifacts").as_uri()]
+    return pages, command
 
 
 def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> Registry:

@@ -47,17 +47,36 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="omibench")
-@click.option("-v", "--verbose", is_flag=True, help="Show debug logging.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging from omibench (not from its libraries).")
 def cli(verbose: bool) -> None:
     """Benchmark omics-to-omics translators (methylation -> expression), tracked in MLflow."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    # -v raises omibench's own loggers only: the root stays at WARNING (no matplotlib font lines)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(name)s: %(message)s")
     # our own warnings (dropped samples, dropped features) are for people
-    logging.getLogger("omibench").setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in ("omibench", "omibench_plugins"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
     # mlflow resets its logger when imported; this variable is what it reads then
     import os
 
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def _example(command: str) -> str:
+    """A command's epilog: one example (\b keeps click from rewrapping it)."""
+    return f"\b\nExample:\n  {command}"
+
+
+def _first_line(obj: Any) -> str:
+    """The first sentence of an object's docstring, at most 110 characters ("" when it has none)."""
+    import inspect
+
+    doc = inspect.getdoc(obj) if obj is not None else None
+    if not doc:
+        return ""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    sentence = paragraph.split(". ")[0].rstrip(".") + "."
+    return sentence if len(sentence) <= 110 else sentence[:107] + "..."
 
 
 def _stop_on_sigterm() -> None:
@@ -73,23 +92,39 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+SET_HELP = "Override a YAML field (repeatable), e.g. --set seeds=[0,1,2] --set downstream.enabled=false."
+PLUGINS_HELP = "Folder of local *.py translator plugins (repeatable)."
+STORE_HELP = "Tracking store folder (default: the YAML's tracking.store, mlruns)."
 WAIT_HELP = "Seconds to wait for another omibench process writing this experiment of the store, then give up."
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench run experiments/quickstart.yaml -t ridge -t lasso --set seeds=[0,1,2]"))
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option(
-    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a YAML field, e.g. --set seeds=[0,1,2]."
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP
 )
 @click.option(
-    "--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help="Folder of local *.py plugins."
+    "--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP
+)
+@click.option(
+    "-t",
+    "--translator",
+    "translators",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this translator (its label or registered name; repeatable): -t ridge -t lasso.",
 )
 @click.option("--force", is_flag=True, help="Rerun translators that already have a finished run.")
+@click.option(
+    "--log-models",
+    is_flag=True,
+    help="Also log each translator as an MLflow pyfunc model (for `mlflow models predict` and the registry).",
+)
 @click.option(
     "--store",
     type=click.Path(path_type=Path),
     default=None,
-    help="Tracking store folder (default: tracking.store, mlruns).",
+    help=STORE_HELP,
 )
 @click.option("--sort", default=None, help="Leaderboard metric (default: median_r2_featurewise).")
 @click.option("--tuned", is_flag=True, help="Use each translator's best tuned parameters (from `omibench tune`).")
@@ -114,8 +149,13 @@ def run(
     storage: str | None,
     executor: str | None,
     wait_s: float,
+    translators: tuple[str, ...],
+    log_models: bool,
 ) -> None:
-    """Run every translator of an experiment YAML and print the leaderboard."""
+    """Run every translator of an experiment YAML and print the leaderboard.
+
+    The leaderboard is also written onto the experiment's MLflow page: open the printed URL after
+    starting the printed `omibench ui` command."""
     from . import api
     from .leaderboard import format_table
 
@@ -132,6 +172,8 @@ def run(
         sort=sort,
         wait_s=wait_s,
         show_progress=sys.stderr.isatty(),
+        translators=translators,
+        log_models=log_models,
         echo=_echo_err,
     )
     table = results.leaderboard
@@ -140,15 +182,15 @@ def run(
     )
     click.echo(format_table(table) if not table.empty else "(no finished runs)")
     st = results.store
-    exp_id = st.experiment_id(results.experiment, create=False)
-    click.echo(f"\nBrowse it:  {st.ui_command()}\n            then open {st.ui_url(exp_id or '0')}")
+    if results.board is not None:
+        click.echo(f"\nMLflow leaderboard:  {st.ui_command()}\n  then open {results.board.url}")
     if results.failed:
         for o in results.failed:
             _echo_err(f"FAILED {o.label}: {o.error.splitlines()[0] if o.error else ''} (run {o.run_id})")
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench tune experiments/quickstart.yaml --translator ridge --trials 30 --timeout 600"))
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--translator", "label", required=True, help="Label (or name) of the experiment's translator to tune.")
 @click.option("--trials", type=click.IntRange(min=1), required=True, help="Trials to add to the study.")
@@ -166,9 +208,19 @@ def run(
     help="Worker processes (one GPU each when GPUs exist).",
 )
 @click.option(
-    "--metric", type=click.Choice(["val_mse", "val_median_r2_featurewise"]), default="val_mse", show_default=True
+    "--metric",
+    type=click.Choice(["val_mse", "val_median_r2_featurewise"]),
+    default="val_mse",
+    show_default=True,
+    help="The objective: a validation-split metric, minimised (MSE) or maximised (median R2).",
 )
-@click.option("--pruner", type=click.Choice(["median", "hyperband", "none"]), default="median", show_default=True)
+@click.option(
+    "--pruner",
+    type=click.Choice(["median", "hyperband", "none"]),
+    default="median",
+    show_default=True,
+    help="Optuna pruner that stops unpromising trials early (translators reporting per epoch).",
+)
 @click.option("--storage", default=None, help="Optuna storage URL or journal file (default: <store>/optuna.journal).")
 @click.option(
     "--export",
@@ -178,9 +230,9 @@ def run(
     help="Write the experiment YAML with the best parameters.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
+@click.option("--store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)
 @click.option("--wait", "wait_s", type=click.FloatRange(min=0), default=10.0, show_default=True, help=WAIT_HELP)
 @_user_errors
 def tune(
@@ -235,16 +287,30 @@ def tune(
             "no trial completed: check the failed or pruned trials in MLflow, or raise --trials / --timeout"
         )
     click.echo(f"best trial {result.best_trial}: {metric}={result.best_value:.6g} with {result.best_params}")
-    click.echo(f"score it like every other run:  omibench run {config} --tuned")
+    click.echo(f"score it like every other run:  {_rerun_command(config, overrides, plugin_dirs, store)}")
     if export:
         click.echo(f"wrote {export}")
 
 
-@cli.command()
+def _rerun_command(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> str:
+    """``omibench run ... --tuned`` with the user's own --set / --plugins-dir / --store, quoted for a shell."""
+    import shlex
+
+    words = ["omibench", "run", str(config)]
+    for o in overrides:
+        words += ["--set", o]
+    for d in plugin_dirs:
+        words += ["--plugins-dir", str(d)]
+    if store is not None:
+        words += ["--store", str(store)]
+    return shlex.join([*words, "--tuned"])
+
+
+@cli.command(epilog=_example("omibench downstream experiments/brca.yaml"))
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
+@click.option("--store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)
 @_user_errors
 def downstream(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> None:
     """Add Table 3 (the downstream classifier) to finished runs of an experiment that lack it."""
@@ -256,11 +322,12 @@ def downstream(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path
     )
 
 
-@cli.command()
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@cli.command(epilog=_example("omibench plugins --plugins-dir my_plugins --params"))
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
+@click.option("--params", "verbose", is_flag=True, help="Also show each translator's default parameters.")
 @_user_errors
-def plugins(plugin_dirs: tuple[Path, ...]) -> None:
-    """List registered translators and data sources: name, origin, default parameters."""
+def plugins(plugin_dirs: tuple[Path, ...], verbose: bool) -> None:
+    """List registered translators and data sources: name, what it is, where it comes from."""
     import json
 
     from . import api
@@ -268,16 +335,19 @@ def plugins(plugin_dirs: tuple[Path, ...]) -> None:
     registry = api.plugins(plugin_dirs, echo=_echo_err)
     click.echo("Translators:")
     for name, reg in sorted(registry.translators.items()):
-        params = json.dumps(dict(getattr(reg.cls, "default_params", {})), default=str)
-        click.echo(f"  {name:<20} {reg.source}\n  {'':<20} defaults {params}")
+        click.echo(f"  {name:<18} {_first_line(reg.cls)}  [{reg.source}]")
+        if verbose:
+            params = json.dumps(dict(getattr(reg.cls, "default_params", {})), default=str)
+            click.echo(f"  {'':<18} defaults {params}")
     click.echo("Data sources:")
     for name, reg in sorted(registry.datasets.items()):
-        click.echo(f"  {name:<20} {reg.source}")
+        described = getattr(reg, "cls", None) or getattr(reg, "func", None)
+        click.echo(f"  {name:<18} {_first_line(described)}  [{reg.source}]")
 
 
-@cli.command("check-plugin")
+@cli.command("check-plugin", epilog=_example("omibench check-plugin my_translator --plugins-dir my_plugins"))
 @click.argument("name")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
 @_user_errors
 def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
     """Run the conformance check on one translator (tiny fit / predict / save / load)."""
@@ -295,7 +365,9 @@ def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
 @click.argument("experiment")
 @click.option("--sort", default="median_r2_featurewise", show_default=True, help="Test metric to rank by.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv"]), default="table", show_default=True)
-@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
+)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
 @click.option(
     "--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator and split."
@@ -312,7 +384,9 @@ def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str 
 
 @cli.command()
 @click.argument("experiment")
-@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
+)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
 @click.option("--split", "split_hash", default=None, help="Split hash (default: the newest run's split).")
 @click.option(
@@ -335,21 +409,21 @@ def report(
         click.echo(f"logged as run {result.run_id}")
 
 
-@cli.command()
+@cli.command(epilog=_example("omibench translate <run id> --input new_methylation.csv --output predicted.h5ad"))
 @click.argument("model")
 @click.option(
     "--input",
     "input_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="New methylation matrix (CSV/TSV/parquet, either orientation).",
+    help="New methylation matrix (CSV/TSV/parquet, either orientation, or .h5ad with samples as obs).",
 )
 @click.option(
     "--output",
     "output_path",
     required=True,
     type=click.Path(path_type=Path),
-    help="Where to write predicted expression (.csv, .tsv[.gz], .parquet).",
+    help="Where to write predicted expression (.csv, .tsv[.gz], .parquet, or .h5ad: AnnData, input obs kept).",
 )
 @click.option(
     "--labels",
@@ -366,9 +440,11 @@ def report(
     default=None,
     help="t-SNE PNG (default: beside --output).",
 )
-@click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
+)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
 @_user_errors
 def translate(
     model: str,
@@ -405,12 +481,40 @@ def translate(
         click.echo(f"{result.figure}: t-SNE of {result.n_labelled} labelled new samples with the real training set")
 
 
+@cli.command(epilog=_example("omibench ui --store mlruns --port 5000"))
+@click.option(
+    "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--experiment", default=None, help="Print the leaderboard URL of this experiment (default: every one in the store)."
+)
+@_user_errors
+def ui(store: Path, port: int, experiment: str | None) -> None:
+    """Start the MLflow UI on the store (with this environment's MLflow) and print the leaderboard URLs.
+
+    Each URL opens an experiment's runs page showing one summary run per translator, ranked by
+    the metric of its last `omibench run`, with the leaderboard in the experiment's description."""
+    import subprocess
+
+    from . import api
+
+    pages, command = api.ui_pages(store, experiment, port)
+    for name, url in pages:
+        _echo_err(f"omibench: {name}: {url}")
+    _echo_err(f"omibench: MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    try:
+        sys.exit(subprocess.call(command))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
 @cli.group()
 def data() -> None:
     """Look at input files and run the preprocessing pipeline alone."""
 
 
-@data.command("inspect")
+@data.command("inspect", epilog=_example("omibench data inspect data/methylation.csv"))
 @click.argument("file", type=click.Path(path_type=Path))
 @_user_errors
 def data_inspect(file: Path) -> None:
@@ -421,11 +525,11 @@ def data_inspect(file: Path) -> None:
         click.echo(f"{key:>18}: {value}")
 
 
-@data.command("prepare")
+@data.command("prepare", epilog=_example("omibench data prepare experiments/brca.yaml"))
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path))
-@click.option("--store", type=click.Path(path_type=Path), default=None)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
+@click.option("--store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)
 @_user_errors
 def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Path, ...], store: Path | None) -> None:
     """Load, pair, split and preprocess an experiment's data (cached), and report what came out."""

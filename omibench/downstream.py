@@ -138,6 +138,11 @@ def setup_downstream(
     classes = sorted({str(train_labels[i]) for i in labelled})
     if len(classes) < 2:  # downstream.enabled: true without two classes was already refused by prepare()
         return None
+    if cfg.enabled is None:
+        echo(
+            f"omibench: Table 3 is on because the data has {len(classes)} labelled classes: every translator's "
+            "predictions go through the downstream classifier; skip it with --set downstream.enabled=false"
+        )
     settings = ClassifierSettings(
         latent=cfg.latent,
         epochs=(cfg.epochs[0], cfg.epochs[1], cfg.epochs[2]),
@@ -210,11 +215,12 @@ def _load_or_train(
         echo(f"    downstream classifier {key}: cached")
         return OmiEmbedClassifier.load(cache, device)
     train = prepared.train
+    epochs = sum(settings.epochs)
     echo(
         f"    downstream classifier {key}: training OmiEmbed on {len(labelled)} labelled training samples "
-        f"({sum(settings.epochs)} epochs)"
+        f"({epochs} epochs)"
     )
-    from tqdm.auto import tqdm
+    from .progress import progress
 
     assert train.labels is not None  # only called with labelled training data
     model = OmiEmbedClassifier.train(
@@ -223,7 +229,7 @@ def _load_or_train(
         list(train.a_features),
         settings,
         device,
-        progress=lambda it: tqdm(it, desc="classifier epochs", leave=False, disable=None),
+        progress=lambda it: progress(it, "classifier epoch", echo, total=epochs, every=max(1, epochs // 10)),
     )
     staging = Path(tempfile.mkdtemp(dir=cache.parent))
     model.save(staging)

@@ -143,18 +143,45 @@ def translate_frame(trained: Trained, frame: pd.DataFrame, name: str = "input") 
     return pd.DataFrame(pred, index=pd.Index(frame.index.astype(str), name="sample"), columns=trained.a_features), counts
 
 
-def write_matrix(frame: pd.DataFrame, path: Path) -> None:
-    """CSV, TSV (optionally .gz) or parquet by the file name; written whole, then moved into place."""
+OUTPUT_TYPES = "use .csv, .tsv (optionally .gz), .parquet or .h5ad"
+
+
+def _anndata() -> Any:
+    try:
+        import anndata
+    except ImportError:
+        raise OmibenchError("anndata is not installed: pip install 'omibench[scverse]' to use .h5ad files") from None
+    return anndata
+
+
+def read_h5ad(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An ``.h5ad`` file as (samples x features matrix, obs): samples are AnnData's obs."""
+    ad = _anndata().read_h5ad(path)
+    x = ad.X.toarray() if hasattr(ad.X, "toarray") else np.asarray(ad.X)
+    frame = pd.DataFrame(x, index=ad.obs_names.astype(str), columns=ad.var_names.astype(str))
+    return frame, ad.obs.copy()
+
+
+def write_matrix(frame: pd.DataFrame, path: Path, obs: pd.DataFrame | None = None) -> None:
+    """CSV, TSV (optionally .gz), parquet or AnnData ``.h5ad`` (samples = obs, predictions in X,
+    ``obs`` rows kept for the samples they name) by the file name; written whole, then moved into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     name = path.name.lower().removesuffix(".gz")
     tmp = path.with_name(f".{path.name}.partial")
-    if name.endswith((".parquet", ".pq")):
+    if name.endswith(".h5ad"):
+        anndata = _anndata()
+        index = frame.index.astype(str)
+        kept = obs.set_axis(obs.index.astype(str)).reindex(index) if obs is not None else pd.DataFrame(index=index)
+        kept.index.name = None
+        var = pd.DataFrame(index=frame.columns.astype(str))
+        anndata.AnnData(X=frame.to_numpy(dtype="float32"), obs=kept, var=var).write_h5ad(tmp)
+    elif name.endswith((".parquet", ".pq")):
         frame.to_parquet(tmp)
     elif name.endswith((".csv", ".tsv", ".txt")):
         frame.to_csv(tmp, sep="," if name.endswith(".csv") else "\t",
                      compression="gzip" if path.name.lower().endswith(".gz") else None)
     else:
-        raise OmibenchError(f"{path}: unknown output type; use .csv, .tsv (optionally .gz) or .parquet")
+        raise OmibenchError(f"{path}: unknown output type; {OUTPUT_TYPES}")
     tmp.replace(path)
 
 

@@ -14,9 +14,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .schema import Run, RunLevel, RunStatus, Tags
+from .schema import NOTE_TAG, Run, RunLevel, RunStatus, Tags
 
-__all__ = ["Store"]
+__all__ = ["BOARD_FILTER", "Store"]
+
+# what the leaderboard URL filters on: the newest finished summary run of each translator
+BOARD_FILTER = "tags.`omibench.board` = 'current'"
 
 
 class Store(ABC):
@@ -86,6 +89,28 @@ class Store(ABC):
     ) -> list[Run]:
         """Runs of an experiment whose tags equal every field set in ``where``."""
 
+    @abstractmethod
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None: ...
+
+    @abstractmethod
+    def experiment_tags(self, experiment_id: str) -> dict[str, str]: ...
+
+    @abstractmethod
+    def experiment_names(self) -> list[str]:
+        """Names of the store's experiments (those not deleted), oldest first."""
+
+    def set_experiment_note(self, experiment_id: str, text: str) -> None:
+        """Set an experiment's description (Markdown, shown above its runs in the MLflow UI)."""
+        self.set_experiment_tags(experiment_id, {NOTE_TAG: text})
+
+    def experiment_note(self, experiment_id: str) -> str:
+        """An experiment's description ("" when none)."""
+        return self.experiment_tags(experiment_id).get(NOTE_TAG, "")
+
+    def set_run_note(self, run_id: str, text: str) -> None:
+        """Set a run's description (Markdown, shown on the run's page)."""
+        self.set_tags(run_id, Tags(), {NOTE_TAG: text})
+
     # --- writes with a meaning ---------------------------------------------------------------------
     def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED, error: str | None = None) -> None:
         if error:
@@ -147,8 +172,31 @@ class Store(ABC):
         return self.search(experiment_id, status=RunStatus.RUNNING)
 
     # --- for people --------------------------------------------------------------------------------
-    def ui_command(self) -> str:
-        return f"mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port 5000"
+    def ui_command(self, port: int = 5000) -> str:
+        """A command that starts the MLflow UI on this store, runnable as printed (the venv's own
+        ``omibench`` by its path, so no activated environment is needed)."""
+        import shlex
+        import sys
 
-    def ui_url(self, experiment_id: str) -> str:
-        return f"http://127.0.0.1:5000/#/experiments/{experiment_id}/runs"
+        exe = Path(sys.executable).parent / "omibench"
+        if exe.exists():
+            return f"{shlex.quote(str(exe))} ui --store {shlex.quote(str(self.path))} --port {port}"
+        python = shlex.quote(sys.executable)
+        return f"{python} -m mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port {port}"
+
+    def ui_url(
+        self, experiment_id: str, order_by: str | None = None, ascending: bool = False, port: int = 5000
+    ) -> str:
+        """The MLflow UI's runs page of an experiment showing only the leaderboard's summary runs
+        (``board = current``), sorted by metric ``order_by`` (a full MLflow key, e.g. ``test/mse``).
+
+        MLflow's runs page reads ``searchFilter``, ``orderByKey`` and ``orderByAsc`` from the URL
+        (mlflow/server/js: the experiment page's search-facets state)."""
+        from urllib.parse import quote as urlquote
+
+        url = f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs"
+        params = {"searchFilter": BOARD_FILTER}
+        if order_by:
+            params["orderByKey"] = f"metrics.`{order_by}`"
+            params["orderByAsc"] = "true" if ascending else "false"
+        return url + "?" + "&".join(f"{k}={urlquote(v, safe='')}" for k, v in params.items())

@@ -30,6 +30,7 @@ class MemoryStore(Store):
         self.path = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="omibench-memstore-"))
         self.uri = f"memory://{self.path}"
         self.experiments: dict[str, str] = {}
+        self.experiment_tag_values: dict[str, dict[str, str]] = {}
         self.runs: dict[str, Run] = {}
         self.history: dict[str, list[tuple[str, int, float]]] = {}
         self._ids = itertools.count(1)
@@ -44,6 +45,15 @@ class MemoryStore(Store):
                 return None
             self.experiments[name] = str(len(self.experiments) + 1)
         return self.experiments[name]
+
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        self.experiment_tag_values.setdefault(experiment_id, {}).update(tags)
+
+    def experiment_tags(self, experiment_id: str) -> dict[str, str]:
+        return dict(self.experiment_tag_values.get(experiment_id, {}))
+
+    def experiment_names(self) -> list[str]:
+        return list(self.experiments)
 
     def create_run(
         self,

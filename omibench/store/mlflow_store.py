@@ -163,6 +163,17 @@ class MlflowStore(Store):
             location = (self.path / "artifacts" / slug).as_uri()
         return str(self.client.create_experiment(name, artifact_location=location))
 
+    def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_experiment_tag(experiment_id, key, value)
+
+    def experiment_tags(self, experiment_id: str) -> dict[str, str]:
+        return dict(self.client.get_experiment(experiment_id).tags)
+
+    def experiment_names(self) -> list[str]:
+        experiments = self.client.search_experiments(order_by=["creation_time ASC"])
+        return [e.name for e in experiments]
+
     def create_run(
         self,
         experiment_id: str,
@@ -257,6 +268,12 @@ class MlflowStore(Store):
             token = page.token
             if not token:
                 return runs
+
+    def log_pyfunc(self, run_id: str, model_dir: Path, requirements: list[str]) -> str:
+        """Log a run's model folder as an MLflow pyfunc model (see :mod:`.pyfunc`); its model URI."""
+        from .pyfunc import log_pyfunc
+
+        return log_pyfunc(self.uri, run_id, model_dir, requirements)
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
         return [(m.step, m.value) for m in self.client.get_metric_history(run_id, key)]

@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
 
-__all__ = ["TAG", "PARENT_TAG", "RunLevel", "RunStatus", "Tags", "Run", "RESULT_METRICS"]
+__all__ = ["NOTE_TAG", "PARENT_TAG", "RESULT_METRICS", "TAG", "Run", "RunLevel", "RunStatus", "Tags"]
 
 TAG = "omibench."
+NOTE_TAG = "mlflow.note.content"  # MLflow's description of a run or an experiment (Markdown, shown on its page)
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's own nesting tag: the UI shows children under their parent
 # what a job reports as its result (per-epoch step metrics such as loss_d are not seed results)
 RESULT_METRICS = ("test/", "val/", "downstream/", "fit_time_s", "predict_time_s")
@@ -70,8 +71,13 @@ class Tags:
     outer_split: int | None = None  # a job's outer split (0-based index into the experiment's splits)
     n_splits: int | None = None  # how many outer splits the summary aggregates
     seeds_fitted: str | None = None  # the seeds actually fitted ("0" for a seed-independent translator)
+    pyfunc: str | None = None  # the MLflow model URI of the run's pyfunc model, once logged
+    board: str | None = None  # "current" on the summary runs the leaderboard shows, "superseded" on older reruns
+    failure_kind: str | None = None  # out-of-memory | time-out | not-applicable | error (a FAILED run)
+    split_notes: str | None = None  # e.g. samples whose vials a given test list puts on both sides
+    fit_note: str | None = None  # e.g. classes skipped by the within-type R²
 
-    _LONG = ("error", "downstream_note")  # free text, truncated to what MLflow stores
+    _LONG = ("error", "downstream_note", "split_notes", "fit_note")  # free text, truncated to what MLflow stores
 
     def to_dict(self) -> dict[str, str]:
         out = {}

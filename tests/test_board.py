@@ -1,0 +1,163 @@
+"""The leaderboard on the MLflow page: board tags, descriptions, the printed URL served by a real MLflow UI."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from omibench.board import board_markdown, refresh
+from omibench.cli import cli
+from omibench.progress import progress
+from omibench.store import MemoryStore, MlflowStore, RunLevel, RunStatus, Tags
+from omibench.store.schema import NOTE_TAG
+
+from .conftest import small_experiment
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def _summary(store, exp_id, label, split, r2, finished=True):
+    run_id = store.create_run(exp_id, label, Tags(level=RunLevel.SUMMARY, label=label, split_hash=split))
+    store.log_metrics(run_id, {"test/median_r2_featurewise": r2, "test/mse": 1 - r2, "downstream/accuracy": r2 / 2})
+    store.end_run(run_id, RunStatus.FINISHED if finished else RunStatus.FAILED)
+    return run_id
+
+
+def test_refresh_marks_the_newest_finished_run_per_translator_and_writes_the_table():
+    store = MemoryStore()
+    exp = store.experiment_id("e")
+    old = _summary(store, exp, "ridge", "s1", 0.1)
+    new = _summary(store, exp, "ridge", "s1", 0.3)
+    _summary(store, exp, "ridge", "s1", 0.9, finished=False)  # failed rerun: not on the board
+    lasso = _summary(store, exp, "lasso", "s1", 0.5)
+    other_split = _summary(store, exp, "knn", "s2", 0.7)
+    board = refresh(store, "e", "s1", "median_r2_featurewise")
+    assert board is not None
+    assert [r.run_id for r in board.runs] == [lasso, new]  # best first
+    assert store.get_run(new).tags.board == "current" and store.get_run(old).tags.board is None
+    assert store.get_run(other_split).tags.board is None
+    note = store.experiment_note(exp)
+    assert note.index("| 1 | lasso") < note.index("| 2 | ridge") and "Table 3" in note and "accuracy" in note
+    assert store.get_run(new).other_tags[NOTE_TAG] == note
+    # a later rerun takes the place of the current one, which is then marked superseded
+    newer = _summary(store, exp, "ridge", "s1", 0.2)
+    refresh(store, "e", "s1", "mse")
+    assert store.get_run(new).tags.board == "superseded" and store.get_run(newer).tags.board == "current"
+    assert "sorted by mse" in store.experiment_note(exp)
+    assert store.experiment_note(exp).splitlines()[0].startswith("**e** by test mse: 1. lasso 0.5 · 2. ridge 0.8")
+
+
+def test_markdown_has_mean_and_sd_in_one_cell():
+    store = MemoryStore()
+    exp = store.experiment_id("e")
+    run_id = _summary(store, exp, "ridge", "s", 0.25)
+    store.log_metrics(run_id, {"test/median_r2_featurewise_std": 0.05})
+    text = board_markdown([store.get_run(run_id)], "median_r2_featurewise", "e")
+    assert "0.25 ± 0.05" in text and "Table 3" in text
+
+
+def test_plain_progress_lines_when_not_a_terminal():
+    lines: list[str] = []
+    assert list(progress(range(25), "classifier epoch", lines.append, every=10, tty=False)) == list(range(25))
+    assert [line.split(" (")[0].strip() for line in lines] == [
+        "classifier epoch 10/25",
+        "classifier epoch 20/25",
+        "classifier epoch 25/25",
+    ]
+
+
+def test_translator_filter_and_the_printed_ui_command(write_config, tmp_path):
+    store = tmp_path / "store"
+    cfg = write_config(small_experiment())
+    result = invoke("run", cfg, "--store", store, "-t", "lasso")
+    assert result.exit_code == 0, result.output
+    st = MlflowStore(store)
+    runs = st.summaries("t")
+    assert [r.label for r in runs] == ["lasso"]
+    assert f"ui --store {st.path}" in result.output and "searchFilter=" in result.output
+    bad = invoke("run", cfg, "--store", store, "-t", "rigde")
+    assert bad.exit_code == 2 and "'rigde'" in bad.output and "lasso" in bad.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _post(base: str, path: str, body: dict) -> dict:
+    req = urllib.request.Request(
+        base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.slow
+def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config, tmp_path):
+    store = tmp_path / "store"
+    cfg = write_config(small_experiment())
+    assert invoke("run", cfg, "--store", store).exit_code == 0
+    rerun = invoke("run", cfg, "--store", store, "--force", "-t", "linear_regression")  # a stale run to hide
+    assert rerun.exit_code == 0, rerun.output
+    url = next(line.split("open ", 1)[1] for line in rerun.output.splitlines() if "open http" in line)
+    fragment = urlsplit(url).fragment  # /experiments/<id>/runs?searchFilter=...&orderByKey=...
+    exp_id = fragment.split("/")[2]
+    query = parse_qs(fragment.split("?", 1)[1])
+    # what the runs page sends: filter = searchFilter, order_by = [orderByKey DESC] (mlflow/server/js)
+    order = query["orderByKey"][0] + (" ASC" if query["orderByAsc"][0] == "true" else " DESC")
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", MlflowStore(store).uri]
+        + ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its uvicorn workers and job runner are stopped with it, as one group
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, "mlflow ui exited"
+            assert time.monotonic() < deadline, "mlflow ui did not answer within 90 s"
+            time.sleep(0.5)
+        found = _post(
+            base,
+            "/api/2.0/mlflow/runs/search",
+            {"experiment_ids": [exp_id], "filter": query["searchFilter"][0], "order_by": [order], "max_results": 100},
+        )["runs"]
+        labels = [{t["key"]: t["value"] for t in r["data"]["tags"]}["omibench.label"] for r in found]
+        assert sorted(labels) == ["lasso", "linear_regression"]  # one row per translator, stale rerun hidden
+        values = [{m["key"]: m["value"] for m in r["data"]["metrics"]}["test/median_r2_featurewise"] for r in found]
+        assert values == sorted(values, reverse=True)
+        everything = _post(base, "/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100})
+        assert len(everything["runs"]) > len(found)
+        with urllib.request.urlopen(f"{base}/api/2.0/mlflow/experiments/get?experiment_id={exp_id}", timeout=30) as r:
+            tags = {t["key"]: t["value"] for t in json.loads(r.read())["experiment"]["tags"]}
+        assert "| linear_regression |" in tags[NOTE_TAG] and "| lasso |" in tags[NOTE_TAG]
+        for run in found:
+            assert "Table 1" in {t["key"]: t["value"] for t in run["data"]["tags"]}[NOTE_TAG]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
