@@ -230,6 +230,13 @@ def run(
     help="Write the experiment YAML with the best parameters.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Sampler seed.")
+@click.option(
+    "--cv",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Score each trial by K-fold CV over the training + validation rows (never test); 0: the validation split.",
+)
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
 @click.option("--store", type=click.Path(path_type=Path), default=None, help=STORE_HELP)
@@ -246,6 +253,7 @@ def tune(
     storage: str | None,
     export: Path | None,
     seed: int,
+    cv: int,
     overrides: tuple[str, ...],
     plugin_dirs: tuple[Path, ...],
     store: Path | None,
@@ -269,6 +277,7 @@ def tune(
         pruner=pruner,
         storage=storage,
         seed=seed,
+        cv=cv,
         overrides=overrides,
         plugin_dirs=plugin_dirs,
         store=store,

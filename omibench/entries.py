@@ -59,6 +59,7 @@ def translator_tags(prepared: Prepared, plan: PlannedTranslator) -> Tags:
         tuned_from=plan.tuned_from or None,
         owner=owner_id(),
         n_splits=len(prepared.splits) if len(prepared.splits) > 1 else None,
+        split_notes="; ".join(n for split in prepared.splits for n in getattr(split, "notes", ())) or None,
     )
 
 
@@ -247,6 +248,7 @@ def record_result(store: Store, result: JobResult, extra: Path | None = None, no
         if result.status != RunStatus.FINISHED.value:
             (Path(tmp) / "traceback.txt").write_text(result.traceback or result.error)
             store.log_artifacts(run_id, tmp)
+            store.set_tags(run_id, Tags(failure_kind=result.failure_kind or "error"))
             store.end_run(run_id, RunStatus.FAILED, error=result.error or "failed")
             return {}
         store.log_metrics(run_id, result.metrics)
@@ -254,6 +256,8 @@ def record_result(store: Store, result: JobResult, extra: Path | None = None, no
             store.log_params(run_id, {f"chosen.{k}": v for k, v in chosen.items()})
         if result.device:
             store.set_tags(run_id, Tags(device=result.device))
+        if result.note:
+            store.set_tags(run_id, Tags(fit_note=result.note))
         if result.files:  # shipped back from another machine
             for rel, data in result.files.items():
                 (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -88,7 +88,13 @@ def execute_job(
     except Exception as exc:  # the job fails alone; the driver records it
         return _failed(spec, exc, context, reporter)
     return JobResult(
-        spec.run_id, FINISHED, fitted.metrics, [] if reporter else context.reported, out_dir=spec.out_dir, device=device
+        spec.run_id,
+        FINISHED,
+        fitted.metrics,
+        [] if reporter else context.reported,
+        out_dir=spec.out_dir,
+        device=device,
+        note="; ".join(fitted.notes),
     )
 
 
@@ -129,12 +135,17 @@ def concat_parts(first: PairedData, second: PairedData) -> PairedData:
 def _failed(
     spec: JobSpec, exc: BaseException, context: FitContext, reporter: Reporter | None, what: str = ""
 ) -> JobResult:
+    from .failures import failure_kind
+
+    error = what or f"{type(exc).__name__}: {exc}"
+    kind = failure_kind(f"{type(exc).__name__}: {exc}", None, False)
     return JobResult(
         spec.run_id,
         FAILED,
         reports=[] if reporter else context.reported,
-        error=what or f"{type(exc).__name__}: {exc}",
+        error=error,
         traceback="".join(traceback.format_exception(exc)),
+        failure_kind=kind,
     )
 
 

@@ -118,8 +118,12 @@ class LocalExecutor(Executor):
             return JobResult.from_json(result_file.read_text())
         tail = job.log.read_text(errors="replace")[-4000:] if job.log.is_file() else ""
         why = describe_exit(job.proc.returncode)
+        code = job.proc.returncode
         return JobResult.failed(
-            job.spec, f"worker process died ({why}): the translator called sys.exit / os._exit or crashed", tail
+            job.spec,
+            f"worker process died ({why}): the translator called sys.exit / os._exit or crashed",
+            tail,
+            exit_signal=-code if code is not None and code < 0 else None,
         )
 
     def _stop(self, job: _Running) -> None:

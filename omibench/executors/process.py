@@ -148,7 +148,7 @@ class ProcessExecutor(Executor):
                 if deadline is not None and result is None and time.monotonic() > deadline:
                     self._stop(proc)
                     return JobResult.failed(
-                        spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped"
+                        spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped", timed_out=True
                     )
         finally:
             receive.close()
@@ -160,6 +160,7 @@ class ProcessExecutor(Executor):
                 spec,
                 f"the job's process ended without a result ({describe_exit(proc.exitcode)}): "
                 "the translator called sys.exit / os._exit or crashed",
+                exit_signal=-proc.exitcode if proc.exitcode is not None and proc.exitcode < 0 else None,
             )
         return result
 

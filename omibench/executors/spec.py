@@ -53,6 +53,8 @@ class JobResult:
     out_dir: str = ""  # artifacts on the driver's machine, or ""
     files: dict[str, bytes] = field(default_factory=dict)  # artifacts shipped back from another machine
     device: str = ""  # where it ran (cpu, cuda, ray-cpu, ray-gpu)
+    failure_kind: str = ""  # a FAILED job: out-of-memory | time-out | not-applicable | error
+    note: str = ""  # what the scoring left out (e.g. classes too small for the within-type R²)
 
     def to_json(self) -> str:
         return json.dumps({k: v for k, v in asdict(self).items() if k != "files"})
@@ -64,8 +66,13 @@ class JobResult:
         return cls(**raw)
 
     @classmethod
-    def failed(cls, spec: JobSpec, error: str, traceback: str = "") -> JobResult:
-        return cls(spec.run_id, FAILED, error=error, traceback=traceback)
+    def failed(
+        cls, spec: JobSpec, error: str, traceback: str = "", *, exit_signal: int | None = None, timed_out: bool = False
+    ) -> JobResult:
+        from ..failures import failure_kind
+
+        kind = failure_kind(error, exit_signal, timed_out)
+        return cls(spec.run_id, FAILED, error=error, traceback=traceback, failure_kind=kind)
 
 
 class Work(Protocol):
