@@ -222,19 +222,29 @@ def leaderboard(
     uri: str | None = None,
     sort: str | None = None,
     latest_only: bool = True,
+    baseline: str = "ridge",
+    interval: str = "corrected_t",
+    columns: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """An experiment's leaderboard read from the store (one row per translator, best first)."""
+    """An experiment's leaderboard read from the store (one row per translator, best first): each
+    metric's mean over outer splits with its interval, and the paired difference to ``baseline``.
+    ``sort`` and ``columns`` must be logged metrics (checked before the runs' children are read)."""
     from .leaderboard import DEFAULT_SORT
     from .leaderboard import leaderboard as table_of
-    from .metrics import METRIC_NAMES
     from .store import MlflowStore
 
-    if sort is not None and sort not in METRIC_NAMES:
-        raise ConfigError(f"--sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
     st = MlflowStore(store, uri)
     if st.exists():
         st.check(write=False)
-    table = table_of(st, experiment, sort=sort or DEFAULT_SORT, latest_only=latest_only)
+    table = table_of(
+        st,
+        experiment,
+        sort=sort or DEFAULT_SORT,
+        latest_only=latest_only,
+        baseline=baseline,
+        interval="bootstrap" if interval == "bootstrap" else "corrected_t",
+        columns=columns,
+    )
     if table.empty:
         raise OmibenchError(
             f"no finished runs of experiment {experiment!r} in {st.uri}: run `omibench run` first or check --store"

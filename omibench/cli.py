@@ -293,21 +293,64 @@ def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
 
 @cli.command("leaderboard")
 @click.argument("experiment")
-@click.option("--sort", default="median_r2_featurewise", show_default=True, help="Test metric to rank by.")
+@click.option("--sort", default="median_r2_featurewise", show_default=True, help="Logged metric to rank by.")
+@click.option(
+    "--columns",
+    default="",
+    help="Metrics to show, comma-separated (e.g. mse,median_r2_featurewise,downstream/accuracy).",
+)
+@click.option("--baseline", default="ridge", show_default=True, help="Translator every other is compared with.")
+@click.option(
+    "--interval",
+    type=click.Choice(["corrected_t", "bootstrap"]),
+    default="corrected_t",
+    show_default=True,
+    help="Interval of the paired difference over outer splits.",
+)
+@click.option(
+    "--cell",
+    type=click.Choice(["sd", "ci"]),
+    default="sd",
+    show_default=True,
+    help="Metric cells as mean ± sd or mean [95% interval] over outer splits.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv"]), default="table", show_default=True)
 @click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
 @click.option(
-    "--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator and split."
+    "--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator."
 )
 @_user_errors
-def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str | None, show_all: bool) -> None:
-    """Print an experiment's leaderboard from the MLflow store."""
+def leaderboard_cmd(
+    experiment: str,
+    sort: str,
+    columns: str,
+    baseline: str,
+    interval: str,
+    cell: str,
+    fmt: str,
+    store: Path,
+    uri: str | None,
+    show_all: bool,
+) -> None:
+    """Print an experiment's leaderboard from the MLflow store: mean over outer splits, paired
+    difference to --baseline with its interval, controls as unranked reference rows."""
     from . import api
     from .leaderboard import format_table
 
-    table = api.leaderboard(experiment, store=store, uri=uri, sort=sort, latest_only=not show_all)
-    click.echo(format_table(table, "csv" if fmt == "csv" else "markdown" if fmt == "markdown" else "table"))
+    chosen = [c.strip() for c in columns.split(",") if c.strip()]
+    table = api.leaderboard(
+        experiment,
+        store=store,
+        uri=uri,
+        sort=sort,
+        latest_only=not show_all,
+        baseline=baseline,
+        interval=interval,
+        columns=chosen,
+    )
+    kind = "csv" if fmt == "csv" else "markdown" if fmt == "markdown" else "table"
+    click.echo(format_table(table, kind, columns=chosen, sort=sort, cell="ci" if cell == "ci" else "sd"))
 
 
 @cli.command()
