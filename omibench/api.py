@@ -272,26 +272,40 @@ def add_downstream(
 
 
 def report(
-    experiment: str,
+    experiment: str | Sequence[str],
     *,
     store: str | Path = "mlruns",
     uri: str | None = None,
     split_hash: str | None = None,
     out: Path | None = None,
     log: bool = True,
+    baseline: str = "ridge",
+    interval: str = "corrected_t",
+    metric: str = "median_r2_featurewise",
 ) -> ReportResult:
-    """Write an experiment's HTML and Markdown report (Tables 1 and 3, figures) from the store;
-    by default into ``reports/<experiment>`` and logged as a ``report`` run."""
-    from .report import build_report, default_out, log_report, write_report
+    """Write an experiment's HTML and Markdown report (Tables 1 and 3, intervals and paired differences
+    to ``baseline`` over outer splits, figures) from the store; by default into ``reports/<experiment>``
+    and logged as a ``report`` run. Given several experiments (cohorts), write the report across them
+    instead: average ranks on ``metric`` with critical-difference diagrams and each cohort's paired
+    differences (not logged: it belongs to no single experiment)."""
+    from .report import build_report, default_out, log_report, write_cross_report, write_report
+    from .report_stats import cross_cohort
     from .store import ExperimentLock, MlflowStore
 
+    method = "bootstrap" if interval == "bootstrap" else "corrected_t"
+    names = [experiment] if isinstance(experiment, str) else list(experiment)
     st = MlflowStore(store, uri)
+    if len(names) > 1:
+        st.check(write=False)
+        cross = cross_cohort(st, names, metric=metric, baseline=baseline, method=method)
+        html_path, md_path = write_cross_report(cross, out or default_out("+".join(names)))
+        return ReportResult(cross, html_path, md_path, None)  # ReportResult.report: Report or CrossCohort
     st.check(write=log)
-    built = build_report(st, experiment, split_hash)
-    html_path, md_path = write_report(built, out or default_out(experiment))
+    built = build_report(st, names[0], split_hash, baseline=baseline, interval=method)
+    html_path, md_path = write_report(built, out or default_out(names[0]))
     run_id = None
     if log:
-        with ExperimentLock(st.path, experiment, "omibench report", DEFAULT_WAIT_S):
+        with ExperimentLock(st.path, names[0], "omibench report", DEFAULT_WAIT_S):
             run_id = log_report(st, built, html_path.parent)
     return ReportResult(built, html_path, md_path, run_id)
 

@@ -354,25 +354,64 @@ def leaderboard_cmd(
 
 
 @cli.command()
-@click.argument("experiment")
+@click.argument("experiments", nargs=-1, required=True)
 @click.option("--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True)
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
-@click.option("--split", "split_hash", default=None, help="Split hash (default: the newest run's split).")
+@click.option("--split", "split_hash", default=None, help="Split hash of Tables 1 and 3 (default: the newest run's).")
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: reports/<experiment>)."
+)
+@click.option("--baseline", default="ridge", show_default=True, help="Translator every other is compared with.")
+@click.option(
+    "--interval",
+    type=click.Choice(["corrected_t", "bootstrap"]),
+    default="corrected_t",
+    show_default=True,
+    help="Interval of the paired differences over outer splits.",
+)
+@click.option(
+    "--metric", default="median_r2_featurewise", show_default=True, help="Metric ranked across experiments."
 )
 @click.option("--no-log", is_flag=True, help="Do not log the report to MLflow.")
 @_user_errors
 def report(
-    experiment: str, store: Path, uri: str | None, split_hash: str | None, out: Path | None, no_log: bool
+    experiments: tuple[str, ...],
+    store: Path,
+    uri: str | None,
+    split_hash: str | None,
+    out: Path | None,
+    baseline: str,
+    interval: str,
+    metric: str,
+    no_log: bool,
 ) -> None:
-    """Write an experiment's HTML and Markdown report: Tables 1 and 3 and the figures."""
+    """Write an experiment's HTML and Markdown report: Tables 1 and 3, intervals and paired differences
+    over outer splits, the figures. Several experiments (one per cohort): average ranks with
+    critical-difference diagrams (Friedman + Nemenyi, Wilcoxon-Holm) and each cohort's paired differences."""
     from . import api
+    from .report_stats import CrossCohort
 
-    result = api.report(experiment, store=store, uri=uri, split_hash=split_hash, out=out, log=not no_log)
+    result = api.report(
+        experiments if len(experiments) > 1 else experiments[0],
+        store=store,
+        uri=uri,
+        split_hash=split_hash,
+        out=out,
+        log=not no_log,
+        baseline=baseline,
+        interval=interval,
+        metric=metric,
+    )
+    built = result.report
+    if isinstance(built, CrossCohort):
+        click.echo(
+            f"report: {result.html} and {result.markdown} ({len(built.ranks)} translators ranked over "
+            f"{len(built.cohorts)} experiments)"
+        )
+        return
     click.echo(
-        f"report: {result.html} and {result.markdown} ({len(result.report.table1)} translators, "
-        f"{len(result.report.figures)} figures)"
+        f"report: {result.html} and {result.markdown} ({len(built.table1)} translators, "
+        f"{len(built.figures)} figures)"
     )
     if result.run_id:
         click.echo(f"logged as run {result.run_id}")
