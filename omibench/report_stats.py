@@ -30,9 +30,9 @@ from .store import Store
 from .uncertainty import IntervalMethod, TranslatorResults, collect, comparisons, is_lower_better
 
 __all__ = [
+    "PAIRED_METRICS",
     "CohortStats",
     "CrossCohort",
-    "PAIRED_METRICS",
     "cohort_stats",
     "cross_cohort",
     "interval_table",

@@ -40,7 +40,7 @@ _PLAIN = ("fit_time_s", "predict_time_s")
 def metric_key(name: str) -> str:
     """The short name of a logged metric: ``test/mse`` -> ``mse``; ``downstream/f1`` and
     ``fit_time_s`` stay as they are."""
-    return name[len("test/") :] if name.startswith("test/") else name
+    return name.removeprefix("test/")
 
 
 def is_lower_better(metric: str) -> bool:
@@ -68,21 +68,15 @@ def _control(run: Run, controls: frozenset[str]) -> bool:
 
 
 def _control_names() -> frozenset[str]:
-    """Registered translators whose class sets ``control = True`` (empty if the registry fails to load)."""
-    try:
-        from .plugins import load_registry
+    """Registered translators whose class sets ``control = True`` (none if the registry fails to load)."""
+    from ._errors import OmibenchError
+    from .plugins import load_registry
 
+    try:
         registry = load_registry()
-        names = set()
-        for name in getattr(registry, "translators", {}) or {}:
-            try:
-                if getattr(registry.translator(name), "control", False):
-                    names.add(name)
-            except Exception:  # a broken plugin only loses its control flag here
-                continue
-        return frozenset(names)
-    except Exception:
+    except OmibenchError:
         return frozenset()
+    return frozenset(name for name, reg in registry.translators.items() if getattr(reg.cls, "control", False))
 
 
 @dataclass

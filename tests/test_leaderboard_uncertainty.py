@@ -24,12 +24,14 @@ def fabricate(
     control: bool = False,
     downstream: bool = False,
     experiment: str = "exp",
+    tuned: bool = False,
 ) -> str:
     """A summary run with one child per (outer split, seed); seed s shifts the value by +-0.01."""
     exp = store.experiment_id(experiment)
     assert exp is not None
     other = {"omibench.control": "true"} if control else None
-    parent = store.create_run(exp, label, Tags(level=RunLevel.SUMMARY, label=label, translator=label), other_tags=other)
+    tags = Tags(level=RunLevel.SUMMARY, label=label, translator=label, tuned_from="study" if tuned else None)
+    parent = store.create_run(exp, label, tags, other_tags=other)
     store.log_params(parent, {**SIZES, "seeds": ",".join(map(str, seeds))})
     for split, value in zip(SPLITS[: len(per_split)], per_split, strict=True):
         for i, seed in enumerate(seeds):
@@ -162,3 +164,15 @@ def test_columns_choice_and_ci_cells(store):
     header = text.splitlines()[0]
     assert "MSE" in header and "medianR2f" not in header.split("Δ")[0]
     assert "[" in text.splitlines()[2]
+
+
+def test_tuned_marker_and_short_run_id():
+    st = MemoryStore()
+    fabricate(st, "ridge", RIDGE)
+    parent = fabricate(st, "lasso", LASSO, tuned=True)
+    lines = format_table(leaderboard(st, "exp")).splitlines()
+    assert "tuned" in lines[0]
+    lasso = next(line for line in lines if line.startswith("lasso"))
+    ridge = next(line for line in lines if line.startswith("ridge"))
+    assert " yes " in lasso and " yes " not in ridge
+    assert parent[:8] in lasso

@@ -68,7 +68,7 @@ def test_report_across_cohorts_ranks_like_friedman(tmp_path):
     expected = dict(zip(methods, friedman(scores).average_ranks, strict=True))
     got = dict(zip(cross.ranks["translator"], cross.ranks["average rank"], strict=True))
     assert got == pytest.approx(expected) and "random_profile" not in got
-    assert list(cross.ranks["translator"])[0] == "stack"
+    assert cross.ranks["translator"].iloc[0] == "stack"
     assert len(cross.figures) == 2 and len(cross.cohorts) == 3
     html, md = write_cross_report(cross, tmp_path / "x")
     assert "Nemenyi" in md.read_text() and html.read_text().count("data:image/png;base64,") >= 5
