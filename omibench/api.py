@@ -262,19 +262,29 @@ def leaderboard(
     uri: str | None = None,
     sort: str | None = None,
     latest_only: bool = True,
+    baseline: str = "ridge",
+    interval: str = "corrected_t",
+    columns: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """An experiment's leaderboard read from the store (one row per translator, best first)."""
+    """An experiment's leaderboard read from the store (one row per translator, best first): each
+    metric's mean over outer splits with its interval, and the paired difference to ``baseline``.
+    ``sort`` and ``columns`` must be logged metrics (checked before the runs' children are read)."""
     from .leaderboard import DEFAULT_SORT
     from .leaderboard import leaderboard as table_of
-    from .metrics import METRIC_NAMES
     from .store import MlflowStore
 
-    if sort is not None and sort not in METRIC_NAMES:
-        raise ConfigError(f"--sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
     st = MlflowStore(store, uri)
     if st.exists():
         st.check(write=False)
-    table = table_of(st, experiment, sort=sort or DEFAULT_SORT, latest_only=latest_only)
+    table = table_of(
+        st,
+        experiment,
+        sort=sort or DEFAULT_SORT,
+        latest_only=latest_only,
+        baseline=baseline,
+        interval="bootstrap" if interval == "bootstrap" else "corrected_t",
+        columns=columns,
+    )
     if table.empty:
         raise OmibenchError(
             f"no finished runs of experiment {experiment!r} in {st.uri}: run `omibench run` first or check --store"
@@ -302,26 +312,40 @@ def add_downstream(
 
 
 def report(
-    experiment: str,
+    experiment: str | Sequence[str],
     *,
     store: str | Path = "mlruns",
     uri: str | None = None,
     split_hash: str | None = None,
     out: Path | None = None,
     log: bool = True,
+    baseline: str = "ridge",
+    interval: str = "corrected_t",
+    metric: str = "median_r2_featurewise",
 ) -> ReportResult:
-    """Write an experiment's HTML and Markdown report (Tables 1 and 3, figures) from the store;
-    by default into ``reports/<experiment>`` and logged as a ``report`` run."""
-    from .report import build_report, default_out, log_report, write_report
+    """Write an experiment's HTML and Markdown report (Tables 1 and 3, intervals and paired differences
+    to ``baseline`` over outer splits, figures) from the store; by default into ``reports/<experiment>``
+    and logged as a ``report`` run. Given several experiments (cohorts), write the report across them
+    instead: average ranks on ``metric`` with critical-difference diagrams and each cohort's paired
+    differences (not logged: it belongs to no single experiment)."""
+    from .report import build_report, default_out, log_report, write_cross_report, write_report
+    from .report_stats import cross_cohort
     from .store import ExperimentLock, MlflowStore
 
+    method = "bootstrap" if interval == "bootstrap" else "corrected_t"
+    names = [experiment] if isinstance(experiment, str) else list(experiment)
     st = MlflowStore(store, uri)
+    if len(names) > 1:
+        st.check(write=False)
+        cross = cross_cohort(st, names, metric=metric, baseline=baseline, method=method)
+        html_path, md_path = write_cross_report(cross, out or default_out("+".join(names)))
+        return ReportResult(cross, html_path, md_path, None)  # ReportResult.report: Report or CrossCohort
     st.check(write=log)
-    built = build_report(st, experiment, split_hash)
-    html_path, md_path = write_report(built, out or default_out(experiment))
+    built = build_report(st, names[0], split_hash, baseline=baseline, interval=method)
+    html_path, md_path = write_report(built, out or default_out(names[0]))
     run_id = None
     if log:
-        with ExperimentLock(st.path, experiment, "omibench report", DEFAULT_WAIT_S):
+        with ExperimentLock(st.path, names[0], "omibench report", DEFAULT_WAIT_S):
             run_id = log_report(st, built, html_path.parent)
     return ReportResult(built, html_path, md_path, run_id)
 

@@ -100,12 +100,8 @@ WAIT_HELP = "Seconds to wait for another omibench process writing this experimen
 
 @cli.command(epilog=_example("omibench run experiments/quickstart.yaml -t ridge -t lasso --set seeds=[0,1,2]"))
 @click.argument("config", type=click.Path(path_type=Path))
-@click.option(
-    "--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP
-)
-@click.option(
-    "--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP
-)
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
+@click.option("--plugins-dir", "plugin_dirs", multiple=True, type=click.Path(path_type=Path), help=PLUGINS_HELP)
 @click.option(
     "-t",
     "--translator",
@@ -370,49 +366,126 @@ def check_plugin(name: str, plugin_dirs: tuple[Path, ...]) -> None:
     sys.exit(1 if failed else 0)
 
 
-@cli.command("leaderboard")
+@cli.command("leaderboard", epilog=_example("omibench leaderboard quickstart --sort mse --baseline ridge --cell ci"))
 @click.argument("experiment")
-@click.option("--sort", default="median_r2_featurewise", show_default=True, help="Test metric to rank by.")
+@click.option("--sort", default="median_r2_featurewise", show_default=True, help="Logged metric to rank by.")
+@click.option(
+    "--columns",
+    default="",
+    help="Metrics to show, comma-separated (e.g. mse,median_r2_featurewise,downstream/accuracy).",
+)
+@click.option("--baseline", default="ridge", show_default=True, help="Translator every other is compared with.")
+@click.option(
+    "--interval",
+    type=click.Choice(["corrected_t", "bootstrap"]),
+    default="corrected_t",
+    show_default=True,
+    help="Interval of the paired difference over outer splits.",
+)
+@click.option(
+    "--cell",
+    type=click.Choice(["sd", "ci"]),
+    default="sd",
+    show_default=True,
+    help="Metric cells as mean ± sd or mean [95% interval] over outer splits.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv"]), default="table", show_default=True)
 @click.option(
     "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
 )
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
-@click.option(
-    "--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator and split."
-)
+@click.option("--all", "show_all", is_flag=True, help="Every finished run, not only the newest per translator.")
 @_user_errors
-def leaderboard_cmd(experiment: str, sort: str, fmt: str, store: Path, uri: str | None, show_all: bool) -> None:
-    """Print an experiment's leaderboard from the MLflow store."""
+def leaderboard_cmd(
+    experiment: str,
+    sort: str,
+    columns: str,
+    baseline: str,
+    interval: str,
+    cell: str,
+    fmt: str,
+    store: Path,
+    uri: str | None,
+    show_all: bool,
+) -> None:
+    """Print an experiment's leaderboard from the MLflow store: mean over outer splits, paired
+    difference to --baseline with its interval, controls as unranked reference rows."""
     from . import api
     from .leaderboard import format_table
 
-    table = api.leaderboard(experiment, store=store, uri=uri, sort=sort, latest_only=not show_all)
-    click.echo(format_table(table, "csv" if fmt == "csv" else "markdown" if fmt == "markdown" else "table"))
+    chosen = [c.strip() for c in columns.split(",") if c.strip()]
+    table = api.leaderboard(
+        experiment,
+        store=store,
+        uri=uri,
+        sort=sort,
+        latest_only=not show_all,
+        baseline=baseline,
+        interval=interval,
+        columns=chosen,
+    )
+    kind = "csv" if fmt == "csv" else "markdown" if fmt == "markdown" else "table"
+    click.echo(format_table(table, kind, columns=chosen, sort=sort, cell="ci" if cell == "ci" else "sd"))
 
 
-@cli.command()
-@click.argument("experiment")
+@cli.command(epilog=_example("omibench report brca laml coad rosmap --out reports/all"))
+@click.argument("experiments", nargs=-1, required=True)
 @click.option(
     "--store", type=click.Path(path_type=Path), default=Path("mlruns"), show_default=True, help="Tracking store folder."
 )
 @click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")
-@click.option("--split", "split_hash", default=None, help="Split hash (default: the newest run's split).")
+@click.option("--split", "split_hash", default=None, help="Split hash of Tables 1 and 3 (default: the newest run's).")
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: reports/<experiment>)."
 )
+@click.option("--baseline", default="ridge", show_default=True, help="Translator every other is compared with.")
+@click.option(
+    "--interval",
+    type=click.Choice(["corrected_t", "bootstrap"]),
+    default="corrected_t",
+    show_default=True,
+    help="Interval of the paired differences over outer splits.",
+)
+@click.option("--metric", default="median_r2_featurewise", show_default=True, help="Metric ranked across experiments.")
 @click.option("--no-log", is_flag=True, help="Do not log the report to MLflow.")
 @_user_errors
 def report(
-    experiment: str, store: Path, uri: str | None, split_hash: str | None, out: Path | None, no_log: bool
+    experiments: tuple[str, ...],
+    store: Path,
+    uri: str | None,
+    split_hash: str | None,
+    out: Path | None,
+    baseline: str,
+    interval: str,
+    metric: str,
+    no_log: bool,
 ) -> None:
-    """Write an experiment's HTML and Markdown report: Tables 1 and 3 and the figures."""
+    """Write an experiment's HTML and Markdown report: Tables 1 and 3, intervals and paired differences
+    over outer splits, the figures. Several experiments (one per cohort): average ranks with
+    critical-difference diagrams (Friedman + Nemenyi, Wilcoxon-Holm) and each cohort's paired differences."""
     from . import api
+    from .report_stats import CrossCohort
 
-    result = api.report(experiment, store=store, uri=uri, split_hash=split_hash, out=out, log=not no_log)
+    result = api.report(
+        experiments if len(experiments) > 1 else experiments[0],
+        store=store,
+        uri=uri,
+        split_hash=split_hash,
+        out=out,
+        log=not no_log,
+        baseline=baseline,
+        interval=interval,
+        metric=metric,
+    )
+    built = result.report
+    if isinstance(built, CrossCohort):
+        click.echo(
+            f"report: {result.html} and {result.markdown} ({len(built.ranks)} translators ranked over "
+            f"{len(built.cohorts)} experiments)"
+        )
+        return
     click.echo(
-        f"report: {result.html} and {result.markdown} ({len(result.report.table1)} translators, "
-        f"{len(result.report.figures)} figures)"
+        f"report: {result.html} and {result.markdown} ({len(built.table1)} translators, {len(built.figures)} figures)"
     )
     if result.run_id:
         click.echo(f"logged as run {result.run_id}")

@@ -2,15 +2,15 @@
 
 Table 1 (the nine reconstruction metrics) and Table 3 (the downstream classifier, with the real
 test data as "original data"), one row per translator, mean ± sd over seeds, each row with its
-config hash, split hash and run id; then the comparison figure and each translator's figures
-(R² histograms, best-gene scatter, t-SNE) from its first seed. Written as HTML (figures embedded)
-and Markdown (figures beside it), and logged to MLflow as a ``report`` run of the experiment.
+config hash, split hash and run id; then the uncertainty over outer splits (each metric's mean with
+a 95% interval, the paired difference of every translator to a baseline with P(better), and the
+paired-difference figure: :mod:`omibench.report_stats`); then the comparison figure and each
+translator's figures (R² histograms, best-gene scatter, t-SNE) from its first seed. Written as HTML
+(jinja2, figures embedded) and Markdown (figures beside it), and logged to MLflow as a ``report`` run.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import io
 import tempfile
 from dataclasses import dataclass, field
@@ -24,9 +24,12 @@ from .downstream import DOWNSTREAM_METRICS, REFERENCE_LABEL
 from .figures import comparison_figure
 from .leaderboard import SHORT_NAMES as _SHORT
 from .metrics import LOWER_IS_BETTER, METRIC_NAMES
+from .report_pages import Section, write_pages
+from .report_stats import CohortStats, CrossCohort, cohort_stats
 from .store import Run, RunLevel, Store, Tags
+from .uncertainty import IntervalMethod
 
-__all__ = ["Report", "build_report", "default_out", "log_report", "write_report"]
+__all__ = ["Report", "build_report", "default_out", "log_report", "write_cross_report", "write_report"]
 
 LEVEL_REPORT = RunLevel.REPORT.value
 _RUN_FIGURES = (
@@ -43,6 +46,7 @@ class Report:
     table1: pd.DataFrame  # translator, seeds, metrics as "mean ± sd", config, split, run
     table3: pd.DataFrame  # translator, downstream metrics as "mean ± sd", note
     figures: list[tuple[str, str, bytes]] = field(default_factory=list)  # (section, caption, png)
+    stats: CohortStats | None = None  # intervals and paired differences over outer splits
 
 
 def _pm(mean: float | None, sd: float | None) -> str:
@@ -74,9 +78,17 @@ def _artifact(store: Store, run_id: str, path: str) -> bytes | None:
             return None
 
 
-def build_report(store: Store, experiment: str, split_hash: str | None = None) -> Report:
+def build_report(
+    store: Store,
+    experiment: str,
+    split_hash: str | None = None,
+    *,
+    baseline: str = "ridge",
+    interval: IntervalMethod = "corrected_t",
+) -> Report:
     """Collect the newest finished summary run of every translator on one split (default: the split
-    of the newest run) and the reference run of that split."""
+    of the newest run) and the reference run of that split; the uncertainty section uses every
+    outer split of the experiment."""
     all_runs = store.summaries(experiment)
     if not all_runs:
         raise OmibenchError(
@@ -119,6 +131,7 @@ def build_report(store: Store, experiment: str, split_hash: str | None = None) -
         row["note"] = tags.downstream_note or ("" if "downstream/accuracy" in metrics else "not scored")
         t3.append(row)
     report = Report(experiment, str(split_hash), pd.DataFrame(t1), pd.DataFrame(t3))
+    report.stats = cohort_stats(store, experiment, baseline=baseline, method=interval)
 
     r2 = {}
     first_runs = {}
@@ -153,16 +166,35 @@ def build_report(store: Store, experiment: str, split_hash: str | None = None) -
     return report
 
 
-def _markdown_table(frame: pd.DataFrame) -> str:
-    from tabulate import tabulate
-
-    return tabulate(frame, headers="keys", tablefmt="github", showindex=False)
+def _stats_section(stats: CohortStats, heading: str = "Uncertainty over outer splits") -> Section:
+    section = Section(heading)
+    single = all(n <= 1 for n in stats.intervals["outer splits"]) if not stats.intervals.empty else True
+    if single:
+        section.paragraphs.append(
+            "One outer split: n=1, no interval. Differences to the baseline below are single values; "
+            "run the experiment with several outer splits to get intervals and P(better)."
+        )
+    else:
+        section.paragraphs.append(
+            "Each metric: mean over outer splits (seeds averaged within a split) with a 95% Student-t interval. "
+            f"Paired differences (translator − {stats.baseline}) over the outer splits both ran: the corrected "
+            "resampled t of Nadeau & Bengio (2003) by default, because outer splits of one cohort share most "
+            "training samples and a plain t would be too narrow; P(better) is the share of splits won, with a "
+            "Wilson interval (Bouthillier et al. 2021). Verdict 'inconclusive': the interval crosses zero."
+        )
+        section.tables.append(("Metrics with 95% intervals", stats.intervals))
+    if stats.controls:
+        section.paragraphs.append(f"Controls (reference rows, never ranked or compared): {', '.join(stats.controls)}.")
+    if not stats.paired.empty:
+        section.tables.append((f"Paired differences to {stats.baseline}", stats.paired))
+    else:
+        section.paragraphs.append(f"No paired differences: the baseline {stats.baseline!r} has no finished run.")
+    section.figures.extend(stats.figures)
+    return section
 
 
 def write_report(report: Report, out: Path, title: str = "") -> tuple[Path, Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/``) into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(exist_ok=True)
     title = title or f"omibench report: {report.experiment}"
     lower = ", ".join(_SHORT[m] for m in METRIC_NAMES if m in LOWER_IS_BETTER)
     intro = (
@@ -170,49 +202,29 @@ def write_report(report: Report, out: Path, title: str = "") -> tuple[Path, Path
         "Table 3: a classifier trained on the real training expression, applied to the real test expression "
         "(original data) and to each translator's test predictions."
     )
-    md = [
-        f"# {title}",
-        "",
-        intro,
-        "",
-        "## Table 1: reconstruction",
-        "",
-        _markdown_table(report.table1),
-        "",
-        "## Table 3: downstream classification",
-        "",
-        _markdown_table(report.table3),
-        "",
-        "## Figures",
-        "",
-    ]
-    parts = [
-        f"<h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>",
-        "<h2>Table 1: reconstruction</h2>",
-        report.table1.to_html(index=False, escape=True),
-        "<h2>Table 3: downstream classification</h2>",
-        report.table3.to_html(index=False, escape=True),
-        "<h2>Figures</h2>",
-    ]
-    for i, (section, caption, png) in enumerate(report.figures):
-        name = f"figures/{i:02d}_{''.join(c if c.isalnum() else '_' for c in section)}.png"
-        (out / name).write_bytes(png)
-        md += [f"### {section}: {caption}", "", f"![{caption}]({name})", ""]
-        data = base64.b64encode(png).decode()
-        parts.append(
-            f"<h3>{html.escape(section)}: {html.escape(caption)}</h3><img src='data:image/png;base64,{data}' "
-            f"style='max-width:100%'>"
-        )
-    style = (
-        "<style>body{font-family:sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px}"
-        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}</style>"
+    sections = [Section("Table 1: reconstruction", tables=[("", report.table1)])]
+    if report.stats is not None:
+        sections.append(_stats_section(report.stats))
+    sections.append(Section("Table 3: downstream classification", tables=[("", report.table3)]))
+    sections.append(Section("Figures", figures=list(report.figures)))
+    return write_pages(out, title, [intro], sections)
+
+
+def write_cross_report(cross: CrossCohort, out: Path, title: str = "") -> tuple[Path, Path]:
+    """Write the report over several experiments (average ranks, CD diagrams, per-cohort sections)."""
+    names = ", ".join(c.experiment for c in cross.cohorts)
+    title = title or f"omibench report across cohorts: {names}"
+    intro = (
+        f"Each experiment is one dataset of Demšar's (2006) comparison; a translator's score on it is its mean "
+        f"{cross.metric} over outer splits (test split). Rank 1 is best; controls are never ranked."
     )
-    (out / "report.html").write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"{style}</head><body>{''.join(parts)}</body></html>"
-    )
-    (out / "report.md").write_text("\n".join(md))
-    return out / "report.html", out / "report.md"
+    ranks = cross.ranks.copy()
+    for column in ranks.columns[1:]:
+        ranks[column] = [f"{v:.4g}" for v in ranks[column]]
+    sections = [Section("Average ranks", paragraphs=list(cross.notes), tables=[("", ranks)],
+                        figures=list(cross.figures))]
+    sections += [_stats_section(c, f"{c.experiment}: uncertainty over outer splits") for c in cross.cohorts]
+    return write_pages(out, title, [intro], sections)
 
 
 def log_report(store: Store, report: Report, out: Path) -> str:
