@@ -64,7 +64,7 @@ def test_run_logs_every_metric_and_rerun_skips(write_config, store):
 
 
 def test_several_seeds_make_child_runs_and_a_summary(write_config, store):
-    cfg = write_config(small_experiment(seeds=[0, 1], translators=[{"name": "linear_regression"}]))
+    cfg = write_config(small_experiment(seeds=[0, 1], translators=[{"name": "sklearn"}]))
     assert invoke("run", cfg, "--store", store).exit_code == 0
     runs = finished_runs(store)
     levels = sorted(r.data.tags[f"{TAG}level"] for r in runs)
