@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .plugins import Registry
     from .preparation import Prepared
     from .report import Report
+    from .report_stats import CrossCohort
     from .runner import Outcome
     from .store import Store
 
@@ -83,7 +84,7 @@ class TuneResult:
 
 @dataclass
 class ReportResult:
-    report: Report
+    report: Report | CrossCohort  # one experiment's report, or the comparison across several
     html: Path
     markdown: Path
     run_id: str | None

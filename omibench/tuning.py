@@ -105,6 +105,7 @@ def open_study(request: TuneRequest, name: str, worker: int = 0) -> optuna.Study
         sampler=optuna.samplers.TPESampler(seed=request.seed + worker),
         pruner=pruners[request.pruner](),
     )
+    study.set_metric_names([request.metric])  # optuna-dashboard labels the objective
     scored_by = study.user_attrs.get("cv")
     if scored_by is None:
         study.set_user_attr("cv", request.cv)
@@ -381,9 +382,9 @@ def export_tuned(
     """Write the experiment YAML (with ``overrides`` applied) with ``params`` merged into translator ``label``."""
     import yaml
 
-    from .config import apply_overrides
+    from .config import apply_overrides, safe_yaml
 
-    raw = apply_overrides(yaml.safe_load(Path(config_path).read_text()), overrides)
+    raw = apply_overrides(safe_yaml(Path(config_path)), overrides)
     for entry in raw["translators"]:
         if (entry.get("label") or entry["name"]) == label:
             entry["params"] = {**entry.get("params", {}), **params}
