@@ -52,6 +52,26 @@ def step_flops(cls: type, params: dict, n_in: int, n_out: int, batch: int) -> in
     return int(counter.get_total_flops())
 
 
+def saved_activation_bytes(cls: type, params: dict, n_in: int, n_out: int, batch: int) -> int:
+    """Bytes autograd keeps for backward in the generator's forward plus the discriminator's (the
+    activations of one step's largest live graph), measured with meta tensors and saved-tensor hooks."""
+    total = 0
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.device("meta"):
+        model = cls(**params)
+        model.a_min_, model.a_max_, model.a_mean_ = 0.0, 1.0, None
+        model.build(n_in, n_out)
+        b = torch.rand(batch, n_in)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model.disc(model.net(b), b)
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("config")
@@ -80,6 +100,10 @@ def main() -> None:
     steps_per_epoch = math.ceil(train.n_samples / batch)
     print(f"{args.translator}: one step (batch {batch}) = {flops / 1e12:.3f} TFLOP "
           f"({flops / batch / 1e12:.4f} TFLOP per sample); {steps_per_epoch} steps per epoch")
+    # saved tensors include references to the weights: the per-sample part is the batch-2 minus batch-1 difference
+    per_sample = (saved_activation_bytes(cls, params, n_in, n_out, 2) - saved_activation_bytes(cls, params, n_in, n_out, 1))
+    print(f"{args.translator}: activations kept for backward (G + D graph) = {per_sample / GIB:.3f} GiB per sample, "
+          f"{per_sample * batch / GIB:.1f} GiB at batch {batch}")
     if args.flops_only:
         return
 
