@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from omibench.data import make_synthetic
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 
 GIB = 1024**3
 

@@ -31,7 +31,7 @@ def measure_cohort(
     ``genes`` genes of one cohort."""
     from omibench import FitContext, OmibenchError
     from omibench.config import load_config
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
     from omibench.preparation import prepare
     from omibench.threads import limit_threads
 

@@ -15,7 +15,7 @@ import numpy as np
 from omibench import FitContext
 from omibench.config import load_config
 from omibench.metrics import score
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 from omibench.preparation import prepare
 
 

@@ -94,7 +94,7 @@ def measure_neural(name: str, size: str, steps: int) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
 
     data = _data(size)
     params = dict(NEURAL[name])
@@ -150,7 +150,7 @@ def measure_neural(name: str, size: str, steps: int) -> dict:
 # --- linear ---------------------------------------------------------------------------------
 def measure_linear(name: str, size: str, genes: int) -> dict:
     from omibench import FitContext
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
 
     n, p, g = SIZES[size]
     lasso_genes = genes if name == "lasso" else None
@@ -270,7 +270,7 @@ def measure_harness(size: str) -> list[dict]:
     from omibench import FitContext
     from omibench.config import ExperimentConfig
     from omibench.downstream import setup_downstream
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
     from omibench.preparation import prepare
     from omibench.runner import run_experiment
     from omibench.store import open_store

@@ -25,7 +25,7 @@ OFFICIAL_S_PER_SAMPLE = 113 / 278  # the official code's fastest recorded epoch 
 
 def _brca_train():  # type: ignore[no-untyped-def]
     from omibench.config import load_config
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
     from omibench.preparation import prepare
 
     root = HERE.parent / ".." / "shared" / "data" / "tcga_brca_lockdunson"
@@ -53,7 +53,7 @@ def _step(name: str, params: dict, train, steps: int, threads: int) -> dict:  # 
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
     from omibench.threads import limit_threads
 
     with limit_threads(threads):
@@ -171,7 +171,7 @@ def lasso_p(genes: int = 3, threads: int = 1) -> dict:
 
     from omibench import FitContext
     from omibench.data import make_synthetic
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
     from omibench.threads import limit_threads
 
     data = make_synthetic(n_samples=9081, n_cpgs=39464, n_genes=genes, seed=0)

@@ -24,7 +24,7 @@ import numpy as np
 from omibench.artifacts import write_run_artifacts
 from omibench.config import load_config
 from omibench.metrics import score
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 from omibench.preparation import prepare
 
 GIB = 1024**3

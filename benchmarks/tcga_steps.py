@@ -25,7 +25,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from omibench.config import load_config
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 from omibench.preparation import prepare
 
 GIB = 1024**3

@@ -146,7 +146,7 @@ def _run(name: str, plugin_dirs: list[str], out: IO[str]) -> int:
         out.flush()
 
     from .conformance import translator_checks
-    from .plugins import load_registry
+    from .registry import load_registry
 
     try:
         registry = load_registry(plugin_dirs)

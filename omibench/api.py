@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .board import Board
     from .config import ExperimentConfig
-    from .plugins import Registry
+    from .registry import Registry
     from .preparation import Prepared
     from .report import Report
     from .report_stats import CrossCohort
@@ -367,9 +367,9 @@ def translate(
     import tempfile
 
     from .data.tabular import read_table
-    from .plugins import load_registry
+    from .registry import load_registry
     from .store import MlflowStore
-    from .translate import (
+    from .inference import (
         OUTPUT_TYPES,
         load_trained,
         orient_samples,
@@ -384,7 +384,7 @@ def translate(
     if not output_path.name.lower().removesuffix(".gz").endswith(kinds):
         raise OmibenchError(f"{output_path}: unknown output type; {OUTPUT_TYPES}")
     if output_path.suffix.lower() == ".h5ad":
-        from .translate import _anndata
+        from .inference import _anndata
 
         _anndata()  # a missing anndata is one line before any work
     st = MlflowStore(store, uri)

@@ -14,7 +14,7 @@ from ._errors import ConfigError, OmibenchError
 
 if TYPE_CHECKING:
     from .config import ExperimentConfig
-    from .plugins import Registry
+    from .registry import Registry
     from .preparation import Prepared
 
 __all__ = ["Echo", "prepare_experiment"]
@@ -37,7 +37,7 @@ def _config(config: str | Path | ExperimentConfig, overrides: Sequence[str]) -> 
 
 
 def _registry(dirs: Sequence[str | Path], echo: Echo) -> Registry:
-    from .plugins import load_registry
+    from .registry import load_registry
 
     registry = load_registry(dirs)
     for problem in registry.problems:

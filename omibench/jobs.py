@@ -28,7 +28,7 @@ from .data.paired import PairedData
 from .entries import CHOSEN_FILE
 from .executors.spec import FAILED, FINISHED, JobResult, JobSpec, Reporter
 from .fitting import FitScore, fit_and_score
-from .translate import save_preprocessing
+from .inference import save_preprocessing
 from .translator import FitContext, Translator, resolve_device
 
 if TYPE_CHECKING:
@@ -152,7 +152,7 @@ def _failed(
 def run_spec(spec: JobSpec, reporter: Reporter | None = None) -> JobResult:
     """Rebuild the data from the spec in this process (a worker), then execute the job."""
     from .config import ExperimentConfig
-    from .plugins import load_registry
+    from .registry import load_registry
     from .preparation import prepare
 
     os.chdir(spec.cwd)

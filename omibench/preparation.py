@@ -27,7 +27,7 @@ from .data.sources import DataSource, FilesSource, build_source
 from .data.splits import Split, make_split
 from .data.steps import build_steps
 from .data.xena import Streamed, can_stream, prepare_streamed
-from .plugins import Registry
+from .registry import Registry
 from .translator import Translator, validate_params
 
 __all__ = ["Prepared", "PlannedTranslator", "for_split", "prepare", "with_params"]

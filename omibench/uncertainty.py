@@ -70,7 +70,7 @@ def _control(run: Run, controls: frozenset[str]) -> bool:
 def _control_names() -> frozenset[str]:
     """Registered translators whose class sets ``control = True`` (none if the registry fails to load)."""
     from ._errors import OmibenchError
-    from .plugins import load_registry
+    from .registry import load_registry
 
     try:
         registry = load_registry()

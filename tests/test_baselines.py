@@ -7,7 +7,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from omibench import FitContext, PluginError
 from omibench.data import make_synthetic
 from omibench.metrics import score
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 
 REG = load_registry()
 

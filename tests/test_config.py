@@ -55,7 +55,7 @@ def test_bad_override(write_config):
 
 def test_every_shipped_experiment_validates():
     from omibench.data.steps import build_steps
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
     from omibench.translator import validate_params
 
     from .conftest import REPO

@@ -6,7 +6,7 @@ import pytest
 from omibench import PluginError, Translator
 from omibench.conformance import check_translator, parametrize_with_checks, run_checks, translator_checks
 from omibench.constraints import Interval
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 
 BUILTINS = [load_registry().translator(name) for name in sorted(load_registry().translators)]
 

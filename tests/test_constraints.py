@@ -8,7 +8,7 @@ import pytest
 from omibench import FitContext, PluginError, Translator
 from omibench.constraints import Interval, ListOf, Options, describe
 from omibench.data import make_synthetic
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 from omibench.translator import read_model_meta, validate_params
 
 REG = load_registry()

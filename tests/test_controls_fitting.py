@@ -17,7 +17,7 @@ from omibench import ConfigError, FitContext, PairedData, PluginError, Translato
 from omibench.conformance import check_translator, parametrize_with_checks
 from omibench.failures import NotApplicable, failure_kind
 from omibench.fitting import WITHIN_TYPE_METRIC, fit_and_score
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 REG = load_registry()

@@ -7,7 +7,7 @@ from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerato
 
 from omibench import FitContext
 from omibench.data import make_synthetic
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 from omibench.torch_translator import DivergenceError, linear_decay_multiplier
 
 B_DIM, A_DIM = 39_464, 60_483

@@ -299,7 +299,7 @@ def test_end_to_end_through_the_cli_with_a_real_store(tmp_path, write_config):
     from click.testing import CliRunner
 
     from omibench.cli import cli
-    from omibench.plugins import load_registry
+    from omibench.registry import load_registry
     from omibench.store import RunStatus, open_store
 
     data, probes, genes = _local_cohort(tmp_path, n=120, genes=8)

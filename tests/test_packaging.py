@@ -63,7 +63,9 @@ def test_wheel_install_runs_an_experiment(wheel: Path, tmp_path: Path) -> None:
             check=True,
         ).stdout.strip()
     )
-    (site / "zz_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # this environment's package folders (with any its .pth files add), after the wheel's own
+    deps = [p for p in sys.path if p.endswith("site-packages")] or [sysconfig.get_paths()["purelib"]]
+    (site / "zz_deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n")
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
         capture_output=True,

@@ -3,7 +3,7 @@ import textwrap
 import pytest
 
 from omibench import PluginError
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 
 MEAN_PLUGIN = '''
 """A whole translator plugin in one small file: predicts each gene's training mean."""

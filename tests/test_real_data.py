@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from omibench.cli import cli
 from omibench.config import load_config
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 from omibench.preparation import prepare
 from omibench.store import open_store
 

@@ -6,7 +6,7 @@ from sklearn.svm import SVR
 
 from omibench import FitContext, PluginError
 from omibench.data import make_synthetic
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 
 SK = load_registry().translator("sklearn")
 

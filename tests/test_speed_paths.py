@@ -7,7 +7,7 @@ from sklearn.linear_model import Lasso as SkLasso
 
 from omibench import FitContext
 from omibench.data import make_synthetic
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 
 REG = load_registry()
 

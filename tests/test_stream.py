@@ -14,7 +14,7 @@ from omibench.data import Preprocessor
 from omibench.data.paired import PairedData
 from omibench.data.steps import build_steps
 from omibench.data.stream import read_header, stream_matrix
-from omibench.plugins import load_registry
+from omibench.registry import load_registry
 from omibench.preparation import prepare
 
 STEPS_B = [{"max_missing": 0.1}, {"variance": {"min": 0.05}}, {"variance": {"top_k": 15}}]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ._errors import DataError, OmibenchError
 from .data.preprocess import Preprocessor
-from .plugins import Registry
+from .registry import Registry
 from .store import Run, Store
 from .translator import read_model_meta
 
