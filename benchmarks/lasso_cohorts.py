@@ -31,8 +31,8 @@ def measure_cohort(
     ``genes`` genes of one cohort."""
     from omibench import FitContext, OmibenchError
     from omibench.config import load_config
-    from omibench.registry import load_registry
     from omibench.preparation import prepare
+    from omibench.registry import load_registry
     from omibench.threads import limit_threads
 
     config = ROOT / "experiments" / f"{cohort}.yaml"

@@ -15,8 +15,8 @@ import numpy as np
 from omibench import FitContext
 from omibench.config import load_config
 from omibench.metrics import score
-from omibench.registry import load_registry
 from omibench.preparation import prepare
+from omibench.registry import load_registry
 
 
 def main() -> None:

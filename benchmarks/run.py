@@ -270,8 +270,8 @@ def measure_harness(size: str) -> list[dict]:
     from omibench import FitContext
     from omibench.config import ExperimentConfig
     from omibench.downstream import setup_downstream
-    from omibench.registry import load_registry
     from omibench.preparation import prepare
+    from omibench.registry import load_registry
     from omibench.runner import run_experiment
     from omibench.store import open_store
 

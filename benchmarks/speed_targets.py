@@ -25,8 +25,8 @@ OFFICIAL_S_PER_SAMPLE = 113 / 278  # the official code's fastest recorded epoch 
 
 def _brca_train():  # type: ignore[no-untyped-def]
     from omibench.config import load_config
-    from omibench.registry import load_registry
     from omibench.preparation import prepare
+    from omibench.registry import load_registry
 
     root = HERE.parent / ".." / "shared" / "data" / "tcga_brca_lockdunson"
     cfg = load_config(HERE.parent / "experiments" / "brca.yaml", [f"data.root={root}"])

@@ -24,8 +24,8 @@ import numpy as np
 from omibench.artifacts import write_run_artifacts
 from omibench.config import load_config
 from omibench.metrics import score
-from omibench.registry import load_registry
 from omibench.preparation import prepare
+from omibench.registry import load_registry
 
 GIB = 1024**3
 
@@ -44,8 +44,10 @@ def main() -> None:
     t0 = time.perf_counter()
     prepared = prepare(cfg, load_registry(), cfg.tracking.store / "cache")
     test = prepared.test
-    print(f"prepared data (cache): test {test.a.shape} in {time.perf_counter() - t0:.1f}s, "
-          f"peak RSS {peak_rss_gib():.2f} GiB")
+    print(
+        f"prepared data (cache): test {test.a.shape} in {time.perf_counter() - t0:.1f}s, "
+        f"peak RSS {peak_rss_gib():.2f} GiB"
+    )
 
     rng = np.random.default_rng(0)
     mean = prepared.train.a.mean(axis=0, dtype=np.float64)  # buffered: no float64 copy of the part

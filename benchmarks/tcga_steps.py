@@ -25,8 +25,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from omibench.config import load_config
-from omibench.registry import load_registry
 from omibench.preparation import prepare
+from omibench.registry import load_registry
 
 GIB = 1024**3
 
@@ -93,17 +93,25 @@ def main() -> None:
     train = prepared.train
     n_in, n_out = train.b.shape[1], train.a.shape[1]
     batch = args.batch or int(params.get("batch_size", cls.default_params["batch_size"]))
-    print(f"prepared data: train {train.n_samples} x {n_in} -> {n_out} in {time.perf_counter() - t0:.1f}s, "
-          f"peak RSS so far {peak_rss_gib():.2f} GiB")
+    print(
+        f"prepared data: train {train.n_samples} x {n_in} -> {n_out} in {time.perf_counter() - t0:.1f}s, "
+        f"peak RSS so far {peak_rss_gib():.2f} GiB"
+    )
 
     flops = step_flops(cls, params, n_in, n_out, batch)
     steps_per_epoch = math.ceil(train.n_samples / batch)
-    print(f"{args.translator}: one step (batch {batch}) = {flops / 1e12:.3f} TFLOP "
-          f"({flops / batch / 1e12:.4f} TFLOP per sample); {steps_per_epoch} steps per epoch")
+    print(
+        f"{args.translator}: one step (batch {batch}) = {flops / 1e12:.3f} TFLOP "
+        f"({flops / batch / 1e12:.4f} TFLOP per sample); {steps_per_epoch} steps per epoch"
+    )
     # saved tensors include references to the weights: the per-sample part is the batch-2 minus batch-1 difference
-    per_sample = (saved_activation_bytes(cls, params, n_in, n_out, 2) - saved_activation_bytes(cls, params, n_in, n_out, 1))
-    print(f"{args.translator}: activations kept for backward (G + D graph) = {per_sample / GIB:.3f} GiB per sample, "
-          f"{per_sample * batch / GIB:.1f} GiB at batch {batch}")
+    per_sample = saved_activation_bytes(cls, params, n_in, n_out, 2) - saved_activation_bytes(
+        cls, params, n_in, n_out, 1
+    )
+    print(
+        f"{args.translator}: activations kept for backward (G + D graph) = {per_sample / GIB:.3f} GiB per sample, "
+        f"{per_sample * batch / GIB:.1f} GiB at batch {batch}"
+    )
     if args.flops_only:
         return
 
@@ -124,8 +132,10 @@ def main() -> None:
         times.append(elapsed)
         print(f"step {step}: {elapsed:.2f}s ({flops / elapsed / 1e9:.1f} GFLOP/s), peak RSS {peak_rss_gib():.2f} GiB")
     steady = times[-1] if len(times) > 1 else times[0]
-    print(f"extrapolated: one epoch = {steps_per_epoch} steps x {steady:.1f}s = {steps_per_epoch * steady / 3600:.2f} h "
-          f"(from the last step; step 1 includes Adam's state allocation)")
+    print(
+        f"extrapolated: one epoch = {steps_per_epoch} steps x {steady:.1f}s = {steps_per_epoch * steady / 3600:.2f} h "
+        f"(from the last step; step 1 includes Adam's state allocation)"
+    )
 
 
 if __name__ == "__main__":

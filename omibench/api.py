@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
     from .board import Board
     from .config import ExperimentConfig
-    from .registry import Registry
     from .preparation import Prepared
+    from .registry import Registry
     from .report import Report
     from .report_stats import CrossCohort
     from .runner import Outcome
@@ -367,8 +367,6 @@ def translate(
     import tempfile
 
     from .data.tabular import read_table
-    from .registry import load_registry
-    from .store import MlflowStore
     from .inference import (
         OUTPUT_TYPES,
         load_trained,
@@ -378,6 +376,8 @@ def translate(
         translation_figure,
         write_matrix,
     )
+    from .registry import load_registry
+    from .store import MlflowStore
 
     output_path, input_path = Path(output_path), Path(input_path)
     kinds = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".h5ad")
@@ -407,9 +407,9 @@ def translate(
     return result
 
 
-def ui_pages(store: str | Path = "mlruns", experiment: str | None = None, port: int = 5000) -> tuple[
-    list[tuple[str, str]], list[str]
-]:
+def ui_pages(
+    store: str | Path = "mlruns", experiment: str | None = None, port: int = 5000
+) -> tuple[list[tuple[str, str]], list[str]]:
     """The leaderboard URL of each experiment of ``store`` (or of ``experiment`` only) and the
     command (argv) that starts the MLflow UI on it with this environment's MLflow."""
     import sys

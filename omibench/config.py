@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ._errors import ConfigError
 
-__all__ = ["DownstreamConfig", "ExperimentConfig", "TranslatorEntry", "load_config", "apply_overrides", "canonical_hash",
-           "safe_yaml"]
+__all__ = [
+    "DownstreamConfig",
+    "ExperimentConfig",
+    "TranslatorEntry",
+    "load_config",
+    "apply_overrides",
+    "canonical_hash",
+    "safe_yaml",
+]
 
 
 class _Strict(BaseModel):
@@ -158,7 +166,9 @@ class ExperimentConfig(_Strict):
 
     def semantic_dict(self) -> dict[str, Any]:
         """The fields that change results (not where results go, nor the worker count)."""
-        out = self.model_dump(mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s"})
+        out = self.model_dump(
+            mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s"}
+        )
         # fields added with resampling count only when set: a config without them keeps its hash
         for name, default in _NEW_SPLIT_DEFAULTS.items():
             if out["split"].get(name) == default:
@@ -233,8 +243,10 @@ def safe_yaml(path: Path) -> Any:
     if node is None:
         return None
     if _expanded_size(node, {}) > _MAX_YAML_NODES:
-        raise ConfigError(f"{path}: its aliases (*name) expand to more than {_MAX_YAML_NODES:,} values: "
-                          "an alias bomb? write the values out or use fewer nested aliases")
+        raise ConfigError(
+            f"{path}: its aliases (*name) expand to more than {_MAX_YAML_NODES:,} values: "
+            "an alias bomb? write the values out or use fewer nested aliases"
+        )
     loader = yaml.SafeLoader("")
     try:
         return loader.construct_document(node)
@@ -272,7 +284,8 @@ def _suggest(loc: tuple[Any, ...]) -> str:
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
-    """Apply ``key.sub=value`` strings (values parsed as YAML; list items by index, e.g. translators.0.params.alpha=0.1)."""
+    """Apply ``key.sub=value`` strings (values parsed as YAML; list items by index, e.g.
+    translators.0.params.alpha=0.1)."""
     raw = json.loads(json.dumps(raw, default=str))  # deep copy with plain types
     for item in overrides:
         key, sep, text = item.partition("=")

@@ -94,8 +94,9 @@ def _fit(cls: type[Translator], seed: int = 0) -> _Fit:
             model = cls(**cls.check_params)
             out = model.fit(train, val, FitContext(seed=seed, device=resolve_device(cls.resources), n_jobs=1))
             result.model, result.returned_self = model, out is model
-            result.input_unchanged = bool(np.array_equal(train.b, cohort.train.b)
-                                          and np.array_equal(train.a, cohort.train.a))
+            result.input_unchanged = bool(
+                np.array_equal(train.b, cohort.train.b) and np.array_equal(train.a, cohort.train.a)
+            )
             result.pred = _predict(model, _fresh(cohort.test))
         except BaseException as exc:  # a check failure, whatever it is: SystemExit included
             result.error = _one_line(exc)
@@ -123,6 +124,7 @@ def _fitted(cls: type[Translator], seed: int = 0) -> tuple[Translator, np.ndarra
 
 # --- the checks ----------------------------------------------------------------------------------
 
+
 def check_declares(cls: type[Translator]) -> str:
     """Name, JSON-able defaults, ``check_params`` and ``param_constraints`` naming declared
     parameters, and defaults and check parameters that pass the constraints."""
@@ -131,10 +133,12 @@ def check_declares(cls: type[Translator]) -> str:
     unconstrained = set(cls.param_constraints) - set(cls.default_params)
     assert not unconstrained, f"param_constraints names undeclared parameters {sorted(unconstrained)}"
     assert isinstance(cls.seed_dependent, bool), "seed_dependent must be True or False"
-    assert isinstance(cls.control, bool) and isinstance(cls.uses_test_labels, bool), \
+    assert isinstance(cls.control, bool) and isinstance(cls.uses_test_labels, bool), (
         "control and uses_test_labels must be True or False"
-    assert cls.control or not cls.uses_test_labels, \
+    )
+    assert cls.control or not cls.uses_test_labels, (
         "uses_test_labels without control = True: only a control may read the labels of the samples it predicts"
+    )
     for label, params in (("default_params", {}), ("check_params", dict(cls.check_params))):
         try:
             validate_params(cls, params)
@@ -225,8 +229,13 @@ def check_seed_dependent_declared(cls: type[Translator]) -> str:
         return "declares seed_dependent (fitted once per seed)"
     _, pred0 = _fitted(cls, 0)
     _, pred1 = _fitted(cls, 1)
-    np.testing.assert_allclose(pred1, pred0, rtol=1e-5, atol=1e-6,
-                               err_msg="declares seed_dependent = False, but seeds 0 and 1 predict differently")
+    np.testing.assert_allclose(
+        pred1,
+        pred0,
+        rtol=1e-5,
+        atol=1e-6,
+        err_msg="declares seed_dependent = False, but seeds 0 and 1 predict differently",
+    )
     return "seed_dependent = False: seeds 0 and 1 agree"
 
 
@@ -237,8 +246,11 @@ def check_chosen(cls: type[Translator]) -> str:
     assert isinstance(chosen, dict), f"chosen() returned {type(chosen).__name__}, not a dict"
     for key, value in chosen.items():
         assert isinstance(key, str) and key, f"chosen() key {key!r} is not a non-empty string"
-        ok = isinstance(value, str) or (isinstance(value, (int, float, np.integer, np.floating))
-                                        and not isinstance(value, bool) and math.isfinite(float(value)))
+        ok = isinstance(value, str) or (
+            isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool)
+            and math.isfinite(float(value))
+        )
         assert ok, f"chosen()[{key!r}] = {value!r} is not a finite number or a string"
     return ", ".join(f"{k}={_short(v)}" for k, v in chosen.items()) or "nothing chosen on validation"
 
@@ -266,16 +278,26 @@ def check_load_rejects_garbled_file(cls: type[Translator]) -> str:
             assert "translator.json" in str(exc), f"the error should name translator.json: {exc}"
             return "refused with one line"
         except Exception as exc:
-            raise AssertionError(f"raised {type(exc).__name__}, not an OmibenchError (use "
-                                 f"omibench.translator.read_model_meta): {_one_line(exc)}") from None
+            raise AssertionError(
+                f"raised {type(exc).__name__}, not an OmibenchError (use "
+                f"omibench.translator.read_model_meta): {_one_line(exc)}"
+            ) from None
     raise AssertionError("loaded a garbled translator.json without complaint")
 
 
 _CHECKS: tuple[Check, ...] = (
-    check_declares, check_rejects_unknown_param, check_rejects_out_of_range, check_search_space_valid,
+    check_declares,
+    check_rejects_unknown_param,
+    check_rejects_out_of_range,
+    check_search_space_valid,
     check_skip_reason,
-    check_fit_returns_self, check_predict_contract, check_deterministic_under_seed, check_seed_dependent_declared,
-    check_chosen, check_save_load_round_trip, check_load_rejects_garbled_file,
+    check_fit_returns_self,
+    check_predict_contract,
+    check_deterministic_under_seed,
+    check_seed_dependent_declared,
+    check_chosen,
+    check_save_load_round_trip,
+    check_load_rejects_garbled_file,
 )
 
 
@@ -291,8 +313,9 @@ def parametrize_with_checks(classes: Iterable[type[Translator]]) -> Any:
     import pytest
 
     cases = [(cls, name, check) for cls in classes for name, check in translator_checks(cls)]
-    return pytest.mark.parametrize("translator, check", [(c, chk) for c, _, chk in cases],
-                                   ids=[f"{c.name or c.__name__}-{n}" for c, n, _ in cases])
+    return pytest.mark.parametrize(
+        "translator, check", [(c, chk) for c, _, chk in cases], ids=[f"{c.name or c.__name__}-{n}" for c, n, _ in cases]
+    )
 
 
 def check_translator(cls: type[Translator], device: str | None = None) -> list[CheckResult]:
@@ -308,8 +331,12 @@ def check_translator(cls: type[Translator], device: str | None = None) -> list[C
     return results
 
 
-def run_checks(name: str, plugin_dirs: Iterable[str | Path] = (), timeout_s: float = 900.0,
-               on_problem: Callable[[str], None] | None = None) -> list[CheckResult]:
+def run_checks(
+    name: str,
+    plugin_dirs: Iterable[str | Path] = (),
+    timeout_s: float = 900.0,
+    on_problem: Callable[[str], None] | None = None,
+) -> list[CheckResult]:
     """Every check of the translator registered as ``name``, run in a child process.
 
     A child that dies (``os._exit``, a signal, a crash), exits without a result (``sys.exit``) or
@@ -325,10 +352,12 @@ def run_checks(name: str, plugin_dirs: Iterable[str | Path] = (), timeout_s: flo
 
 # --- helpers ------------------------------------------------------------------------------------
 
+
 def _fit_uncached(cls: type[Translator], seed: int) -> np.ndarray:
     cohort = _cohort()
-    model = cls(**cls.check_params).fit(_fresh(cohort.train), _fresh(cohort.val),
-                                        FitContext(seed=seed, device=resolve_device(cls.resources), n_jobs=1))
+    model = cls(**cls.check_params).fit(
+        _fresh(cohort.train), _fresh(cohort.val), FitContext(seed=seed, device=resolve_device(cls.resources), n_jobs=1)
+    )
     return _predict(model, _fresh(cohort.test))
 
 

@@ -24,8 +24,17 @@ from .executors.spec import JobResult
 from .preparation import PlannedTranslator, Prepared
 from .store import RunLevel, RunStatus, Store, Tags, owner_id
 
-__all__ = ["Entry", "Job", "aggregate", "job_key", "open_entry", "read_chosen", "record_result", "seed_key",
-           "translator_tags"]
+__all__ = [
+    "Entry",
+    "Job",
+    "aggregate",
+    "job_key",
+    "open_entry",
+    "read_chosen",
+    "record_result",
+    "seed_key",
+    "translator_tags",
+]
 
 Echo = Callable[[str], None]
 
@@ -106,9 +115,14 @@ class Entry:
         run_id = self.store.create_run(
             self.exp_id,
             f"{self.label} split {split} seed {seed}" if several else f"{self.label} seed {seed}",
-            self.tags.with_(level=RunLevel.SEED, seed=seed, job_key=job_key(self.plan, job), n_splits=None,
-                            outer_split=split if several else None,
-                            split_hash=self.split_hashes[split] if several else self.tags.split_hash),
+            self.tags.with_(
+                level=RunLevel.SEED,
+                seed=seed,
+                job_key=job_key(self.plan, job),
+                n_splits=None,
+                outer_split=split if several else None,
+                split_hash=self.split_hashes[split] if several else self.tags.split_hash,
+            ),
             parent_id=self.parent,
         )
         params = {**self.plan.params, "translator": self.plan.cls.name, "seed": seed}
@@ -189,12 +203,14 @@ def open_entry(
                 if finished is not None:
                     entry.done[job] = finished.result_metrics()
                     entry.done_runs[job] = finished.run_id
-                    entry.chosen[job] = {k.removeprefix("chosen."): v for k, v in finished.params.items()
-                                         if k.startswith("chosen.")}
+                    entry.chosen[job] = {
+                        k.removeprefix("chosen."): v for k, v in finished.params.items() if k.startswith("chosen.")
+                    }
             return entry
     used = [s for _, s in jobs]
     entry.parent = store.create_run(
-        exp_id, plan.entry.display,
+        exp_id,
+        plan.entry.display,
         tags.with_(level=RunLevel.SUMMARY, seeds_fitted=",".join(map(str, dict.fromkeys(used)))),
     )
     store.log_params(

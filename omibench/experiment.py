@@ -14,8 +14,8 @@ from ._errors import ConfigError, OmibenchError
 
 if TYPE_CHECKING:
     from .config import ExperimentConfig
-    from .registry import Registry
     from .preparation import Prepared
+    from .registry import Registry
 
 __all__ = ["Echo", "prepare_experiment"]
 

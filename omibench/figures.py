@@ -5,8 +5,8 @@ Every function takes arrays and a path and writes one figure; none reads the tra
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -35,7 +35,9 @@ def r2_histograms(path: Path, r2_samplewise: np.ndarray, r2_featurewise: np.ndar
         if len(values):
             ax.hist(values, bins=40, color="#4C72B0", alpha=0.85)
             ax.axvline(float(np.mean(values)), color="#C44E52", label=f"mean {np.mean(values):.3f}")
-            ax.axvline(float(np.median(values)), color="#55A868", linestyle="--", label=f"median {np.median(values):.3f}")
+            ax.axvline(
+                float(np.median(values)), color="#55A868", linestyle="--", label=f"median {np.median(values):.3f}"
+            )
             ax.legend(fontsize=8)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("R²")
@@ -46,15 +48,16 @@ def r2_histograms(path: Path, r2_samplewise: np.ndarray, r2_featurewise: np.ndar
     plt.close(fig)
 
 
-def top_gene_scatter(path: Path, true: np.ndarray, pred: np.ndarray, genes: Sequence[str], r2f: np.ndarray,
-                     n: int = 6) -> None:
+def top_gene_scatter(
+    path: Path, true: np.ndarray, pred: np.ndarray, genes: Sequence[str], r2f: np.ndarray, n: int = 6
+) -> None:
     """Real (y) against predicted (x) test expression for the ``n`` best-predicted genes (supp. Fig. 5)."""
     plt = _plt()
     order = np.argsort(-np.nan_to_num(r2f, nan=-np.inf))[:n]
     cols = min(3, len(order)) or 1
     rows = int(np.ceil(len(order) / cols)) or 1
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows), squeeze=False)
-    for ax in axes.ravel()[len(order):]:
+    for ax in axes.ravel()[len(order) :]:
         ax.axis("off")
     for ax, j in zip(axes.ravel(), order):
         x, y = pred[:, j], true[:, j]
@@ -80,8 +83,16 @@ def embed_2d(points: np.ndarray, seed: int = 0) -> np.ndarray:
     return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(points)
 
 
-def tsne_figure(path: Path, train_latent: np.ndarray, train_labels: Sequence[str], test_latent: np.ndarray,
-                test_labels: Sequence[str], title: str, test_kind: str = "synthetic", seed: int = 0) -> None:
+def tsne_figure(
+    path: Path,
+    train_latent: np.ndarray,
+    train_labels: Sequence[str],
+    test_latent: np.ndarray,
+    test_labels: Sequence[str],
+    title: str,
+    test_kind: str = "synthetic",
+    seed: int = 0,
+) -> None:
     """Fig. 8: t-SNE of classifier latent means, real training set (dots) with the test set
     (crosses, ``test_kind`` real or synthetic), coloured by class."""
     plt = _plt()
@@ -108,8 +119,9 @@ def tsne_figure(path: Path, train_latent: np.ndarray, train_labels: Sequence[str
     plt.close(fig)
 
 
-def comparison_figure(path: Path, r2_by_translator: Mapping[str, np.ndarray],
-                      downstream: Mapping[str, Mapping[str, float]] | None = None) -> None:
+def comparison_figure(
+    path: Path, r2_by_translator: Mapping[str, np.ndarray], downstream: Mapping[str, Mapping[str, float]] | None = None
+) -> None:
     """Per experiment: featurewise R² distribution of every translator (box plots, clipped at -1 for
     readability) and, when present, downstream accuracy and macro F1 next to the real data's."""
     plt = _plt()
@@ -127,7 +139,9 @@ def comparison_figure(path: Path, r2_by_translator: Mapping[str, np.ndarray],
         rows = list(downstream)
         y = np.arange(len(rows))
         for offset, metric, colour in ((-0.2, "accuracy", "#4C72B0"), (0.2, "f1", "#DD8452")):
-            ax.barh(y + offset, [downstream[r].get(metric, np.nan) for r in rows], height=0.4, color=colour, label=metric)
+            ax.barh(
+                y + offset, [downstream[r].get(metric, np.nan) for r in rows], height=0.4, color=colour, label=metric
+            )
         ax.set_yticks(y, rows, fontsize=8)
         ax.set_xlim(0, 1)
         ax.invert_yaxis()

@@ -25,8 +25,15 @@ from .registry import Registry
 from .store import Run, Store
 from .translator import read_model_meta
 
-__all__ = ["Trained", "load_trained", "orient_samples", "save_preprocessing", "translate_frame", "translation_figure",
-           "write_matrix"]
+__all__ = [
+    "Trained",
+    "load_trained",
+    "orient_samples",
+    "save_preprocessing",
+    "translate_frame",
+    "translation_figure",
+    "write_matrix",
+]
 
 log = logging.getLogger(__name__)
 PREPROCESS_FILE = "preprocess.json"  # with preprocess.npz (omibench.data.persist)
@@ -76,11 +83,14 @@ def load_trained(source: str, registry: Registry, store: Store | None = None, wo
     # the fitted preprocessing is data (JSON + .npz without pickle); a preprocess.pkl is never read
     pre, meta = Preprocessor.load(path)
     if not isinstance(meta.get("b_features"), list) or not isinstance(meta.get("a_features"), list):
-        raise OmibenchError(f"{path / PREPROCESS_FILE}: lacks the model's feature lists: rerun it with `omibench run --force`")
+        raise OmibenchError(
+            f"{path / PREPROCESS_FILE}: lacks the model's feature lists: rerun it with `omibench run --force`"
+        )
     name = read_model_meta(path)["translator"]
     model = registry.translator(name).load(path)
-    return Trained(model, pre, [str(f) for f in meta["b_features"]], [str(f) for f in meta["a_features"]], run_id,
-                   classifier_dir)
+    return Trained(
+        model, pre, [str(f) for f in meta["b_features"]], [str(f) for f in meta["a_features"]], run_id, classifier_dir
+    )
 
 
 def _classifier_of(store: Store, run: Run, workdir: Path) -> Path | None:
@@ -101,8 +111,10 @@ def orient_samples(frame: pd.DataFrame, known: list[str], path: Path) -> pd.Data
     if in_rows > in_cols:
         frame = frame.T
     if max(in_rows, in_cols) == 0:
-        raise DataError(f"{path}: none of its row or column ids is a methylation feature the model was trained on "
-                        f"(e.g. {', '.join(known[:3])}); check the file and the feature naming")
+        raise DataError(
+            f"{path}: none of its row or column ids is a methylation feature the model was trained on "
+            f"(e.g. {', '.join(known[:3])}); check the file and the feature naming"
+        )
     return frame
 
 
@@ -125,22 +137,37 @@ def translate_frame(trained: Trained, frame: pd.DataFrame, name: str = "input") 
     x, ids = pre.transform_b_only(values)
     means = pre.b_means_[pre.b_keep_]
     if [str(i) for i in ids] != trained.b_features:
-        raise DataError(f"{name}: preprocessing produced features that differ from the model's inputs; "
-                        "the model folder is inconsistent")
+        raise DataError(
+            f"{name}: preprocessing produced features that differ from the model's inputs; "
+            "the model folder is inconsistent"
+        )
     absent = np.isin(ids, np.asarray(missing_raw, dtype=object))
     nan = np.isnan(x)
     missing_cells = int(nan[:, ~absent].sum())
     if nan.any():
         x = np.where(nan, means[None, :], x).astype(np.float32)
     pred = trained.model.predict(np.ascontiguousarray(x, dtype=np.float32))
-    counts = {"samples": len(frame), "missing_features": int(absent.sum()), "missing_cells": missing_cells,
-              "extra_features": len(extra)}
+    counts = {
+        "samples": len(frame),
+        "missing_features": int(absent.sum()),
+        "missing_cells": missing_cells,
+        "extra_features": len(extra),
+    }
     if counts["missing_features"] or counts["missing_cells"]:
-        log.warning("%s: %d of %d model features are missing and %d cells are empty; filled with training means",
-                    name, counts["missing_features"], len(ids), missing_cells)
+        log.warning(
+            "%s: %d of %d model features are missing and %d cells are empty; filled with training means",
+            name,
+            counts["missing_features"],
+            len(ids),
+            missing_cells,
+        )
     if extra:
-        log.warning("%s: %d features are not model inputs and were ignored (e.g. %s)", name, len(extra), ", ".join(extra[:3]))
-    return pd.DataFrame(pred, index=pd.Index(frame.index.astype(str), name="sample"), columns=trained.a_features), counts
+        log.warning(
+            "%s: %d features are not model inputs and were ignored (e.g. %s)", name, len(extra), ", ".join(extra[:3])
+        )
+    return pd.DataFrame(
+        pred, index=pd.Index(frame.index.astype(str), name="sample"), columns=trained.a_features
+    ), counts
 
 
 OUTPUT_TYPES = "use .csv, .tsv (optionally .gz), .parquet or .h5ad"
@@ -178,15 +205,19 @@ def write_matrix(frame: pd.DataFrame, path: Path, obs: pd.DataFrame | None = Non
     elif name.endswith((".parquet", ".pq")):
         frame.to_parquet(tmp)
     elif name.endswith((".csv", ".tsv", ".txt")):
-        frame.to_csv(tmp, sep="," if name.endswith(".csv") else "\t",
-                     compression="gzip" if path.name.lower().endswith(".gz") else None)
+        frame.to_csv(
+            tmp,
+            sep="," if name.endswith(".csv") else "\t",
+            compression="gzip" if path.name.lower().endswith(".gz") else None,
+        )
     else:
         raise OmibenchError(f"{path}: unknown output type; {OUTPUT_TYPES}")
     tmp.replace(path)
 
 
-def translation_figure(trained: Trained, pred: pd.DataFrame, labels_path: Path, label_column: str | None,
-                       figure_path: Path) -> int:
+def translation_figure(
+    trained: Trained, pred: pd.DataFrame, labels_path: Path, label_column: str | None, figure_path: Path
+) -> int:
     """Fig. 9: the new samples' translated expression in the classifier's latent space, with the real
     training set; return how many labelled new samples it shows."""
     from .classifier import OmiEmbedClassifier
@@ -194,13 +225,22 @@ def translation_figure(trained: Trained, pred: pd.DataFrame, labels_path: Path, 
     from .figures import tsne_figure
 
     if trained.classifier_dir is None or not (trained.classifier_dir / "train_latent.npy").is_file():
-        raise OmibenchError("--labels needs the experiment's downstream classifier: give a run id of a store where "
-                            "`omibench run` logged Table 3 (its 'original data' run)")
+        raise OmibenchError(
+            "--labels needs the experiment's downstream classifier: give a run id of a store where "
+            "`omibench run` logged Table 3 (its 'original data' run)"
+        )
     labels = read_labels(labels_path, label_column, np.asarray(pred.index, dtype=object))
     clf = OmiEmbedClassifier.load(trained.classifier_dir)
     rows = [i for i, lab in enumerate(labels) if lab is not None]
     latent, _ = clf.encode(pred.to_numpy(dtype=np.float32)[rows])
     train_labels = (trained.classifier_dir / "train_labels.txt").read_text().splitlines()
-    tsne_figure(figure_path, np.load(trained.classifier_dir / "train_latent.npy"), train_labels, latent,
-                [str(labels[i]) for i in rows], "translated new samples: classifier latent means (t-SNE)", test_kind="translated")
+    tsne_figure(
+        figure_path,
+        np.load(trained.classifier_dir / "train_latent.npy"),
+        train_labels,
+        latent,
+        [str(labels[i]) for i in rows],
+        "translated new samples: classifier latent means (t-SNE)",
+        test_kind="translated",
+    )
     return len(rows)

@@ -100,12 +100,21 @@ def execute_job(
 
 def chosen_metrics(chosen: Mapping[str, Any]) -> dict[str, float]:
     """The numeric chosen settings as metrics ``chosen.<name>`` (strings stay params only)."""
-    return {f"chosen.{k}": float(v) for k, v in chosen.items()
-            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)}
+    return {
+        f"chosen.{k}": float(v)
+        for k, v in chosen.items()
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    }
 
 
-def _refit(cls: type[Translator], params: Mapping[str, Any], model: Translator, prepared: Prepared,
-           context: FitContext, chosen: dict[str, Any]) -> tuple[FitScore, dict[str, Any]]:
+def _refit(
+    cls: type[Translator],
+    params: Mapping[str, Any],
+    model: Translator,
+    prepared: Prepared,
+    context: FitContext,
+    chosen: dict[str, Any],
+) -> tuple[FitScore, dict[str, Any]]:
     """Refit after selection: ``model``'s choices pinned (``refit_params``), fitted again on the
     training + validation rows, scored on the test rows (which it never sees, as before)."""
     pins = model.refit_params()
@@ -117,7 +126,11 @@ def _refit(cls: type[Translator], params: Mapping[str, Any], model: Translator, 
 
 
 def _flat(value: Any) -> str | float:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else json.dumps(value, default=str)
+    return (
+        float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else json.dumps(value, default=str)
+    )
 
 
 def concat_parts(first: PairedData, second: PairedData) -> PairedData:
@@ -126,9 +139,13 @@ def concat_parts(first: PairedData, second: PairedData) -> PairedData:
     if first.labels is not None and second.labels is not None:
         labels = np.concatenate([first.labels, second.labels])
     return PairedData(
-        b=np.concatenate([first.b, second.b]), a=np.concatenate([first.a, second.a]),
-        sample_ids=np.concatenate([first.sample_ids, second.sample_ids]), b_features=first.b_features,
-        a_features=first.a_features, labels=labels, name=first.name,
+        b=np.concatenate([first.b, second.b]),
+        a=np.concatenate([first.a, second.a]),
+        sample_ids=np.concatenate([first.sample_ids, second.sample_ids]),
+        b_features=first.b_features,
+        a_features=first.a_features,
+        labels=labels,
+        name=first.name,
     )
 
 
@@ -152,8 +169,8 @@ def _failed(
 def run_spec(spec: JobSpec, reporter: Reporter | None = None) -> JobResult:
     """Rebuild the data from the spec in this process (a worker), then execute the job."""
     from .config import ExperimentConfig
-    from .registry import load_registry
     from .preparation import prepare
+    from .registry import load_registry
 
     os.chdir(spec.cwd)
     try:

@@ -34,8 +34,14 @@ __all__ = [
 
 DEFAULT_SORT = "median_r2_featurewise"
 DEFAULT_BASELINE = "ridge"
-DEFAULT_COLUMNS = ("median_r2_featurewise", "mse", "mean_r2_samplewise", "downstream/accuracy", "downstream/f1",
-                   "fit_time_s")
+DEFAULT_COLUMNS = (
+    "median_r2_featurewise",
+    "mse",
+    "mean_r2_samplewise",
+    "downstream/accuracy",
+    "downstream/f1",
+    "fit_time_s",
+)
 SHORT_NAMES = {
     "mse": "MSE",
     "rmse": "RMSE",
@@ -257,7 +263,10 @@ def format_table(
         shown["tuned"] = ["yes" if t else "" for t in table["tuned"]]
     shown["run"] = [str(r)[:8] for r in table["run_id"]]
     text = tabulate(
-        pd.DataFrame(shown), headers="keys", tablefmt="github" if fmt == "markdown" else "simple", showindex=False,
+        pd.DataFrame(shown),
+        headers="keys",
+        tablefmt="github" if fmt == "markdown" else "simple",
+        showindex=False,
         disable_numparse=True,
     )
     return text + "\n" + _footnote(table, has_diff, cell)

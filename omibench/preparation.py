@@ -84,8 +84,15 @@ def for_split(prepared: Prepared, index: int) -> Prepared:
         raise DataError(f"outer split {index} is not available in this preparation")
     split = prepared.outer[index]
     parts, pre = _fit_parts(prepared.config, prepared.raw, split)
-    return replace(prepared, train=parts["train"], val=parts["val"], test=parts["test"], split=split,
-                   preprocessor=pre, outer_index=index)
+    return replace(
+        prepared,
+        train=parts["train"],
+        val=parts["val"],
+        test=parts["test"],
+        split=split,
+        preprocessor=pre,
+        outer_index=index,
+    )
 
 
 def split_index(prepared: Prepared, split_hash: str) -> int:
@@ -110,8 +117,10 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
     if resampled and config.source_data is not None:
         raise ConfigError("split.scheme: outer resampling with source_data is not supported yet: use scheme: holdout")
     if can_stream(data_source) and resampled:
-        raise ConfigError("split.scheme: outer resampling (and group_by) needs the in-memory data path; this "
-                          "files source is streamed: use scheme: holdout, or a given test list")
+        raise ConfigError(
+            "split.scheme: outer resampling (and group_by) needs the in-memory data path; this "
+            "files source is streamed: use scheme: holdout, or a given test list"
+        )
     if can_stream(data_source):  # headers first, then the matrices streamed (omibench.data.xena)
         assert isinstance(data_source, FilesSource)
         entry = None
@@ -128,29 +137,42 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         parts, splits, pre, dataset_hash, write_cache, raw = _prepare_in_memory(config, data_source, cache_dir)
         split = splits[0]
     if parts["test"].n_samples < 2:
-        raise DataError(f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
-                        "raise split.test_fraction")
+        raise DataError(
+            f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
+            "raise split.test_fraction"
+        )
 
-    if config.downstream.enabled and len({str(x) for x in (parts["train"].labels if parts["train"].labels is not None else [])
-                                          if x is not None}) < 2:
-        raise DataError("downstream.enabled: the training split has labels of fewer than two classes; the classifier "
-                        "needs at least two: give data.labels (and label_column), or set downstream.enabled: false")
+    if (
+        config.downstream.enabled
+        and len({str(x) for x in (parts["train"].labels if parts["train"].labels is not None else []) if x is not None})
+        < 2
+    ):
+        raise DataError(
+            "downstream.enabled: the training split has labels of fewer than two classes; the classifier "
+            "needs at least two: give data.labels (and label_column), or set downstream.enabled: false"
+        )
 
     for entry, cls, params in resolved:  # like benchopt's skip(): refused here, not a FAILED run later
         reason = cls.skip_reason(params, parts["train"], parts["val"])
         if reason:
             raise ConfigError(f"translators: {entry.display!r} cannot run on this data: {reason}")
         if config.refit != "none" and not cls.can_refit():
-            raise ConfigError(f"refit: translator {entry.display!r} ({cls.name}) cannot pin its choices for a refit: "
-                              "set refit: none, or leave it out of this experiment")
+            raise ConfigError(
+                f"refit: translator {entry.display!r} ({cls.name}) cannot pin its choices for a refit: "
+                "set refit: none, or leave it out of this experiment"
+            )
 
     source = None
     if config.source_data is not None:
         source = _align_source(_load(config.source_data, registry, cache_dir), split, pre)
 
     semantic = config.semantic_dict()
-    base = {"data": semantic["data"], "dataset_hash": dataset_hash,
-            "preprocess": semantic["preprocess"], "seeds": semantic["seeds"]}
+    base = {
+        "data": semantic["data"],
+        "dataset_hash": dataset_hash,
+        "preprocess": semantic["preprocess"],
+        "seeds": semantic["seeds"],
+    }
     if source is not None:
         base["source_hash"] = source.fingerprint()
     if "refit" in semantic:
@@ -159,13 +181,26 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
     translators = []
     for entry, cls, params in resolved:
         code = {"code": code_identity(cls)}  # editing the plugin's file reruns its jobs
-        keys = tuple(canonical_hash({**base, **code, "split_hash": s.hash, "translator": cls.name, "params": params})
-                     for s in all_splits)
+        keys = tuple(
+            canonical_hash({**base, **code, "split_hash": s.hash, "translator": cls.name, "params": params})
+            for s in all_splits
+        )
         translators.append(PlannedTranslator(entry, cls, params, _summary_key(keys), split_keys=keys))
     write_cache()  # only now: every check on the input has passed
-    return Prepared(config, parts["train"], parts["val"], parts["test"], source, split, dataset_hash,
-                    canonical_hash(semantic), translators, pre, outer=tuple(splits) if len(splits) > 1 else (),
-                    raw=raw if len(splits) > 1 else None)
+    return Prepared(
+        config,
+        parts["train"],
+        parts["val"],
+        parts["test"],
+        source,
+        split,
+        dataset_hash,
+        canonical_hash(semantic),
+        translators,
+        pre,
+        outer=tuple(splits) if len(splits) > 1 else (),
+        raw=raw if len(splits) > 1 else None,
+    )
 
 
 def _summary_key(split_keys: tuple[str, ...]) -> str:
@@ -173,8 +208,9 @@ def _summary_key(split_keys: tuple[str, ...]) -> str:
     return split_keys[0] if len(split_keys) == 1 else canonical_hash({"outer": list(split_keys)})
 
 
-def _prepare_in_memory(config: ExperimentConfig, data_source: DataSource, cache_dir: Path | None
-                       ) -> tuple[dict[str, PairedData], list[Split], Preprocessor, str, Callable[[], None], PairedData]:
+def _prepare_in_memory(
+    config: ExperimentConfig, data_source: DataSource, cache_dir: Path | None
+) -> tuple[dict[str, PairedData], list[Split], Preprocessor, str, Callable[[], None], PairedData]:
     """Sources that are not streamed: load the whole dataset, draw the outer splits, cut the first
     one's parts and fit preprocessing on its training rows."""
     data, write_cache = load_cached(data_source, config.data, cache_dir)
@@ -192,16 +228,32 @@ def _prepare_in_memory(config: ExperimentConfig, data_source: DataSource, cache_
         test_ids = list(data.given_test_ids)
     cfg = config.split
     if cfg.scheme == "holdout" and cfg.group_by is None:
-        splits = [make_split(
-            data, seed=cfg.seed, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
-            test_ids=test_ids, stratify=cfg.stratify, test_ids_source=str(cfg.test_ids),
-        )]
+        splits = [
+            make_split(
+                data,
+                seed=cfg.seed,
+                val_fraction=cfg.val_fraction,
+                test_fraction=cfg.test_fraction,
+                test_ids=test_ids,
+                stratify=cfg.stratify,
+                test_ids_source=str(cfg.test_ids),
+            )
+        ]
     else:
         groups = tcga_patient_groups(data.sample_ids) if cfg.group_by == "patient" else None
         scheme = "repeated_holdout" if cfg.scheme == "holdout" else cfg.scheme
-        splits = outer_splits(data, scheme, repeats=cfg.repeats if cfg.scheme != "holdout" else 1, folds=cfg.folds,
-                              test_fraction=cfg.test_fraction, val_fraction=cfg.val_fraction, seed=cfg.seed,
-                              stratify=cfg.stratify, groups=groups, test_ids=test_ids)
+        splits = outer_splits(
+            data,
+            scheme,
+            repeats=cfg.repeats if cfg.scheme != "holdout" else 1,
+            folds=cfg.folds,
+            test_fraction=cfg.test_fraction,
+            val_fraction=cfg.val_fraction,
+            seed=cfg.seed,
+            stratify=cfg.stratify,
+            groups=groups,
+            test_ids=test_ids,
+        )
     splits[0] = replace(splits[0], notes=tuple(notes))
     parts, pre = _fit_parts(config, data, splits[0])
     return parts, splits, pre, data.fingerprint(), write_cache, data
@@ -212,8 +264,11 @@ def _fit_parts(config: ExperimentConfig, data: PairedData, split: Split) -> tupl
     rows = split.rows(data)
     parts = {k: data.subset(v) for k, v in rows.items()}
     root = config.data.get("root")
-    pre = Preprocessor(config.preprocess.impute, build_steps(config.preprocess.b, "b", root),
-                       build_steps(config.preprocess.a, "a", root)).fit(parts["train"])
+    pre = Preprocessor(
+        config.preprocess.impute,
+        build_steps(config.preprocess.b, "b", root),
+        build_steps(config.preprocess.a, "a", root),
+    ).fit(parts["train"])
     return {k: pre.transform(v, k) for k, v in parts.items()}, pre
 
 
@@ -268,18 +323,27 @@ def _align_source(source: PairedData, split: Split, pre: Preprocessor) -> Paired
     held_out = set(split.val) | set(split.test)
     rows = np.array([i for i, s in enumerate(source.sample_ids.tolist()) if s not in held_out], dtype=np.int64)
     if len(rows) < source.n_samples:
-        log.warning("source_data: %d samples are in the target's validation/test split and are left out",
-                    source.n_samples - len(rows))
+        log.warning(
+            "source_data: %d samples are in the target's validation/test split and are left out",
+            source.n_samples - len(rows),
+        )
     b_pos = {f: i for i, f in enumerate(source.b_features.tolist())}
     a_pos = {f: i for i, f in enumerate(source.a_features.tolist())}
-    missing = [f for f in pre.b_features_in_.tolist() if f not in b_pos] + [f for f in pre.a_features_in_.tolist() if f not in a_pos]
+    missing = [f for f in pre.b_features_in_.tolist() if f not in b_pos] + [
+        f for f in pre.a_features_in_.tolist() if f not in a_pos
+    ]
     if missing:
-        raise DataError(f"source_data lacks {len(missing)} features of the target data (e.g. {', '.join(missing[:3])}): "
-                        "translators need the same features in both")
+        raise DataError(
+            f"source_data lacks {len(missing)} features of the target data (e.g. {', '.join(missing[:3])}): "
+            "translators need the same features in both"
+        )
     aligned = PairedData(
         b=source.b[np.ix_(rows, [b_pos[f] for f in pre.b_features_in_.tolist()])],
         a=source.a[np.ix_(rows, [a_pos[f] for f in pre.a_features_in_.tolist()])],
-        sample_ids=source.sample_ids[rows], b_features=pre.b_features_in_, a_features=pre.a_features_in_,
-        labels=None if source.labels is None else source.labels[rows], name=f"{source.name} (source)",
+        sample_ids=source.sample_ids[rows],
+        b_features=pre.b_features_in_,
+        a_features=pre.a_features_in_,
+        labels=None if source.labels is None else source.labels[rows],
+        name=f"{source.name} (source)",
     )
     return pre.transform_raw(aligned, "source")

@@ -89,10 +89,15 @@ class Registry:
         if not isinstance(name, str) or not name.strip():
             self.problems.append(f"{source}: {cls.__name__} has no `name` class attribute; skipped")
             return
-        if kind == "translator" and getattr(cls, "uses_test_labels", False) is not False \
-                and getattr(cls, "control", False) is not True:
-            self.problems.append(f"{source}: translator {name!r} sets uses_test_labels without control = True: only a "
-                                 "control may read the labels of the samples it predicts; skipped")
+        if (
+            kind == "translator"
+            and getattr(cls, "uses_test_labels", False) is not False
+            and getattr(cls, "control", False) is not True
+        ):
+            self.problems.append(
+                f"{source}: translator {name!r} sets uses_test_labels without control = True: only a "
+                "control may read the labels of the samples it predicts; skipped"
+            )
             return
         if name in table and table[name].cls is not cls:
             first = table[name].source
@@ -154,11 +159,14 @@ def load_registry(plugin_dirs: Iterable[str | Path] = ()) -> Registry:
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             source = sources[id(impl.plugin)]
             try:
-                returned = impl.function(**{a: (lambda cls, _s=source, _k=kind: registry.add(_k, cls, _s))
-                                            for a in impl.argnames})
+                returned = impl.function(
+                    **{a: (lambda cls, _s=source, _k=kind: registry.add(_k, cls, _s)) for a in impl.argnames}
+                )
                 if returned is not None:
-                    registry.problems.append(f"{source}: {hook_name} returned a value, which is ignored: "
-                                             f"take a `register` argument and call register(cls) for each class")
+                    registry.problems.append(
+                        f"{source}: {hook_name} returned a value, which is ignored: "
+                        f"take a `register` argument and call register(cls) for each class"
+                    )
             except Exception as exc:
                 registry.problems.append(f"{source}: {hook_name} raised {_one_line(exc)}")
     return registry

@@ -221,8 +221,9 @@ def write_cross_report(cross: CrossCohort, out: Path, title: str = "") -> tuple[
     ranks = cross.ranks.copy()
     for column in ranks.columns[1:]:
         ranks[column] = [f"{v:.4g}" for v in ranks[column]]
-    sections = [Section("Average ranks", paragraphs=list(cross.notes), tables=[("", ranks)],
-                        figures=list(cross.figures))]
+    sections = [
+        Section("Average ranks", paragraphs=list(cross.notes), tables=[("", ranks)], figures=list(cross.figures))
+    ]
     sections += [_stats_section(c, f"{c.experiment}: uncertainty over outer splits") for c in cross.cohorts]
     return write_pages(out, title, [intro], sections)
 

@@ -66,8 +66,9 @@ def write_pages(out: Path, title: str, intro: list[str], sections: list[Section]
             (out / path).write_bytes(png)
             md += [f"### {name}: {caption}", "", f"![{caption}]({path})", ""]
             figures.append((name, caption, base64.b64encode(png).decode()))
-        rendered.append({"heading": section.heading, "paragraphs": section.paragraphs, "tables": tables,
-                         "figures": figures})
+        rendered.append(
+            {"heading": section.heading, "paragraphs": section.paragraphs, "tables": tables, "figures": figures}
+        )
     env = jinja2.Environment(autoescape=True)
     page = env.from_string(_TEMPLATE).render(title=title, intro=intro, sections=rendered)
     (out / "report.html").write_text(page)

@@ -59,8 +59,11 @@ def interval_table(results: Sequence[TranslatorResults], metrics: Sequence[str])
     """translator, control, n_splits and, per metric, ``mean [lo, hi]`` (95% t interval over outer splits)."""
     rows = []
     for res in results:
-        row: dict[str, object] = {"translator": res.label, "control": "yes" if res.control else "",
-                                  "outer splits": len(res.splits)}
+        row: dict[str, object] = {
+            "translator": res.label,
+            "control": "yes" if res.control else "",
+            "outer splits": len(res.splits),
+        }
         row.update({m: _interval_cell(res, m) for m in metrics})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -73,17 +76,20 @@ def paired_table(compared: dict[str, dict[str, PairedComparison]], baseline: str
         for label, comp in per.items():
             d = comp.difference
             single = math.isnan(d.low)
-            rows.append({
-                "metric": metric,
-                "translator": label,
-                f"Δ vs {baseline}": _num(d.estimate),
-                "95% interval": "n=1, no interval" if single else f"[{_num(d.low)}, {_num(d.high)}]",
-                "method": d.method,
-                "P(better)": "–" if single else f"{comp.p_better.estimate:.2f} [{comp.p_better.low:.2f}, "
-                f"{comp.p_better.high:.2f}]",
-                "splits": comp.n_splits,
-                "verdict": "n=1" if single else comp.verdict,
-            })
+            rows.append(
+                {
+                    "metric": metric,
+                    "translator": label,
+                    f"Δ vs {baseline}": _num(d.estimate),
+                    "95% interval": "n=1, no interval" if single else f"[{_num(d.low)}, {_num(d.high)}]",
+                    "method": d.method,
+                    "P(better)": "–"
+                    if single
+                    else f"{comp.p_better.estimate:.2f} [{comp.p_better.low:.2f}, {comp.p_better.high:.2f}]",
+                    "splits": comp.n_splits,
+                    "verdict": "n=1" if single else comp.verdict,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -189,16 +195,20 @@ def cross_cohort(
         notes.append(f"with {len(datasets)} experiments Wilcoxon-Holm cannot reject any pair (needs N >= 6)")
     out = CrossCohort(metric, cohorts, ranks, notes)
     cliques = nemenyi_cliques(fr.average_ranks, cd)
-    out.figures.append((
-        "critical difference (Nemenyi)",
-        f"average rank on {metric} over {len(datasets)} experiments; bars join translators within CD",
-        critical_difference_figure(methods, fr.average_ranks, cd=cd, cliques=cliques, title="Nemenyi"),
-    ))
+    out.figures.append(
+        (
+            "critical difference (Nemenyi)",
+            f"average rank on {metric} over {len(datasets)} experiments; bars join translators within CD",
+            critical_difference_figure(methods, fr.average_ranks, cd=cd, cliques=cliques, title="Nemenyi"),
+        )
+    )
     tests = wilcoxon_holm(scores, methods)
     w_cliques = wilcoxon_cliques(fr.average_ranks, methods, tests)
-    out.figures.append((
-        "critical difference (Wilcoxon-Holm)",
-        f"average rank on {metric}; bars join translators Wilcoxon-Holm does not tell apart",
-        critical_difference_figure(methods, fr.average_ranks, cd=None, cliques=w_cliques, title="Wilcoxon-Holm"),
-    ))
+    out.figures.append(
+        (
+            "critical difference (Wilcoxon-Holm)",
+            f"average rank on {metric}; bars join translators Wilcoxon-Holm does not tell apart",
+            critical_difference_figure(methods, fr.average_ranks, cd=None, cliques=w_cliques, title="Wilcoxon-Holm"),
+        )
+    )
     return out

@@ -117,8 +117,11 @@ def run_experiment(
             echo(
                 f"[{i}/{n}] {label}: {len(todo)} job(s) submitted"
                 + (f", {len(entry.done)} already finished" if entry.done else "")
-                + ("" if plan.cls.seed_dependent or len(config.seeds) == 1 else
-                   f" (seed-independent: fitted with seed {config.seeds[0]} only)")
+                + (
+                    ""
+                    if plan.cls.seed_dependent or len(config.seeds) == 1
+                    else f" (seed-independent: fitted with seed {config.seeds[0]} only)"
+                )
             )
             if not todo:  # every job finished before an interruption: only the summary was left open
                 outcomes[label] = _close(entry, judges if judge else None, echo)
@@ -222,7 +225,9 @@ def _close(entry: Entry, judges: _Judges | None, echo: Echo) -> Outcome:
         for job, run_id in entry.done_runs.items():
             judge = judges.get(job[0])
             if judge and not any(k.startswith("downstream/") for k in entry.done[job]):
-                scored = _backfill_run(judge, entry.store, run_id, _title(entry.label, job, len(entry.split_hashes)), echo)
+                scored = _backfill_run(
+                    judge, entry.store, run_id, _title(entry.label, job, len(entry.split_hashes)), echo
+                )
                 if scored:
                     entry.done[job] = {**entry.done[job], **scored}
     status, metrics, error = entry.close()

@@ -209,7 +209,11 @@ def prob_better(
 ) -> Interval:
     """P(X beats the reference): the share of paired splits where X is better; a tie counts 1/2."""
     a, b = _pair(x, reference)
-    wins = np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0)) if lower_is_better else np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+    wins = (
+        np.where(a < b, 1.0, np.where(a == b, 0.5, 0.0))
+        if lower_is_better
+        else np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+    )
     if method == "wilson":
         return wilson_interval(float(wins.sum()), wins.size, confidence)
     if method != "bootstrap":
@@ -299,8 +303,13 @@ def compare_to_reference(
                 raise ValueError("compare_to_reference: give n_train and n_test, or the splits of every split hash")
             nt, ns = split_sizes(used)
         out[label] = paired_comparison(
-            [vals[h] for h in common], [ref[h] for h in common], metric=metric,
-            n_train=nt, n_test=ns, method=method, confidence=confidence,
+            [vals[h] for h in common],
+            [ref[h] for h in common],
+            metric=metric,
+            n_train=nt,
+            n_test=ns,
+            method=method,
+            confidence=confidence,
         )
     return out
 

@@ -62,7 +62,7 @@ def paired_difference_figure(
     lower = items[0][1].lower_is_better
     items.sort(key=lambda kv: kv[1].difference.estimate if lower else -kv[1].difference.estimate)
     fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.42 * len(items)))
-    for row, (name, c) in enumerate(items):
+    for row, (_name, c) in enumerate(items):
         y = len(items) - 1 - row
         d = c.difference
         colour = _UNSURE if c.crosses_zero else (_BETTER if c.verdict == "better" else _WORSE)
@@ -85,7 +85,9 @@ def paired_difference_figure(
     method = items[0][1].difference.method.replace("_", " ")
     conf = round(100 * items[0][1].difference.confidence)
     hint = "lower is better" if lower else "higher is better"
-    ax.set_xlabel(f"{metric}: translator - {reference} ({hint})\n{conf}% {method} interval over {n} outer splits", fontsize=9)
+    ax.set_xlabel(
+        f"{metric}: translator - {reference} ({hint})\n{conf}% {method} interval over {n} outer splits", fontsize=9
+    )
     ax.set_title(title or f"paired difference to {reference}", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

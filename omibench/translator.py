@@ -17,8 +17,16 @@ from .constraints import Constraint, first_violation
 if TYPE_CHECKING:
     from .data.paired import PairedData
 
-__all__ = ["Translator", "FitContext", "Resources", "resolve_device", "validate_params", "read_model_meta", "Chosen",
-           "ParamConstraints"]
+__all__ = [
+    "Translator",
+    "FitContext",
+    "Resources",
+    "resolve_device",
+    "validate_params",
+    "read_model_meta",
+    "Chosen",
+    "ParamConstraints",
+]
 
 T = TypeVar("T")
 Self = TypeVar("Self", bound="Translator")
@@ -176,10 +184,13 @@ class Translator:
         the task does not give it."""
         cls = type(self)
         if cls.control and cls.uses_test_labels:
-            raise NotImplementedError(f"control {cls.name!r} declares uses_test_labels but does not implement "
-                                      "predict_with_labels")
-        raise PluginError(f"translator {cls.name!r} may not read the labels of the samples it predicts: only a "
-                          "control (control = True, uses_test_labels = True) may; predict from b alone")
+            raise NotImplementedError(
+                f"control {cls.name!r} declares uses_test_labels but does not implement predict_with_labels"
+            )
+        raise PluginError(
+            f"translator {cls.name!r} may not read the labels of the samples it predicts: only a "
+            "control (control = True, uses_test_labels = True) may; predict from b alone"
+        )
 
     def chosen(self) -> Chosen:
         """After ``fit``: what was selected on the validation split (a penalty, k, a rank, the
@@ -223,8 +234,9 @@ class Translator:
             with np.load(state_file, allow_pickle=False) as state:
                 model.set_state({k: state[k] for k in state.files})
         except (OSError, ValueError, KeyError) as exc:
-            raise PluginError(f"{state_file}: cannot be read as a saved {cls.name!r} model ({_first_line(exc)}): "
-                              "save the model again") from exc
+            raise PluginError(
+                f"{state_file}: cannot be read as a saved {cls.name!r} model ({_first_line(exc)}): save the model again"
+            ) from exc
         return model
 
 
@@ -236,16 +248,21 @@ def read_model_meta(path: str | Path, cls: type[Translator] | None = None) -> di
     try:
         meta = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PluginError(f"{file}: missing; {Path(path)} is not a saved translator "
-                          "(omibench run saves one per run)") from None
+        raise PluginError(
+            f"{file}: missing; {Path(path)} is not a saved translator (omibench run saves one per run)"
+        ) from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PluginError(f"{file}: not readable JSON ({_first_line(exc)}): save the model again") from None
-    if not isinstance(meta, dict) or not isinstance(meta.get("translator"), str) \
-            or not isinstance(meta.get("params", {}), dict):
-        raise PluginError(f"{file}: expected an object with \"translator\" (a name) and \"params\" (an object)")
+    if (
+        not isinstance(meta, dict)
+        or not isinstance(meta.get("translator"), str)
+        or not isinstance(meta.get("params", {}), dict)
+    ):
+        raise PluginError(f'{file}: expected an object with "translator" (a name) and "params" (an object)')
     if cls is not None and meta["translator"] != cls.name:
-        raise PluginError(f"{file}: holds a {meta['translator']!r} model, not {cls.name!r}: "
-                          "load it with its own translator")
+        raise PluginError(
+            f"{file}: holds a {meta['translator']!r} model, not {cls.name!r}: load it with its own translator"
+        )
     meta.setdefault("params", {})
     return meta
 

@@ -111,7 +111,9 @@ def open_study(request: TuneRequest, name: str, worker: int = 0) -> optuna.Study
         study.set_user_attr("cv", request.cv)
     elif int(scored_by) != request.cv:  # trials scored two ways are not comparable
         how = f"--cv {scored_by}" if int(scored_by) else "the validation split (no --cv)"
-        raise ConfigError(f"study {name}: its trials were scored by {how}; tune with the same, or give another --storage")
+        raise ConfigError(
+            f"study {name}: its trials were scored by {how}; tune with the same, or give another --storage"
+        )
     return study
 
 

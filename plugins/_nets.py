@@ -73,8 +73,11 @@ def _conv(c_in: int, c_out: int, k: int) -> list[nn.Module]:
     # in place: the batch norm's backward needs its input, not its output, and LeakyReLU's backward
     # with a positive slope reads the sign of its result; so one activation per layer is not kept
     # (same numbers, about a third less activation memory)
-    return [nn.Conv1d(c_in, c_out, k, padding=k // 2, bias=False), nn.BatchNorm1d(c_out),
-            nn.LeakyReLU(SLOPE, inplace=True)]
+    return [
+        nn.Conv1d(c_in, c_out, k, padding=k // 2, bias=False),
+        nn.BatchNorm1d(c_out),
+        nn.LeakyReLU(SLOPE, inplace=True),
+    ]
 
 
 def double_conv(c_in: int, c_out: int, k: int) -> nn.Sequential:
@@ -123,12 +126,22 @@ class UNetGenerator(nn.Module):
         f = filters
         self.n_out = n_out
         self.inc = double_conv(1, f, kernel)
-        self.down = nn.ModuleList([_Down(f, 2 * f, kernel, 2, 0.0), _Down(2 * f, 4 * f, kernel, 2, dropout),
-                                   _Down(4 * f, 8 * f, kernel, 2, 0.0), _Down(8 * f, 16 * f, kernel, 2, dropout)])
-        self.up = nn.ModuleList([_Up(16 * f, 8 * f, 8 * f, kernel, 4, 0.0),
-                                 _Up(8 * f, 4 * f, 4 * f, kernel, 2, dropout),
-                                 _Up(4 * f, 2 * f, 2 * f, kernel, 2, 0.0),
-                                 _Up(2 * f, f, f, kernel, 2, dropout)])
+        self.down = nn.ModuleList(
+            [
+                _Down(f, 2 * f, kernel, 2, 0.0),
+                _Down(2 * f, 4 * f, kernel, 2, dropout),
+                _Down(4 * f, 8 * f, kernel, 2, 0.0),
+                _Down(8 * f, 16 * f, kernel, 2, dropout),
+            ]
+        )
+        self.up = nn.ModuleList(
+            [
+                _Up(16 * f, 8 * f, 8 * f, kernel, 4, 0.0),
+                _Up(8 * f, 4 * f, 4 * f, kernel, 2, dropout),
+                _Up(4 * f, 2 * f, 2 * f, kernel, 2, 0.0),
+                _Up(2 * f, f, f, kernel, 2, dropout),
+            ]
+        )
         lengths = [n_in]
         for _ in range(4):
             lengths.append(lengths[-1] // 2)
@@ -153,8 +166,9 @@ class CNNDiscriminator(nn.Module):
     """OT ``multi_conv_new``: conv branches for A and for B (stretched x2 and cropped to A's length),
     concat, three (MaxPool4 -> DoubleConv) stages, 1-channel map, FC block -> Linear(64) logits."""
 
-    def __init__(self, n_a: int, n_b: int, filters: int = 64, kernel: int = 9, dropout: float = 0.0,
-                 n_logits: int = 64) -> None:
+    def __init__(
+        self, n_a: int, n_b: int, filters: int = 64, kernel: int = 9, dropout: float = 0.0, n_logits: int = 64
+    ) -> None:
         super().__init__()
         f = filters
         self.n_a = n_a

@@ -32,8 +32,9 @@ BOOL = Options(True, False)
 
 def _empty_val(name: str, what: str, val: PairedData) -> str | None:
     if val.n_samples == 0:
-        return (f"{name} chooses {what} on the validation split, which is empty: set split.val_fraction > 0 "
-                f"or give {what}")
+        return (
+            f"{name} chooses {what} on the validation split, which is empty: set split.val_fraction > 0 or give {what}"
+        )
     return None
 
 
@@ -106,8 +107,10 @@ class _SvdRegression(Translator):
             best = int(np.argmin(np.abs(values - fixed)))
         else:
             if val.n_samples == 0:
-                raise PluginError(f"{self.name} chooses its {self._path_name} on the validation split, which is empty: "
-                                  f"set split.val_fraction > 0 or give {self._path_name}")
+                raise PluginError(
+                    f"{self.name} chooses its {self._path_name} on the validation split, which is empty: "
+                    f"set split.val_fraction > 0 or give {self._path_name}"
+                )
             zv = ((val.b.astype(np.float64) - self.x_mean_) / self.x_scale_) @ vt.T  # (nv, r)
             yv = val.a - self.y_mean_.astype(np.float32)
             self.val_mse_path_ = _path_mse(zv, uty, yv, factors)
@@ -124,8 +127,13 @@ class _SvdRegression(Translator):
         return (z @ self.c_ + self.y_mean_.astype(np.float32)).astype(np.float32)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {"x_mean": self.x_mean_, "y_mean": self.y_mean_, "v": self.v_, "c": self.c_,
-                "chosen": np.array(self.chosen_)}
+        return {
+            "x_mean": self.x_mean_,
+            "y_mean": self.y_mean_,
+            "v": self.v_,
+            "c": self.c_,
+            "chosen": np.array(self.chosen_),
+        }
 
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.y_mean_, self.v_, self.c_ = state["x_mean"], state["y_mean"], state["v"], state["c"]
@@ -170,8 +178,10 @@ class Ridge(_SvdRegression):
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {"alpha": trial.suggest_float("alpha", 1e-6, 10.0, log=True),
-                "standardize": trial.suggest_categorical("standardize", [False, True])}
+        return {
+            "alpha": trial.suggest_float("alpha", 1e-6, 10.0, log=True),
+            "standardize": trial.suggest_categorical("standardize", [False, True]),
+        }
 
     def _fixed(self) -> float | None:
         return None if self.params["alpha"] is None else float(self.params["alpha"])
@@ -202,8 +212,10 @@ class PCR(_SvdRegression):
         k = params.get("n_components")
         rank = min(train.n_samples - 1, train.b.shape[1])
         if k is not None and k > rank:
-            return (f"pcr: n_components {k} exceeds the rank of the centred training input (at most "
-                    f"min(training samples - 1, CpGs) = {rank}): lower it or use n_components: null")
+            return (
+                f"pcr: n_components {k} exceeds the rank of the centred training input (at most "
+                f"min(training samples - 1, CpGs) = {rank}): lower it or use n_components: null"
+            )
         return super().skip_reason(params, train, val)
 
     def chosen(self) -> Chosen:
@@ -211,8 +223,10 @@ class PCR(_SvdRegression):
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {"n_components": trial.suggest_int("n_components", 1, 200, log=True),
-                "standardize": trial.suggest_categorical("standardize", [False, True])}
+        return {
+            "n_components": trial.suggest_int("n_components", 1, 200, log=True),
+            "standardize": trial.suggest_categorical("standardize", [False, True]),
+        }
 
     def _fixed(self) -> float | None:
         return None if self.params["n_components"] is None else float(self.params["n_components"])
@@ -255,9 +269,11 @@ class KNN(Translator):
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {"k": trial.suggest_int("k", 1, 50, log=True),
-                "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
-                "standardize": trial.suggest_categorical("standardize", [False, True])}
+        return {
+            "k": trial.suggest_int("k", 1, 50, log=True),
+            "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
+            "standardize": trial.suggest_categorical("standardize", [False, True]),
+        }
 
     def fit(self, train: PairedData, val: PairedData, context: FitContext) -> KNN:
         x = train.b.astype(np.float32)
@@ -281,7 +297,7 @@ class KNN(Translator):
 
     def _neighbours(self, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = (np.asarray(b, dtype=np.float32) - self.x_mean_) / self.x_scale_
-        d2 = (q ** 2).sum(1)[:, None] - 2 * q @ self.x_train_.T + (self.x_train_ ** 2).sum(1)[None, :]
+        d2 = (q**2).sum(1)[:, None] - 2 * q @ self.x_train_.T + (self.x_train_**2).sum(1)[None, :]
         d2 = np.maximum(d2, 0.0)
         order = np.argsort(d2, axis=1, kind="stable")[:, :k]
         return order, np.sqrt(np.take_along_axis(d2, order, axis=1))
@@ -298,8 +314,13 @@ class KNN(Translator):
         return self._average(order, dist).astype(np.float32)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {"x_mean": self.x_mean_, "x_scale": self.x_scale_, "x_train": self.x_train_,
-                "y_train": self.y_train_, "k": np.array(self.k_)}
+        return {
+            "x_mean": self.x_mean_,
+            "x_scale": self.x_scale_,
+            "x_train": self.x_train_,
+            "y_train": self.y_train_,
+            "k": np.array(self.k_),
+        }
 
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.x_scale_ = state["x_mean"], state["x_scale"]

@@ -115,8 +115,10 @@ class ClassMean(Translator):
         return self
 
     def predict(self, b: np.ndarray) -> np.ndarray:
-        raise PluginError("class_mean is a control that predicts from the test samples' labels: it cannot predict "
-                          "from methylation alone; the harness calls predict_with_labels(b, labels) for controls")
+        raise PluginError(
+            "class_mean is a control that predicts from the test samples' labels: it cannot predict "
+            "from methylation alone; the harness calls predict_with_labels(b, labels) for controls"
+        )
 
     def predict_with_labels(self, b: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         """(n, n_a_features) float32: the training mean of each sample's label (overall mean where
@@ -135,8 +137,10 @@ class ClassMean(Translator):
 
     def chosen(self) -> dict[str, Any]:
         """The classes seen in training and their training sizes, flat (logged as parameters)."""
-        return {"n_classes": len(self.classes_),
-                "classes": ", ".join(f"{c} ({int(n)})" for c, n in zip(self.classes_, self.counts_))}
+        return {
+            "n_classes": len(self.classes_),
+            "classes": ", ".join(f"{c} ({int(n)})" for c, n in zip(self.classes_, self.counts_)),
+        }
 
     def get_state(self) -> dict[str, np.ndarray]:
         return {"classes": self.classes_, "means": self.means_, "counts": self.counts_, "overall": self.overall_}

@@ -97,8 +97,10 @@ class Lasso(Translator):
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         if params.get("alpha") is None and val.n_samples == 0:
-            return ("lasso with alpha: null chooses alpha on the validation split, which is empty: "
-                    "set split.val_fraction > 0 or give alpha")
+            return (
+                "lasso with alpha: null chooses alpha on the validation split, which is empty: "
+                "set split.val_fraction > 0 or give alpha"
+            )
         return None
 
     def chosen(self) -> Chosen:
@@ -153,8 +155,15 @@ class Lasso(Translator):
 
     def get_state(self) -> dict[str, np.ndarray]:
         c = self.coef_
-        return {"x_mean": self.x_mean_, "y_mean": self.y_mean_, "alpha": self.alpha_, "coef_data": c.data,
-                "coef_indices": c.indices, "coef_indptr": c.indptr, "coef_shape": np.array(c.shape)}
+        return {
+            "x_mean": self.x_mean_,
+            "y_mean": self.y_mean_,
+            "alpha": self.alpha_,
+            "coef_data": c.data,
+            "coef_indices": c.indices,
+            "coef_indptr": c.indptr,
+            "coef_shape": np.array(c.shape),
+        }
 
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.y_mean_, self.alpha_ = state["x_mean"], state["y_mean"], state["alpha"]
@@ -163,8 +172,9 @@ class Lasso(Translator):
         self.coef_ = scipy.sparse.csc_matrix(parts, shape=shape)
 
 
-def _fit_genes(x: np.ndarray, y: np.ndarray, yv: np.ndarray | None, xv: np.ndarray | None,
-               params: Mapping[str, Any]) -> tuple[scipy.sparse.csc_matrix, np.ndarray]:
+def _fit_genes(
+    x: np.ndarray, y: np.ndarray, yv: np.ndarray | None, xv: np.ndarray | None, params: Mapping[str, Any]
+) -> tuple[scipy.sparse.csc_matrix, np.ndarray]:
     """Fit the genes of one chunk (x and y centred); return sparse coefs (p, k) and chosen alphas."""
     from celer import celer_path
 
@@ -188,14 +198,24 @@ def _fit_genes(x: np.ndarray, y: np.ndarray, yv: np.ndarray | None, xv: np.ndarr
         else:
             if xv is None or yv is None:  # fit() refuses alpha: null without validation rows before this
                 raise ValueError("the validation path needs validation rows")
-            best = _validation_path(x, yj, xv, yv[:, j], grid, tol, params["max_iter"], params["path_patience"],
-                                    params["path_rise"])
+            best = _validation_path(
+                x, yj, xv, yv[:, j], grid, tol, params["max_iter"], params["path_patience"], params["path_rise"]
+            )
             coefs[:, j], chosen[j] = best[1], grid[best[0]]
     return scipy.sparse.csc_matrix(coefs), chosen
 
 
-def _validation_path(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarray, grid: np.ndarray, tol: float,
-                     max_iter: int, patience: int | None, rise: float | None = None) -> tuple[int, np.ndarray]:
+def _validation_path(
+    x: np.ndarray,
+    y: np.ndarray,
+    xv: np.ndarray,
+    yv: np.ndarray,
+    grid: np.ndarray,
+    tol: float,
+    max_iter: int,
+    patience: int | None,
+    rise: float | None = None,
+) -> tuple[int, np.ndarray]:
     """Walk the decreasing ``grid`` with warm starts; return (index, coefs) of the lowest validation MSE.
 
     With ``patience`` the walk stops once that many alphas in a row have not improved the validation
@@ -208,9 +228,10 @@ def _validation_path(x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarra
 
     best_k, best_mse, best_w = 0, np.inf, np.zeros(x.shape[1])
     w = None
-    for k, alpha in enumerate(grid):
-        _, path, _ = celer_path(x, y, pb="lasso", alphas=grid[k : k + 1], tol=tol, max_iter=max_iter, prune=1,
-                                coef_init=w)
+    for k in range(len(grid)):
+        _, path, _ = celer_path(
+            x, y, pb="lasso", alphas=grid[k : k + 1], tol=tol, max_iter=max_iter, prune=1, coef_init=w
+        )
         w = path[:, 0]
         mse = float(((xv @ w - yv) ** 2).mean())
         if mse < best_mse:

@@ -50,8 +50,14 @@ def _key(feature: str) -> str:
     return re.sub(r"\.\d+$", "", feature) if feature.startswith("ENSG") else feature  # Ensembl version dropped
 
 
-def gene_neighbourhoods(b_features: np.ndarray, a_features: np.ndarray, probe_table: str | None,
-                        gene_table: str | None, max_window: int, max_cpgs: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def gene_neighbourhoods(
+    b_features: np.ndarray,
+    a_features: np.ndarray,
+    probe_table: str | None,
+    gene_table: str | None,
+    max_window: int,
+    max_cpgs: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per gene (in ``a_features`` order): (B feature positions, their distance in bp), nearest first,
     within ``max_window`` and at most ``max_cpgs``. A gene named like a B feature gets that feature
     at distance 0 (gene-level methylation). A gene or CpG without a location gets nothing."""
@@ -113,24 +119,36 @@ class Local(Translator):
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {"window": trial.suggest_int("window", 5_000, 2_000_000, log=True),
-                "n_global": trial.suggest_int("n_global", 0, 20),
-                "alpha": trial.suggest_float("alpha", 1e-4, 100.0, log=True)}
+        return {
+            "window": trial.suggest_int("window", 5_000, 2_000_000, log=True),
+            "n_global": trial.suggest_int("n_global", 0, 20),
+            "alpha": trial.suggest_float("alpha", 1e-4, 100.0, log=True),
+        }
 
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         full = {**cls.default_params, **params}
         free = [k for k in ("window", "alpha", "n_global") if full[k] is None]
         if free and val.n_samples == 0:
-            return (f"local chooses {', '.join(free)} on the validation split, which is empty: "
-                    "set split.val_fraction > 0")
-        hoods = gene_neighbourhoods(train.b_features, train.a_features, full["probe_table"], full["gene_table"],
-                                    _max_window(full), int(full["max_cpgs"]))
+            return (
+                f"local chooses {', '.join(free)} on the validation split, which is empty: set split.val_fraction > 0"
+            )
+        hoods = gene_neighbourhoods(
+            train.b_features,
+            train.a_features,
+            full["probe_table"],
+            full["gene_table"],
+            _max_window(full),
+            int(full["max_cpgs"]),
+        )
         if full["require_locations"] and not any(len(idx) for idx, _ in hoods):
-            how = ("the probe and gene tables place no gene near a CpG of the data"
-                   if full["probe_table"] and full["gene_table"] else
-                   "give probe_table and gene_table (e.g. ../shared/data/annotation/hm450_probe_locations_hg19.csv.gz "
-                   "and gene_location_hg19.csv.gz), or gene-level methylation named like the genes")
+            how = (
+                "the probe and gene tables place no gene near a CpG of the data"
+                if full["probe_table"] and full["gene_table"]
+                else "give probe_table and gene_table "
+                "(e.g. ../shared/data/annotation/hm450_probe_locations_hg19.csv.gz "
+                "and gene_location_hg19.csv.gz), or gene-level methylation named like the genes"
+            )
             return f"local: no gene has located methylation features: {how}"
         return None
 
@@ -139,8 +157,9 @@ class Local(Translator):
         reason = self.skip_reason(p, train, val)
         if reason:
             raise PluginError(reason)
-        hoods = gene_neighbourhoods(train.b_features, train.a_features, p["probe_table"], p["gene_table"],
-                                    _max_window(p), int(p["max_cpgs"]))
+        hoods = gene_neighbourhoods(
+            train.b_features, train.a_features, p["probe_table"], p["gene_table"], _max_window(p), int(p["max_cpgs"])
+        )
         n = train.n_samples
         x = train.b.astype(np.float32)
         self.x_mean_ = x.mean(axis=0, dtype=np.float64).astype(np.float32)
@@ -159,8 +178,11 @@ class Local(Translator):
             v = np.zeros((x.shape[1], 0), np.float32)
         z = (x @ v).astype(np.float64)
         windows = [int(p["window"])] if p["window"] is not None else sorted(int(w) for w in p["window_grid"])
-        alphas = (np.array([float(p["alpha"])]) if p["alpha"] is not None
-                  else np.geomspace(float(p["alpha_grid"][0]), float(p["alpha_grid"][1]), int(p["n_alphas"])))
+        alphas = (
+            np.array([float(p["alpha"])])
+            if p["alpha"] is not None
+            else np.geomspace(float(p["alpha_grid"][0]), float(p["alpha_grid"][1]), int(p["n_alphas"]))
+        )
         k, wi, ai = ks[0], 0, 0
         if len(ks) * len(windows) * len(alphas) > 1:
             xv = self._scaled(val.b)
@@ -169,8 +191,16 @@ class Local(Translator):
             best = np.inf
             for kk in ks:
                 beta, e, gamma, xr = _residualise(x, z[:, :kk], y)
-                sse = _window_sse(xr, e, np.asfortranarray(xv - zv[:, :kk] @ gamma.astype(np.float64)),
-                                  yv - zv[:, :kk] @ beta, hoods, windows, alphas, context)
+                sse = _window_sse(
+                    xr,
+                    e,
+                    np.asfortranarray(xv - zv[:, :kk] @ gamma.astype(np.float64)),
+                    yv - zv[:, :kk] @ beta,
+                    hoods,
+                    windows,
+                    alphas,
+                    context,
+                )
                 del xr
                 w_best, a_best = np.unravel_index(int(np.argmin(sse)), sse.shape)
                 if sse[w_best, a_best] < best:
@@ -197,7 +227,7 @@ class Local(Translator):
         return self
 
     def _scaled(self, b: np.ndarray) -> np.ndarray:
-        return ((np.asarray(b, dtype=np.float64) - self.x_mean_) / self.x_scale_)
+        return (np.asarray(b, dtype=np.float64) - self.x_mean_) / self.x_scale_
 
     def predict(self, b: np.ndarray) -> np.ndarray:
         xs = self._scaled(b).astype(np.float32)
@@ -210,19 +240,36 @@ class Local(Translator):
 
     def chosen(self) -> dict[str, Any]:
         per_gene = np.diff(self.offsets_)
-        return {"window": self.window_, "alpha": self.alpha_, "n_global": self.n_global_,
-                "genes_with_cpgs": int((per_gene > 0).sum()), "median_cpgs_per_gene": float(np.median(per_gene))}
+        return {
+            "window": self.window_,
+            "alpha": self.alpha_,
+            "n_global": self.n_global_,
+            "genes_with_cpgs": int((per_gene > 0).sum()),
+            "median_cpgs_per_gene": float(np.median(per_gene)),
+        }
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {"x_mean": self.x_mean_, "x_scale": self.x_scale_, "v": self.v_, "y_mean": self.y_mean_,
-                "pc_coef": self.pc_coef_, "cpg_idx": self.cpg_idx_, "coefs": self.coefs_, "offsets": self.offsets_,
-                "scalars": np.array([self.window_, self.alpha_, self.n_global_], dtype=np.float64)}
+        return {
+            "x_mean": self.x_mean_,
+            "x_scale": self.x_scale_,
+            "v": self.v_,
+            "y_mean": self.y_mean_,
+            "pc_coef": self.pc_coef_,
+            "cpg_idx": self.cpg_idx_,
+            "coefs": self.coefs_,
+            "offsets": self.offsets_,
+            "scalars": np.array([self.window_, self.alpha_, self.n_global_], dtype=np.float64),
+        }
 
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.x_scale_ = state["x_mean"], state["x_scale"]
         self.v_, self.y_mean_ = state["v"], state["y_mean"]
-        self.pc_coef_, self.cpg_idx_, self.coefs_, self.offsets_ = (state["pc_coef"], state["cpg_idx"], state["coefs"],
-                                                                    state["offsets"])
+        self.pc_coef_, self.cpg_idx_, self.coefs_, self.offsets_ = (
+            state["pc_coef"],
+            state["cpg_idx"],
+            state["coefs"],
+            state["offsets"],
+        )
         window, self.alpha_, n_global = (float(v) for v in state["scalars"])
         self.window_, self.n_global_ = int(window), int(n_global)
 
@@ -231,8 +278,9 @@ def _max_window(params: Mapping[str, Any]) -> int:
     return int(params["window"]) if params["window"] is not None else max(int(w) for w in params["window_grid"])
 
 
-def _residualise(x: np.ndarray, z: np.ndarray, y: np.ndarray,
-                 block: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _residualise(
+    x: np.ndarray, z: np.ndarray, y: np.ndarray, block: int = 4096
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Regress the genes y and the CpGs x on the global components z (least squares; z may have no
     columns): (β (k, g) float64, gene residuals e, Γ (k, p), CpG residuals). Residuals are float32 and
     Fortran-ordered (each gene gathers a few columns), computed in column blocks so that no float64
@@ -249,9 +297,16 @@ def _residualise(x: np.ndarray, z: np.ndarray, y: np.ndarray,
     return beta.astype(np.float64), e, gamma, xr
 
 
-def _window_sse(x: np.ndarray, e: np.ndarray, xv: np.ndarray, ev: np.ndarray,
-                hoods: list[tuple[np.ndarray, np.ndarray]], windows: list[int], alphas: np.ndarray,
-                context: FitContext) -> np.ndarray:
+def _window_sse(
+    x: np.ndarray,
+    e: np.ndarray,
+    xv: np.ndarray,
+    ev: np.ndarray,
+    hoods: list[tuple[np.ndarray, np.ndarray]],
+    windows: list[int],
+    alphas: np.ndarray,
+    context: FitContext,
+) -> np.ndarray:
     """Validation SSE over all genes of every (window, alpha): x, e the training CpG and gene residuals,
     xv, ev the validation ones."""
     n = len(x)

@@ -62,8 +62,13 @@ COMMON_CONSTRAINTS = {
     "output_bias": [Options("zero", "train_mean")],
 }
 WIDTHS = ListOf(Interval(int, 1, None), min_len=1)
-FC_SIZES: Mapping[str, Any] = {"hidden": [4096, 1024, 512], "latent": 256, "norm": "instance",
-                               "disc_hidden": [128, 64, 32], "disc_logits": 16}
+FC_SIZES: Mapping[str, Any] = {
+    "hidden": [4096, 1024, 512],
+    "latent": 256,
+    "norm": "instance",
+    "disc_hidden": [128, 64, 32],
+    "disc_logits": 16,
+}
 SMALL_CHECK = {"epochs": 3, "epochs_decay": 1, "batch_size": 16}
 
 
@@ -85,8 +90,13 @@ class _ConditionalGAN(TorchTranslator):
         # epochs are tunable because a time budget (``omibench tune --timeout``) is the budget users
         # have; the decay keeps the paper's share (the last 100 of 800 epochs)
         epochs = trial.suggest_int("epochs", 20, 800, log=True)
-        space = {"lr_g": lr, "lr_d": lr, "dropout": trial.suggest_float("dropout", 0.0, 0.5),
-                 "epochs": epochs, "epochs_decay": max(1, epochs // 8)}
+        space = {
+            "lr_g": lr,
+            "lr_d": lr,
+            "dropout": trial.suggest_float("dropout", 0.0, 0.5),
+            "epochs": epochs,
+            "epochs_decay": max(1, epochs // 8),
+        }
         if cls.default_params["lambda_dist"]:
             space["lambda_dist"] = trial.suggest_float("lambda_dist", 1.0, 1000.0, log=True)
         return space
@@ -157,8 +167,12 @@ class _ConditionalGAN(TorchTranslator):
             totals += torch.stack([loss_d.detach(), loss_gan.detach(), loss_dist.detach()])
             n_batches += 1
         loss_d, loss_gan, loss_dist = (totals / max(n_batches, 1)).tolist()  # one host sync per epoch
-        return {"loss_d": loss_d, "loss_g_gan": loss_gan, "loss_g_dist": loss_dist,
-                "lr_g": self.opt_g.param_groups[0]["lr"]}
+        return {
+            "loss_d": loss_d,
+            "loss_g_gan": loss_gan,
+            "loss_g_dist": loss_dist,
+            "lr_g": self.opt_g.param_groups[0]["lr"],
+        }
 
     def _distance(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         if self.params["dist_loss"] == "BCE":
@@ -193,15 +207,23 @@ class OmiTransFC(_ConditionalGAN):
 
     name = "omitrans_fc"
     default_params: Mapping[str, Any] = {**COMMON, **FC_SIZES}
-    param_constraints = {**COMMON_CONSTRAINTS, "hidden": [WIDTHS], "latent": [Interval(int, 1, None)],
-                         "norm": [Options("instance", "batch", "layer", "none")], "disc_hidden": [WIDTHS],
-                         "disc_logits": [Interval(int, 1, None)]}
+    param_constraints = {
+        **COMMON_CONSTRAINTS,
+        "hidden": [WIDTHS],
+        "latent": [Interval(int, 1, None)],
+        "norm": [Options("instance", "batch", "layer", "none")],
+        "disc_hidden": [WIDTHS],
+        "disc_logits": [Interval(int, 1, None)],
+    }
     check_params: Mapping[str, Any] = {**SMALL_CHECK, "hidden": [32, 16], "latent": 8, "disc_hidden": [16]}
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {**super().search_space(trial), "latent": trial.suggest_categorical("latent", [64, 128, 256, 512]),
-                "output_bias": trial.suggest_categorical("output_bias", ["zero", "train_mean"])}
+        return {
+            **super().search_space(trial),
+            "latent": trial.suggest_categorical("latent", [64, 128, 256, 512]),
+            "output_bias": trial.suggest_categorical("output_bias", ["zero", "train_mean"]),
+        }
 
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
         p = self.params
@@ -222,8 +244,12 @@ class OmiTransCNN(_ConditionalGAN):
 
     name = "omitrans_cnn"
     default_params: Mapping[str, Any] = {**COMMON, "filters": 64, "disc_filters": 64, "kernel": 9}
-    param_constraints = {**COMMON_CONSTRAINTS, "filters": [Interval(int, 1, None)],
-                         "disc_filters": [Interval(int, 1, None)], "kernel": [Interval(int, 1, None)]}
+    param_constraints = {
+        **COMMON_CONSTRAINTS,
+        "filters": [Interval(int, 1, None)],
+        "disc_filters": [Interval(int, 1, None)],
+        "kernel": [Interval(int, 1, None)],
+    }
     check_params: Mapping[str, Any] = {**SMALL_CHECK, "filters": 4, "disc_filters": 4}
     MIN_FEATURES = 16  # the U-Net's four poolings by 2
 
@@ -238,8 +264,10 @@ class OmiTransCNN(_ConditionalGAN):
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         if train.b.shape[1] < cls.MIN_FEATURES:
-            return (f"omitrans_cnn's U-Net pools its input four times by 2 and needs at least {cls.MIN_FEATURES} "
-                    f"input features; the data has {train.b.shape[1]}")
+            return (
+                f"omitrans_cnn's U-Net pools its input four times by 2 and needs at least {cls.MIN_FEATURES} "
+                f"input features; the data has {train.b.shape[1]}"
+            )
         return super().skip_reason(params, train, val)
 
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:

@@ -41,9 +41,11 @@ _PREFIX = "sklearn."
 def resolve_estimator(path: str) -> type:
     """The scikit-learn regressor class at import path ``path``; a one-line PluginError otherwise."""
     where = "translator 'sklearn': parameter 'estimator'"
-    if not isinstance(path, str) or not path.startswith(_PREFIX) or "." not in path[len(_PREFIX):]:
-        raise PluginError(f"{where} = {path!r} must be the import path of a scikit-learn class, "
-                          "e.g. sklearn.cross_decomposition.PLSRegression (other libraries: write a translator plugin)")
+    if not isinstance(path, str) or not path.startswith(_PREFIX) or "." not in path[len(_PREFIX) :]:
+        raise PluginError(
+            f"{where} = {path!r} must be the import path of a scikit-learn class, "
+            "e.g. sklearn.cross_decomposition.PLSRegression (other libraries: write a translator plugin)"
+        )
     module_name, _, attr = path.rpartition(".")
     try:
         module = importlib.import_module(module_name)
@@ -55,8 +57,12 @@ def resolve_estimator(path: str) -> type:
         close = difflib.get_close_matches(attr, public, n=1)
         hint = f"; did you mean {module_name}.{close[0]}?" if close else ""
         raise PluginError(f"{where} = {path!r}: {module_name} has no {attr!r}{hint}")
-    if not (isinstance(cls, type) and callable(getattr(cls, "fit", None)) and callable(getattr(cls, "predict", None))
-            and hasattr(cls, "get_params")):
+    if not (
+        isinstance(cls, type)
+        and callable(getattr(cls, "fit", None))
+        and callable(getattr(cls, "predict", None))
+        and hasattr(cls, "get_params")
+    ):
         raise PluginError(f"{where} = {path!r} is not an estimator class with fit and predict")
     from sklearn.base import is_classifier
 
@@ -65,7 +71,7 @@ def resolve_estimator(path: str) -> type:
             raise PluginError(f"{where} = {path!r} is a classifier; a translator needs a regressor")
     except PluginError:
         raise
-    except Exception:  # noqa: BLE001 - estimators with required arguments are checked when built
+    except Exception:
         pass
     return cls
 
@@ -82,9 +88,11 @@ class SklearnTranslator(Translator):
         estimator = resolve_estimator(params["estimator"])
         try:
             known = estimator().get_params(deep=False)
-        except Exception as exc:  # noqa: BLE001 - an estimator that cannot be built without arguments
-            raise PluginError(f"translator 'sklearn': {params['estimator']} cannot be built with defaults "
-                              f"({type(exc).__name__}: {exc})") from None
+        except Exception as exc:
+            raise PluginError(
+                f"translator 'sklearn': {params['estimator']} cannot be built with defaults "
+                f"({type(exc).__name__}: {exc})"
+            ) from None
         for key, value in extra.items():
             if key not in known:
                 close = difflib.get_close_matches(key, list(known), n=1)
@@ -93,8 +101,10 @@ class SklearnTranslator(Translator):
             try:
                 json.dumps(value)
             except (TypeError, ValueError):
-                raise PluginError(f"translator 'sklearn': parameter {key!r} = {value!r} must be plain data "
-                                  "(number, string, list, mapping)") from None
+                raise PluginError(
+                    f"translator 'sklearn': parameter {key!r} = {value!r} must be plain data "
+                    "(number, string, list, mapping)"
+                ) from None
         built = estimator(**extra)
         validate = getattr(built, "_validate_params", None)
         if callable(validate):  # scikit-learn's own declared constraints (ranges, choices)
@@ -108,8 +118,10 @@ class SklearnTranslator(Translator):
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         k = params.get("n_components")
         if isinstance(k, int) and k > min(train.n_samples, train.b.shape[1]):
-            return (f"sklearn {params['estimator']}: n_components {k} exceeds min(training samples, CpGs) = "
-                    f"{min(train.n_samples, train.b.shape[1])}: lower it")
+            return (
+                f"sklearn {params['estimator']}: n_components {k} exceeds min(training samples, CpGs) = "
+                f"{min(train.n_samples, train.b.shape[1])}: lower it"
+            )
         return None
 
     def _build(self, context: FitContext) -> Any:
@@ -142,8 +154,11 @@ class SklearnTranslator(Translator):
         out: Chosen = {}
         for key, value in vars(self.estimator_).items():
             if key.endswith("_") and not key.startswith("_") and key not in ("n_features_in_", "n_iter_"):
-                if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-                        and np.isfinite(value):
+                if (
+                    isinstance(value, (int, float, np.integer, np.floating))
+                    and not isinstance(value, bool)
+                    and np.isfinite(value)
+                ):
                     out[key.rstrip("_")] = value.item() if isinstance(value, np.generic) else value
                 elif isinstance(value, str):
                     out[key.rstrip("_")] = value
@@ -171,15 +186,18 @@ class SklearnTranslator(Translator):
         file = path / "estimator.skops"
         try:
             untrusted = skops.io.get_untrusted_types(file=file)
-        except Exception as exc:  # noqa: BLE001 - a missing or damaged file, whatever skops raises
+        except Exception as exc:
             raise PluginError(f"{file}: cannot be read ({type(exc).__name__}: {exc}): save the model again") from None
         foreign = [t for t in untrusted if not t.startswith(_PREFIX)]
         if foreign:
-            raise PluginError(f"{file}: holds types outside scikit-learn ({', '.join(foreign[:3])}); "
-                              "not loaded, since loading them could run code")
+            raise PluginError(
+                f"{file}: holds types outside scikit-learn ({', '.join(foreign[:3])}); "
+                "not loaded, since loading them could run code"
+            )
         if meta.get("sklearn") and meta["sklearn"] != sklearn.__version__:
-            warnings.warn(f"{file}: saved with scikit-learn {meta['sklearn']}, loaded with {sklearn.__version__}",
-                          stacklevel=2)
+            warnings.warn(
+                f"{file}: saved with scikit-learn {meta['sklearn']}, loaded with {sklearn.__version__}", stacklevel=2
+            )
         model.estimator_ = skops.io.load(file, trusted=untrusted)
         model.n_out_ = int(meta.get("n_out", 0))
         return model

@@ -56,11 +56,14 @@ class KernelRidge(Translator):
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         if train.n_samples < 2:
-            return ("krr scales its kernel by distances between training samples; the training split has "
-                    f"{train.n_samples}")
+            return (
+                f"krr scales its kernel by distances between training samples; the training split has {train.n_samples}"
+            )
         if val.n_samples == 0:
-            return ("krr chooses its bandwidth and penalty on the validation split, which is empty: "
-                    "set split.val_fraction > 0")
+            return (
+                "krr chooses its bandwidth and penalty on the validation split, which is empty: "
+                "set split.val_fraction > 0"
+            )
         return None
 
     def chosen(self) -> Chosen:
@@ -104,7 +107,7 @@ class KernelRidge(Translator):
         return ((np.asarray(b, dtype=np.float64) - self.x_mean_) / self.x_scale_).astype(np.float32)
 
     def _sqdist(self, q: np.ndarray) -> np.ndarray:
-        d = (q ** 2).sum(1)[:, None] - 2.0 * q @ self.x_train_.T + (self.x_train_ ** 2).sum(1)[None, :]
+        d = (q**2).sum(1)[:, None] - 2.0 * q @ self.x_train_.T + (self.x_train_**2).sum(1)[None, :]
         return np.maximum(d, 0.0).astype(np.float64)
 
     def predict(self, b: np.ndarray) -> np.ndarray:
@@ -113,9 +116,15 @@ class KernelRidge(Translator):
         return (kvc @ self.dual_ + self.y_mean_).astype(np.float32)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {"x_mean": self.x_mean_, "x_scale": self.x_scale_, "x_train": self.x_train_, "y_mean": self.y_mean_,
-                "dual": self.dual_, "col_mean": self.col_mean_,
-                "scalars": np.array([self.bandwidth_, self.alpha_, self.median_])}
+        return {
+            "x_mean": self.x_mean_,
+            "x_scale": self.x_scale_,
+            "x_train": self.x_train_,
+            "y_mean": self.y_mean_,
+            "dual": self.dual_,
+            "col_mean": self.col_mean_,
+            "scalars": np.array([self.bandwidth_, self.alpha_, self.median_]),
+        }
 
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.x_scale_, self.x_train_ = state["x_mean"], state["x_scale"], state["x_train"]
@@ -124,8 +133,11 @@ class KernelRidge(Translator):
 
     def refit_params(self) -> dict[str, Any]:
         """Pins the bandwidth (relative to the median distance) and penalty chosen on validation."""
-        return {"bandwidths": [float(self.bandwidth_)], "alpha_grid": [float(self.alpha_), 2 * float(self.alpha_)],
-                "n_alphas": 1}
+        return {
+            "bandwidths": [float(self.bandwidth_)],
+            "alpha_grid": [float(self.alpha_), 2 * float(self.alpha_)],
+            "n_alphas": 1,
+        }
 
 
 def _member(name: str) -> Translator:
@@ -158,8 +170,10 @@ class Stack(Translator):
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         if val.n_samples < 2:
-            return ("stack fits its blend on the validation split, which has "
-                    f"{val.n_samples} sample(s): set split.val_fraction so that it has 2+")
+            return (
+                "stack fits its blend on the validation split, which has "
+                f"{val.n_samples} sample(s): set split.val_fraction so that it has 2+"
+            )
         for name in params["members"]:
             member = _member(name)
             reason = type(member).skip_reason(member.params, train, val)
@@ -208,8 +222,11 @@ class Stack(Translator):
         return np.asarray(out, dtype=np.float32)
 
     def get_state(self) -> dict[str, np.ndarray]:
-        state: dict[str, np.ndarray] = {"weights": self.weights_, "y_mean": self.y_mean_,
-                                        "names": np.array(self.names_)}
+        state: dict[str, np.ndarray] = {
+            "weights": self.weights_,
+            "y_mean": self.y_mean_,
+            "names": np.array(self.names_),
+        }
         for i, m in enumerate(self.models_):
             state.update({f"m{i}.{k}": v for k, v in m.get_state().items()})
         return state

@@ -64,24 +64,32 @@ class SvdKrr(Translator):
         "select_samples": 2000,  # training rows used for the validation choice
         "standardize": True,
     }
-    check_params: ClassVar[Mapping[str, Any]] = {"n_components_in_grid": [4, 8], "n_components_out": 8, "n_members": 2,
-                                       "bandwidths": [1.0, 4.0], "n_alphas": 4}
+    check_params: ClassVar[Mapping[str, Any]] = {
+        "n_components_in_grid": [4, 8],
+        "n_components_out": 8,
+        "n_members": 2,
+        "bandwidths": [1.0, 4.0],
+        "n_alphas": 4,
+    }
     seed_dependent: ClassVar[bool] = True  # randomized SVDs, the selection subsample and the folds
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {"n_components_in": trial.suggest_int("n_components_in", 8, 512, log=True),
-                "n_components_out": trial.suggest_int("n_components_out", 8, 512, log=True),
-                "bandwidth": trial.suggest_float("bandwidth", 0.1, 10.0, log=True),
-                "alpha": trial.suggest_float("alpha", 1e-5, 1.0, log=True),
-                "n_members": trial.suggest_int("n_members", 1, 8)}
+        return {
+            "n_components_in": trial.suggest_int("n_components_in", 8, 512, log=True),
+            "n_components_out": trial.suggest_int("n_components_out", 8, 512, log=True),
+            "bandwidth": trial.suggest_float("bandwidth", 0.1, 10.0, log=True),
+            "alpha": trial.suggest_float("alpha", 1e-5, 1.0, log=True),
+            "n_members": trial.suggest_int("n_members", 1, 8),
+        }
 
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
         free = [k for k in ("n_components_in", "bandwidth", "alpha") if params.get(k) is None]
         if free and val.n_samples == 0:
-            return (f"svd_krr chooses {', '.join(free)} on the validation split, which is empty: "
-                    "set split.val_fraction > 0")
+            return (
+                f"svd_krr chooses {', '.join(free)} on the validation split, which is empty: set split.val_fraction > 0"
+            )
         if train.n_samples < 2 * max(1, int(params.get("n_members", 1))):
             return f"svd_krr: {train.n_samples} training samples are too few for {params.get('n_members')} fold members"
         return None
@@ -99,8 +107,11 @@ class SvdKrr(Translator):
         self.x_scale_ = np.where(sd > 0, sd, 1.0).astype(np.float32)
         x -= self.x_mean_
         x /= self.x_scale_
-        ranks_in = [int(p["n_components_in"])] if p["n_components_in"] is not None else \
-            sorted({int(r) for r in p["n_components_in_grid"]})
+        ranks_in = (
+            [int(p["n_components_in"])]
+            if p["n_components_in"] is not None
+            else sorted({int(r) for r in p["n_components_in_grid"]})
+        )
         k_in = max(1, min(max(ranks_in), min(x.shape) - 1 if min(x.shape) > 1 else 1))
         _, _, vt = randomized_svd(x, k_in, random_state=int(rng.integers(2**31)))
         self.v_ = np.ascontiguousarray(vt.T, dtype=np.float32)  # (p, k_in)
@@ -125,7 +136,7 @@ class SvdKrr(Translator):
         self.duals_ = np.zeros((len(self.member_rows_), n, self.rank_out_), dtype=np.float32)
         self.member_means_ = np.zeros((len(self.member_rows_), self.rank_out_), dtype=np.float32)
         zz = self.z_train_.astype(np.float64)
-        sq = (zz ** 2).sum(axis=1)
+        sq = (zz**2).sum(axis=1)
         for m, rows in enumerate(self.member_rows_):
             zm = zz[rows]
             k = _rbf(zm, sq[rows], zm, sq[rows], self.gamma_)
@@ -139,15 +150,19 @@ class SvdKrr(Translator):
         self.w_ = np.ascontiguousarray(self.w_[:, : self.rank_out_])
         return self
 
-    def _select(self, z: np.ndarray, t: np.ndarray, val: PairedData, rng: np.random.Generator,
-                ranks_in: list[int]) -> None:
+    def _select(
+        self, z: np.ndarray, t: np.ndarray, val: PairedData, rng: np.random.Generator, ranks_in: list[int]
+    ) -> None:
         """Set rank_in_, rank_out_, bandwidth_, alpha_ and gamma_ (1 / (bandwidth * median))."""
         p = self.params
         n = len(z)
         sub = np.sort(rng.choice(n, size=min(n, int(p["select_samples"])), replace=False))
         bws = [float(p["bandwidth"])] if p["bandwidth"] is not None else [float(b) for b in p["bandwidths"]]
-        alphas = np.array([float(p["alpha"])]) if p["alpha"] is not None else \
-            np.geomspace(float(p["alpha_grid"][0]), float(p["alpha_grid"][1]), int(p["n_alphas"]))
+        alphas = (
+            np.array([float(p["alpha"])])
+            if p["alpha"] is not None
+            else np.geomspace(float(p["alpha_grid"][0]), float(p["alpha_grid"][1]), int(p["n_alphas"]))
+        )
         fixed = p["bandwidth"] is not None and p["alpha"] is not None and len(ranks_in) == 1
         if fixed or val.n_samples == 0:
             rank = ranks_in[-1]
@@ -158,13 +173,13 @@ class SvdKrr(Translator):
         yv_c = val.a.astype(np.float64) - self.y_mean_
         tv = yv_c @ self.w_.astype(np.float64)  # (nv, k_out)
         # error of the part of Yv outside the target components, the same for every choice
-        base = float((yv_c ** 2).sum() - (tv ** 2).sum())
+        base = float((yv_c**2).sum() - (tv**2).sum())
         ts = t[sub]
         mean = ts.mean(axis=0)
         best = (np.inf, ranks_in[-1], t.shape[1], bws[0], float(alphas[0]), 1.0)
         for rank in ranks_in:
             zs, zvr = z[sub, :rank].astype(np.float64), zv[:, :rank].astype(np.float64)
-            sq_s, sq_v = (zs ** 2).sum(axis=1), (zvr ** 2).sum(axis=1)
+            sq_s, sq_v = (zs**2).sum(axis=1), (zvr**2).sum(axis=1)
             med = _median_sqdist(zs)
             for bw in bws:
                 gamma = 1.0 / (bw * med)
@@ -175,7 +190,7 @@ class SvdKrr(Translator):
                     pred = kv @ (proj / (np.maximum(evals, 0.0) + a * len(zs))[:, None]) + mean
                     # column j's error if predicted, and if dropped (predicted 0): a nested path over rank_out
                     err_kept = ((pred - tv) ** 2).sum(axis=0)
-                    err_drop = (tv ** 2).sum(axis=0)
+                    err_drop = (tv**2).sum(axis=0)
                     path = np.cumsum(err_kept - err_drop) + err_drop.sum() + base  # rank_out = 1 .. k_out
                     r_out = int(np.argmin(path))
                     if path[r_out] < best[0]:
@@ -184,9 +199,9 @@ class SvdKrr(Translator):
         _, self.rank_in_, self.rank_out_, self.bandwidth_, self.alpha_, self.gamma_ = best
 
     def predict(self, b: np.ndarray) -> np.ndarray:
-        zq = (((np.asarray(b, dtype=np.float32) - self.x_mean_) / self.x_scale_) @ self.v_[:, : self.rank_in_])
+        zq = ((np.asarray(b, dtype=np.float32) - self.x_mean_) / self.x_scale_) @ self.v_[:, : self.rank_in_]
         zq64, zt = zq.astype(np.float64), self.z_train_.astype(np.float64)
-        k = _rbf(zq64, (zq64 ** 2).sum(axis=1), zt, (zt ** 2).sum(axis=1), self.gamma_)  # (nq, n)
+        k = _rbf(zq64, (zq64**2).sum(axis=1), zt, (zt**2).sum(axis=1), self.gamma_)  # (nq, n)
         scores = np.zeros((len(zq), self.rank_out_))
         for rows, dual, mean in zip(self.member_rows_, self.duals_, self.member_means_):
             scores += k[:, rows] @ dual[rows].astype(np.float64) + mean
@@ -194,14 +209,26 @@ class SvdKrr(Translator):
         return (scores.astype(np.float32) @ self.w_.T + self.y_mean_).astype(np.float32)
 
     def chosen(self) -> dict[str, Any]:
-        return {"n_components_in": self.rank_in_, "n_components_out": self.rank_out_,
-                "bandwidth": self.bandwidth_, "alpha": self.alpha_}
+        return {
+            "n_components_in": self.rank_in_,
+            "n_components_out": self.rank_out_,
+            "bandwidth": self.bandwidth_,
+            "alpha": self.alpha_,
+        }
 
     def get_state(self) -> dict[str, np.ndarray]:
-        return {"x_mean": self.x_mean_, "x_scale": self.x_scale_, "v": self.v_[:, : self.rank_in_], "w": self.w_,
-                "y_mean": self.y_mean_, "z_train": self.z_train_, "member_rows": self.member_rows_,
-                "duals": self.duals_, "member_means": self.member_means_,
-                "scalars": np.array([self.rank_in_, self.rank_out_, self.bandwidth_, self.alpha_, self.gamma_])}
+        return {
+            "x_mean": self.x_mean_,
+            "x_scale": self.x_scale_,
+            "v": self.v_[:, : self.rank_in_],
+            "w": self.w_,
+            "y_mean": self.y_mean_,
+            "z_train": self.z_train_,
+            "member_rows": self.member_rows_,
+            "duals": self.duals_,
+            "member_means": self.member_means_,
+            "scalars": np.array([self.rank_in_, self.rank_out_, self.bandwidth_, self.alpha_, self.gamma_]),
+        }
 
     def set_state(self, state: Mapping[str, np.ndarray]) -> None:
         self.x_mean_, self.x_scale_, self.v_, self.w_ = state["x_mean"], state["x_scale"], state["v"], state["w"]
@@ -225,7 +252,7 @@ def _rbf(a: np.ndarray, sq_a: np.ndarray, b: np.ndarray, sq_b: np.ndarray, gamma
 def _median_sqdist(z: np.ndarray, cap: int = 1000) -> float:
     """Median squared distance between distinct rows (of the first ``cap`` rows); 1.0 if degenerate."""
     zc = np.asarray(z[:cap], dtype=np.float64)
-    sq = (zc ** 2).sum(axis=1)
+    sq = (zc**2).sum(axis=1)
     d = np.maximum(sq[:, None] + sq[None, :] - 2.0 * zc @ zc.T, 0.0)
     med = float(np.median(d[np.triu_indices(len(zc), 1)])) if len(zc) > 1 else 0.0
     return med if med > 0 else 1.0

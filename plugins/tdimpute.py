@@ -53,8 +53,10 @@ class TDimpute(TorchTranslator):
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        return {"lr": trial.suggest_float("lr", 1e-5, 1e-2, log=True),
-                "hidden": trial.suggest_categorical("hidden", [500, 1000, 2000, 4000])}
+        return {
+            "lr": trial.suggest_float("lr", 1e-5, 1e-2, log=True),
+            "hidden": trial.suggest_categorical("hidden", [500, 1000, 2000, 4000]),
+        }
 
     def fit_scaling(self, train: PairedData) -> None:
         self.lo_ = min(0.0, float(train.a.min()))

@@ -154,7 +154,7 @@ def test_check_catches_a_load_that_crashes_on_a_garbled_file():
     assert "JSONDecodeError" in by_name["load_rejects_garbled_file"].detail
 
 
-ESCAPING_PLUGIN = '''
+ESCAPING_PLUGIN = """
 import os
 import sys
 
@@ -210,7 +210,7 @@ class Good(Mean):
 def omibench_register_translators(register):
     for cls in (ExitZero, RaisesInterrupt, HardExit, Good):
         register(cls)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -220,11 +220,14 @@ def escaping(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name, check, says", [
-    ("exit_zero", "fit_returns_self", "sys.exit(0)"),
-    ("raises_interrupt", "predict_contract", "KeyboardInterrupt"),
-    ("hard_exit", "fit_returns_self", "exited with status 0 without a result"),
-])
+@pytest.mark.parametrize(
+    "name, check, says",
+    [
+        ("exit_zero", "fit_returns_self", "sys.exit(0)"),
+        ("raises_interrupt", "predict_contract", "KeyboardInterrupt"),
+        ("hard_exit", "fit_returns_self", "exited with status 0 without a result"),
+    ],
+)
 def test_a_plugin_that_exits_or_interrupts_is_reported_failing(escaping, name, check, says):
     results = run_checks(name, [escaping])
     by_name = {r.name: r for r in results}
@@ -233,9 +236,12 @@ def test_a_plugin_that_exits_or_interrupts_is_reported_failing(escaping, name, c
     assert {r.name for r in results} == {n for n, _ in translator_checks(Translator)}
     if name == "hard_exit":
         assert "about to leave" in by_name[check].detail  # the child's last output is kept
-        assert all(not r.passed for r in results if r.name not in ("declares", "rejects_unknown_param",
-                                                                   "rejects_out_of_range", "search_space_valid",
-                                                                   "skip_reason"))
+        assert all(
+            not r.passed
+            for r in results
+            if r.name
+            not in ("declares", "rejects_unknown_param", "rejects_out_of_range", "search_space_valid", "skip_reason")
+        )
 
 
 def test_a_good_plugin_passes_in_a_child_process(escaping):
@@ -254,7 +260,8 @@ def test_run_checks_names_an_unknown_translator_and_reports_broken_plugins(tmp_p
 
 
 def test_a_hanging_check_is_stopped_and_named(tmp_path):
-    (tmp_path / "slow.py").write_text(textwrap.dedent('''
+    (tmp_path / "slow.py").write_text(
+        textwrap.dedent("""
         import time
         import numpy as np
         from omibench import Translator, hookimpl
@@ -268,7 +275,8 @@ def test_a_hanging_check_is_stopped_and_named(tmp_path):
         @hookimpl
         def omibench_register_translators(register):
             register(Hang)
-    '''))
+    """)
+    )
     results = run_checks("hang", [tmp_path], timeout_s=6)
     by_name = {r.name: r for r in results}
     assert not by_name["fit_returns_self"].passed

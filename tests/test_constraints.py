@@ -33,24 +33,30 @@ def test_interval_options_and_lists_admit_and_describe():
     assert describe([None, positive]) == "null or a number in (0, inf)"
 
 
-@pytest.mark.parametrize("name, params, says", [
-    ("lasso", {"alpha": -5}, "parameter 'alpha' = -5 is not allowed: must be null or a number in (0, inf)"),
-    ("omitrans_fc", {"gan_mode": "wgan"},
-     "parameter 'gan_mode' = 'wgan' is not allowed: must be one of 'vanilla', 'lsgan'"),
-    ("omitrans_fc", {"epochs": 10, "epochs_decay": 20}, "epochs_decay (20) must not exceed epochs (10)"),
-    ("omitrans_fc", {"dist_loss": "BCE"}, "dist_loss BCE needs zo_norm"),
-    ("omitrans_cnn", {"kernel": 8}, "kernel (8) must be odd"),
-    ("omitrans_cnn", {"output_bias": "train_mean"}, "needs a per-gene output layer"),
-    ("ridge", {"alpha_grid": [10.0, 1e-6]}, "a list of 2 items, each a number in (0, inf), increasing"),
-    ("knn", {"weights": "gaussian"}, "one of 'uniform', 'distance'"),
-    ("knn", {"k": 0}, "'k' = 0 is not allowed: must be null or an int in [1, inf)"),
-    ("tdimpute", {"batch_size": 1}, "'batch_size' = 1 is not allowed: must be an int in [2, inf)"),
-    ("tdimpute", {"select": "best"}, "one of 'final', 'best_val'"),
-    ("stack", {"members": ["ridge", "forest"]}, "'members'"),
-    ("stack", {"members": []}, "'members'"),
-    ("stack", {"members": ["ridge", "ridge"]}, "members lists ridge more than once"),
-    ("pcr", {"n_components": -1}, "'n_components' = -1"),
-])
+@pytest.mark.parametrize(
+    "name, params, says",
+    [
+        ("lasso", {"alpha": -5}, "parameter 'alpha' = -5 is not allowed: must be null or a number in (0, inf)"),
+        (
+            "omitrans_fc",
+            {"gan_mode": "wgan"},
+            "parameter 'gan_mode' = 'wgan' is not allowed: must be one of 'vanilla', 'lsgan'",
+        ),
+        ("omitrans_fc", {"epochs": 10, "epochs_decay": 20}, "epochs_decay (20) must not exceed epochs (10)"),
+        ("omitrans_fc", {"dist_loss": "BCE"}, "dist_loss BCE needs zo_norm"),
+        ("omitrans_cnn", {"kernel": 8}, "kernel (8) must be odd"),
+        ("omitrans_cnn", {"output_bias": "train_mean"}, "needs a per-gene output layer"),
+        ("ridge", {"alpha_grid": [10.0, 1e-6]}, "a list of 2 items, each a number in (0, inf), increasing"),
+        ("knn", {"weights": "gaussian"}, "one of 'uniform', 'distance'"),
+        ("knn", {"k": 0}, "'k' = 0 is not allowed: must be null or an int in [1, inf)"),
+        ("tdimpute", {"batch_size": 1}, "'batch_size' = 1 is not allowed: must be an int in [2, inf)"),
+        ("tdimpute", {"select": "best"}, "one of 'final', 'best_val'"),
+        ("stack", {"members": ["ridge", "forest"]}, "'members'"),
+        ("stack", {"members": []}, "'members'"),
+        ("stack", {"members": ["ridge", "ridge"]}, "members lists ridge more than once"),
+        ("pcr", {"n_components": -1}, "'n_components' = -1"),
+    ],
+)
 def test_out_of_range_and_unknown_choices_are_one_line_errors(name, params, says):
     with pytest.raises(PluginError) as info:
         validate_params(REG.translator(name), params)
@@ -80,10 +86,19 @@ def test_translators_without_constraints_keep_working():
         Unconstrained(shrnk=1.0)
 
 
-@pytest.mark.parametrize("name, params", [
-    ("ridge", {}), ("pcr", {}), ("knn", {}), ("lasso", {}), ("krr", {}), ("stack", {}),
-    ("tdimpute", {"select": "best_val"}), ("omitrans_fc", {"select": "best_val"}),
-])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("ridge", {}),
+        ("pcr", {}),
+        ("knn", {}),
+        ("lasso", {}),
+        ("krr", {}),
+        ("stack", {}),
+        ("tdimpute", {"select": "best_val"}),
+        ("omitrans_fc", {"select": "best_val"}),
+    ],
+)
 def test_translators_that_choose_on_validation_refuse_an_empty_validation_split(name, params):
     train, val, _ = _parts()
     cls = REG.translator(name)
@@ -93,10 +108,19 @@ def test_translators_that_choose_on_validation_refuse_an_empty_validation_split(
     assert reason and "validation" in reason
 
 
-@pytest.mark.parametrize("name, params", [
-    ("ridge", {"alpha": 0.1}), ("pcr", {"n_components": 3}), ("knn", {"k": 3}), ("lasso", {"alpha": 0.1}),
-    ("tdimpute", {}), ("omitrans_fc", {}), ("train_mean", {}), ("linear_regression", {}),
-])
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("ridge", {"alpha": 0.1}),
+        ("pcr", {"n_components": 3}),
+        ("knn", {"k": 3}),
+        ("lasso", {"alpha": 0.1}),
+        ("tdimpute", {}),
+        ("omitrans_fc", {}),
+        ("train_mean", {}),
+        ("linear_regression", {}),
+    ],
+)
 def test_fixed_settings_need_no_validation_split(name, params):
     train, val, _ = _parts()
     cls = REG.translator(name)
@@ -156,12 +180,15 @@ def test_chosen_survives_save_and_load(tmp_path):
         assert REG.translator(name).load(tmp_path / name).chosen() == model.chosen(), name
 
 
-@pytest.mark.parametrize("content, says", [
-    (None, "translator.json: missing"),
-    ("{not json", "translator.json: not readable JSON"),
-    ("[1, 2]", "expected an object"),
-    (json.dumps({"translator": "lasso", "params": {}}), "holds a 'lasso' model, not 'ridge'"),
-])
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        (None, "translator.json: missing"),
+        ("{not json", "translator.json: not readable JSON"),
+        ("[1, 2]", "expected an object"),
+        (json.dumps({"translator": "lasso", "params": {}}), "holds a 'lasso' model, not 'ridge'"),
+    ],
+)
 def test_bad_translator_json_is_one_line_naming_the_file(tmp_path, content, says):
     train, val, _ = _parts()
     ridge = REG.translator("ridge")

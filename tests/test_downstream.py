@@ -8,10 +8,10 @@ from sklearn.metrics import roc_auc_score
 from omibench.classifier import ClassifierSettings, OmiEmbedClassifier
 from omibench.data import make_synthetic
 from omibench.downstream import REFERENCE_LABEL, classification_scores
+from omibench.inference import load_trained
 from omibench.registry import load_registry
 from omibench.store import TAG
 from omibench.store import MlflowStore as Tracker
-from omibench.inference import load_trained
 
 from .conftest import small_experiment
 from .test_cli import finished_runs, invoke

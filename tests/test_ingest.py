@@ -14,8 +14,8 @@ from omibench.data import Preprocessor, make_synthetic
 from omibench.data.annotation import location_order
 from omibench.data.steps import build_steps
 from omibench.data.tabular import read_paired_files
-from omibench.registry import load_registry
 from omibench.preparation import prepare
+from omibench.registry import load_registry
 
 from .conftest import REPO, SHARED_DATA, small_experiment
 

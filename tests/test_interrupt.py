@@ -18,7 +18,10 @@ TAG = "omibench."
 SEEDS = [0, 1]
 BODY = small_experiment(
     seeds=SEEDS,
-    translators=[{"name": "sklearn"}, {"name": "sklearn", "label": "sk2", "params": {"estimator": "sklearn.linear_model.LinearRegression"}}],
+    translators=[
+        {"name": "sklearn"},
+        {"name": "sklearn", "label": "sk2", "params": {"estimator": "sklearn.linear_model.LinearRegression"}},
+    ],
     downstream={"enabled": True, "epochs": [2, 2, 2], "decay_epochs": 1, "latent": 8, "batch_size": 16, "tsne": False},
 )
 

@@ -37,7 +37,9 @@ def fabricate(
         for i, seed in enumerate(seeds):
             shift = 0.01 * (1 if i % 2 else -1) if len(seeds) > 1 else 0.0
             child = store.create_run(
-                exp, f"{label} {split} {seed}", Tags(level=RunLevel.SEED, label=label, split_hash=split, seed=seed),
+                exp,
+                f"{label} {split} {seed}",
+                Tags(level=RunLevel.SEED, label=label, split_hash=split, seed=seed),
                 parent_id=parent,
             )
             metrics = {"test/median_r2_featurewise": value + shift, "test/mse": 1 - value, "fit_time_s": 0.0002}
@@ -143,8 +145,15 @@ def test_any_logged_metric_sorts(store):
 
 def test_quickstart_table_fits_120_columns():
     st = MemoryStore()
-    for label, value in [("ridge", 0.40), ("lasso", 0.38), ("linear_regression", 0.2), ("pcr", 0.35),
-                         ("knn", 0.3), ("train_mean", 0.0), ("omitrans_fc", 0.36)]:
+    for label, value in [
+        ("ridge", 0.40),
+        ("lasso", 0.38),
+        ("linear_regression", 0.2),
+        ("pcr", 0.35),
+        ("knn", 0.3),
+        ("train_mean", 0.0),
+        ("omitrans_fc", 0.36),
+    ]:
         fabricate(st, label, [value], seeds=(0, 1, 2), downstream=True)
     text = format_table(leaderboard(st, "exp"))
     width = max(len(line) for line in text.splitlines())

@@ -31,8 +31,13 @@ def _plugin(name: str) -> ModuleType:
 
 
 controls, svd_krr, local = _plugin("controls"), _plugin("svd_krr"), _plugin("local")
-SVD_SMALL = {"n_components_in_grid": [4, 16], "n_components_out": 16, "bandwidths": [1.0, 4.0, 16.0], "n_alphas": 6,
-             "n_members": 3}
+SVD_SMALL = {
+    "n_components_in_grid": [4, 16],
+    "n_components_out": 16,
+    "bandwidths": [1.0, 4.0, 16.0],
+    "n_alphas": 6,
+    "n_members": 3,
+}
 
 
 def _parts(data: PairedData, seed: int = 0) -> tuple[PairedData, PairedData, PairedData]:
@@ -46,8 +51,9 @@ def _median_r2(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.median(1.0 - ((y - pred) ** 2).sum(axis=0)[ok] / ss[ok]))
 
 
-def _local_cohort(tmp_path: Path, n: int = 260, genes: int = 24, per_gene: int = 5, noise_cpgs: int = 80,
-                  seed: int = 0) -> tuple[PairedData, str, str]:
+def _local_cohort(
+    tmp_path: Path, n: int = 260, genes: int = 24, per_gene: int = 5, noise_cpgs: int = 80, seed: int = 0
+) -> tuple[PairedData, str, str]:
     """Each gene driven by its own few CpGs (within 3 kb of its start) plus a shared factor; location
     tables written in the real files' column layouts."""
     rng = np.random.default_rng(seed)
@@ -60,25 +66,40 @@ def _local_cohort(tmp_path: Path, n: int = 260, genes: int = 24, per_gene: int =
     for j in range(noise_cpgs):
         cpg_pos.append(("2", int(1_000_000 + 10_000 * j)))
     cpg_names = [f"cg{i:08d}" for i in range(len(cpg_pos))]
-    probe_rows = [{"probe": c, "chr": f"chr{ch}", "pos": pos, "strand": "+"}
-                  for c, (ch, pos) in zip(cpg_names, cpg_pos)]
+    probe_rows = [
+        {"probe": c, "chr": f"chr{ch}", "pos": pos, "strand": "+"} for c, (ch, pos) in zip(cpg_names, cpg_pos)
+    ]
     probe_table, gene_table = tmp_path / "probes.csv", tmp_path / "genes.csv"
     pd.DataFrame(probe_rows).to_csv(probe_table, index=False)
-    pd.DataFrame({"chromosome_name": "1", "start_position": starts, "end_position": starts + 5000, "strand": 1,
-                  "ensembl_gene_id": [f"ENSG{g:011d}" for g in range(genes)], "external_gene_name": gene_names}
-                 ).to_csv(gene_table, index=False)
+    pd.DataFrame(
+        {
+            "chromosome_name": "1",
+            "start_position": starts,
+            "end_position": starts + 5000,
+            "strand": 1,
+            "ensembl_gene_id": [f"ENSG{g:011d}" for g in range(genes)],
+            "external_gene_name": gene_names,
+        }
+    ).to_csv(gene_table, index=False)
     factor = rng.normal(size=(n, 1))
     b = rng.beta(2, 2, size=(n, len(cpg_names))) * 0.6 + 0.2 * (1 / (1 + np.exp(-factor)))
     a = np.empty((n, genes))
     for g in range(genes):
-        own = b[:, g * per_gene:(g + 1) * per_gene]
+        own = b[:, g * per_gene : (g + 1) * per_gene]
         a[:, g] = 5.0 + own @ rng.normal(0, 3.0, per_gene) + 0.8 * factor[:, 0] + rng.normal(0, 0.3, n)
-    data = PairedData(b=b.astype(np.float32), a=a.astype(np.float32), sample_ids=np.array([f"s{i}" for i in range(n)]),
-                      b_features=np.array(cpg_names), a_features=np.array(gene_names), name="local_cohort")
+    data = PairedData(
+        b=b.astype(np.float32),
+        a=a.astype(np.float32),
+        sample_ids=np.array([f"s{i}" for i in range(n)]),
+        b_features=np.array(cpg_names),
+        a_features=np.array(gene_names),
+        name="local_cohort",
+    )
     return data, str(probe_table), str(gene_table)
 
 
 # --- svd_krr ------------------------------------------------------------------------------------
+
 
 def test_svd_krr_shape_signal_and_choices():
     train, val, test = _parts(make_synthetic(n_samples=300, n_cpgs=120, n_genes=40, n_classes=4, seed=3))
@@ -129,11 +150,13 @@ def test_svd_krr_refuses_empty_validation_in_one_line():
 
 # --- local ----------------------------------------------------------------------------------------
 
+
 def test_local_beats_train_mean_and_picks_a_small_window(tmp_path):
     data, probes, genes = _local_cohort(tmp_path)
     train, val, test = _parts(data)
     model = local.Local(probe_table=probes, gene_table=genes, window_grid=[5_000, 1_000_000]).fit(
-        train, val, FitContext())
+        train, val, FitContext()
+    )
     pred = model.predict(test.b)
     assert pred.shape == test.a.shape and pred.dtype == np.float32
     base = np.broadcast_to(train.a.mean(axis=0), test.a.shape)
@@ -147,7 +170,8 @@ def test_local_matches_ridge_with_unpenalised_components_by_hand(tmp_path):
     train, val, test = _parts(data)
     alpha = 0.05
     model = local.Local(probe_table=probes, gene_table=genes, window=5_000, alpha=alpha, n_global=2).fit(
-        train, val, FitContext())
+        train, val, FitContext()
+    )
     n = train.n_samples
     xs = (train.b.astype(np.float64) - model.x_mean_) / model.x_scale_
     z = xs @ model.v_.astype(np.float64)
@@ -206,8 +230,10 @@ def test_local_on_real_annotation_rows():
     window = 20_000
     cpgs: list[str] = []
     for _, row in picked.iterrows():
-        same = probes[(probes["chr"] == f"chr{row['chromosome_name']}")
-                      & ((probes["pos"] - row["start_position"]).abs() <= window)]
+        same = probes[
+            (probes["chr"] == f"chr{row['chromosome_name']}")
+            & ((probes["pos"] - row["start_position"]).abs() <= window)
+        ]
         assert len(same) >= 8
         cpgs += same["probe"].head(8).tolist()
     far = probes[probes["chr"] == "chr21"]["probe"].head(5).tolist()  # on no picked gene's chromosome
@@ -221,16 +247,19 @@ def test_local_on_real_annotation_rows():
     n = 60
     b = rng.random((n, len(b_features))).astype(np.float32)
     a = (b[:, :24:8] * 3 + rng.normal(0, 0.1, (n, 3))).astype(np.float32)
-    data = PairedData(b=b, a=a, sample_ids=np.array([f"s{i}" for i in range(n)]), b_features=b_features,
-                      a_features=a_features)
+    data = PairedData(
+        b=b, a=a, sample_ids=np.array([f"s{i}" for i in range(n)]), b_features=b_features, a_features=a_features
+    )
     train, val, test = _parts(data)
     model = local.Local(probe_table=str(probe_table), gene_table=str(gene_table), window=window, n_global=1).fit(
-        train, val, FitContext())
+        train, val, FitContext()
+    )
     assert model.predict(test.b).shape == (test.n_samples, 3)
     assert model.chosen()["genes_with_cpgs"] == 3
 
 
 # --- controls -------------------------------------------------------------------------------------
+
 
 def test_class_mean_equals_per_class_training_means_by_hand(tmp_path):
     data = make_synthetic(n_samples=90, n_cpgs=12, n_genes=8, n_classes=3, seed=5)
@@ -255,8 +284,9 @@ def test_class_mean_refuses_to_predict_without_labels():
     model = controls.ClassMean().fit(train, val, FitContext())
     with pytest.raises(PluginError, match="control.*labels"):
         model.predict(test.b)
-    unlabelled = PairedData(b=train.b, a=train.a, sample_ids=train.sample_ids, b_features=train.b_features,
-                            a_features=train.a_features)
+    unlabelled = PairedData(
+        b=train.b, a=train.a, sample_ids=train.sample_ids, b_features=train.b_features, a_features=train.a_features
+    )
     assert "no labels" in controls.ClassMean.skip_reason({}, unlabelled, val)
     with pytest.raises(PluginError, match="no labels"):
         controls.ClassMean().fit(unlabelled, val, FitContext())
@@ -303,25 +333,40 @@ def test_end_to_end_through_the_cli_with_a_real_store(tmp_path, write_config):
     from omibench.store import RunStatus, open_store
 
     data, probes, genes = _local_cohort(tmp_path, n=120, genes=8)
-    pd.DataFrame(data.b, index=pd.Index(data.sample_ids, name="sample"), columns=data.b_features).to_csv(tmp_path / "b.csv")
-    pd.DataFrame(data.a, index=pd.Index(data.sample_ids, name="sample"), columns=data.a_features).to_csv(tmp_path / "a.csv")
+    pd.DataFrame(data.b, index=pd.Index(data.sample_ids, name="sample"), columns=data.b_features).to_csv(
+        tmp_path / "b.csv"
+    )
+    pd.DataFrame(data.a, index=pd.Index(data.sample_ids, name="sample"), columns=data.a_features).to_csv(
+        tmp_path / "a.csv"
+    )
     extra: list[str] = []
-    missing = [n for n in ("controls", "svd_krr", "local") if n not in load_registry().translators
-               and not (n == "controls" and "random_profile" in load_registry().translators)]
+    missing = [
+        n
+        for n in ("controls", "svd_krr", "local")
+        if n not in load_registry().translators
+        and not (n == "controls" and "random_profile" in load_registry().translators)
+    ]
     if missing:  # not registered by entry point (yet): as local plugin files
         plugin_dir = tmp_path / "plugins"
         plugin_dir.mkdir()
         for name in missing:
             (plugin_dir / f"{name}.py").symlink_to(REPO / "plugins" / f"{name}.py")
         extra = ["--plugins-dir", str(plugin_dir)]
-    cfg = write_config({
-        "name": "t", "data": {"source": "files", "root": str(tmp_path), "b": "b.csv", "a": "a.csv"},
-        "split": {"seed": 0, "val_fraction": 0.2, "test_fraction": 0.2}, "n_jobs": 1,
-        "downstream": {"enabled": False},
-        "translators": [{"name": "svd_krr", "params": SVD_SMALL},
-                        {"name": "local", "params": {"probe_table": probes, "gene_table": genes}},
-                        {"name": "random_profile"}, {"name": "train_mean"}],
-    })
+    cfg = write_config(
+        {
+            "name": "t",
+            "data": {"source": "files", "root": str(tmp_path), "b": "b.csv", "a": "a.csv"},
+            "split": {"seed": 0, "val_fraction": 0.2, "test_fraction": 0.2},
+            "n_jobs": 1,
+            "downstream": {"enabled": False},
+            "translators": [
+                {"name": "svd_krr", "params": SVD_SMALL},
+                {"name": "local", "params": {"probe_table": probes, "gene_table": genes}},
+                {"name": "random_profile"},
+                {"name": "train_mean"},
+            ],
+        }
+    )
     store = tmp_path / "store"
     result = CliRunner().invoke(cli, ["run", str(cfg), "--store", str(store), *extra], catch_exceptions=False)
     assert result.exit_code == 0, result.output

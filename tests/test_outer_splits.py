@@ -119,8 +119,14 @@ def test_refit_never_sees_test_rows(write_config, tmp_path, monkeypatch):
     (plugins / "recorder.py").write_text(RECORDER)
     seen = tmp_path / "seen.jsonl"
     monkeypatch.setenv("SEEN_FILE", str(seen))
-    prep = _prepare(write_config, tmp_path, split=KFOLD, refit="train+val", plugins_dir=str(plugins),
-                    translators=[{"name": "recorder"}])
+    prep = _prepare(
+        write_config,
+        tmp_path,
+        split=KFOLD,
+        refit="train+val",
+        plugins_dir=str(plugins),
+        translators=[{"name": "recorder"}],
+    )
     store = MemoryStore(tmp_path / "s")
     assert [o.status for o in run_experiment(prep, store, executor="inline")] == ["FINISHED"]
     fits = [json.loads(line) for line in seen.read_text().splitlines()]
@@ -168,13 +174,19 @@ def test_holdout_default_keeps_the_single_split_and_its_keys(write_config, tmp_p
 
 def test_ridge_refit_pins_the_alpha_chosen_on_validation(write_config, tmp_path):
     tdimpute = {"name": "tdimpute", "params": {"hidden": 8, "epochs": 4, "batch_size": 16, "select": "best_val"}}
-    prep = _prepare(write_config, tmp_path, refit="train+val",
-                    translators=[{"name": "ridge"}, {"name": "knn"}, {"name": "krr"}, tdimpute])
+    prep = _prepare(
+        write_config,
+        tmp_path,
+        refit="train+val",
+        translators=[{"name": "ridge"}, {"name": "knn"}, {"name": "krr"}, tdimpute],
+    )
     store = MemoryStore(tmp_path / "s")
     outcomes = run_experiment(prep, store, executor="inline")
     assert [o.status for o in outcomes] == ["FINISHED"] * 4, [o.error for o in outcomes]
     runs = {r.label: r for r in _children(store, RunLevel.SUMMARY)}
-    assert float(runs["ridge"].params["chosen.refit.alpha"]) == pytest.approx(float(runs["ridge"].params["chosen.alpha"]))
+    assert float(runs["ridge"].params["chosen.refit.alpha"]) == pytest.approx(
+        float(runs["ridge"].params["chosen.alpha"])
+    )
     assert float(runs["knn"].params["chosen.refit.k"]) == float(runs["knn"].params["chosen.k"])
     assert json.loads(runs["krr"].params["chosen.refit.bandwidths"]) == [float(runs["krr"].params["chosen.bandwidth"])]
     assert float(runs["tdimpute"].params["chosen.refit.epochs"]) == float(runs["tdimpute"].params["chosen.best_epoch"])

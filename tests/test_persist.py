@@ -9,8 +9,8 @@ import pytest
 from omibench import DataError, OmibenchError
 from omibench.data import Preprocessor, make_synthetic
 from omibench.data.steps import build_steps
-from omibench.registry import load_registry
 from omibench.inference import load_trained, save_preprocessing
+from omibench.registry import load_registry
 
 
 def _fitted(tmp_path):

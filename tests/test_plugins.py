@@ -64,19 +64,23 @@ def test_duplicate_name_names_both_sources(tmp_path):
 def test_broken_plugins_are_reported_and_others_stay_usable(tmp_path):
     (tmp_path / "good.py").write_text(MEAN_PLUGIN)
     (tmp_path / "broken.py").write_text("import numpy\nraise RuntimeError('boom')\n")
-    (tmp_path / "notatranslator.py").write_text(textwrap.dedent('''
+    (tmp_path / "notatranslator.py").write_text(
+        textwrap.dedent("""
         from omibench import hookimpl
         class Thing: name = "thing"
         @hookimpl
         def omibench_register_translators(register):
             register(Thing)
-    '''))
-    (tmp_path / "typo.py").write_text(textwrap.dedent('''
+    """)
+    )
+    (tmp_path / "typo.py").write_text(
+        textwrap.dedent("""
         from omibench import hookimpl
         @hookimpl
         def omibench_register_translator(register):
             pass
-    '''))
+    """)
+    )
     reg = load_registry([tmp_path])
     text = "\n".join(reg.problems)
     assert "broken.py" in text and "RuntimeError: boom" in text

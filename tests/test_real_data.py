@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from omibench.cli import cli
 from omibench.config import load_config
-from omibench.registry import load_registry
 from omibench.preparation import prepare
+from omibench.registry import load_registry
 from omibench.store import open_store
 
 from .conftest import REPO

@@ -156,8 +156,11 @@ def test_grouped_splits_keep_each_patient_on_one_side(scheme):
 
 
 def test_leaky_test_samples_counts_a_given_list():
-    sp = Split(train=("TCGA-A1-0001-01A", "TCGA-A1-0002-01A"), val=("TCGA-A1-0003-01A",),
-               test=("TCGA-A1-0001-11A", "TCGA-A1-0003-11A", "TCGA-A1-0004-01A"))
+    sp = Split(
+        train=("TCGA-A1-0001-01A", "TCGA-A1-0002-01A"),
+        val=("TCGA-A1-0003-01A",),
+        test=("TCGA-A1-0001-11A", "TCGA-A1-0003-11A", "TCGA-A1-0004-01A"),
+    )
     groups = dict(zip([*sp.train, *sp.val, *sp.test], tcga_patient_groups([*sp.train, *sp.val, *sp.test]).tolist()))
     assert leaky_test_samples(sp, groups) == ("TCGA-A1-0001-11A", "TCGA-A1-0003-11A")
 

@@ -14,7 +14,10 @@ from .conftest import small_experiment
 
 SEEDS = [0, 1, 2]
 # seed-dependent translators: a seed-independent one (lasso, ridge) is fitted once, not per seed
-SEEDED = [{"name": "sklearn"}, {"name": "sklearn", "label": "sk2", "params": {"estimator": "sklearn.linear_model.LinearRegression"}}]
+SEEDED = [
+    {"name": "sklearn"},
+    {"name": "sklearn", "label": "sk2", "params": {"estimator": "sklearn.linear_model.LinearRegression"}},
+]
 
 
 @pytest.fixture

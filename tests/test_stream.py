@@ -14,8 +14,8 @@ from omibench.data import Preprocessor
 from omibench.data.paired import PairedData
 from omibench.data.steps import build_steps
 from omibench.data.stream import read_header, stream_matrix
-from omibench.registry import load_registry
 from omibench.preparation import prepare
+from omibench.registry import load_registry
 
 STEPS_B = [{"max_missing": 0.1}, {"variance": {"min": 0.05}}, {"variance": {"top_k": 15}}]
 STEPS_A = [{"transform": "log1p"}, {"variance": {"min": 0.2}}]

@@ -125,7 +125,8 @@ def outer_splits(
         unknown = [s for s in test_ids if s not in where]
         if unknown:
             raise DataError(
-                f"test_ids: {len(unknown)} test ids are not samples of the data (e.g. {', '.join(map(str, unknown[:3]))}): "
+                f"test_ids: {len(unknown)} test ids are not samples of the data "
+                f"(e.g. {', '.join(map(str, unknown[:3]))}): "
                 "remove them or check the sample naming"
             )
         test = np.array(sorted({where[s] for s in test_ids}), dtype=np.int64)
@@ -143,7 +144,9 @@ def outer_splits(
         for r in range(repeats):
             s = _repeat_seed(seed, r)
             if group_arr is None:
-                out.append(make_split(data, s, val_fraction=val_fraction, test_fraction=test_fraction, stratify=stratify))
+                out.append(
+                    make_split(data, s, val_fraction=val_fraction, test_fraction=test_fraction, stratify=stratify)
+                )
             else:
                 rng = np.random.default_rng(s)
                 test, rest = _pick(np.arange(n), strata, group_arr, round(test_fraction * n), rng)
@@ -168,9 +171,13 @@ def _kfold(
     n_units = n if group_arr is None else len(np.unique(group_arr))
     if folds > n_units:
         what = "samples" if group_arr is None else "groups (patients)"
-        raise DataError(f"{data.name}: {folds} folds need at least {folds} {what}, the data have {n_units}: lower split.folds")
+        raise DataError(
+            f"{data.name}: {folds} folds need at least {folds} {what}, the data have {n_units}: lower split.folds"
+        )
     if n // folds < 2:
-        raise DataError(f"{data.name}: {folds} folds of {n} samples leave test parts under 2 samples: lower split.folds")
+        raise DataError(
+            f"{data.name}: {folds} folds of {n} samples leave test parts under 2 samples: lower split.folds"
+        )
     k_val = round(val_fraction * n)
     stratified = stratify and len(np.unique(strata)) > 1
     out: list[Split] = []
@@ -181,7 +188,11 @@ def _kfold(
         x = np.zeros((n, 1))
         splitter: KFold | StratifiedKFold | StratifiedGroupKFold | GroupKFold
         if group_arr is None:
-            splitter = StratifiedKFold(folds, shuffle=True, random_state=state) if stratified else KFold(folds, shuffle=True, random_state=state)
+            splitter = (
+                StratifiedKFold(folds, shuffle=True, random_state=state)
+                if stratified
+                else KFold(folds, shuffle=True, random_state=state)
+            )
             parts = splitter.split(x, strata)
         elif stratified:
             splitter = StratifiedGroupKFold(folds, shuffle=True, random_state=state)
@@ -287,4 +298,3 @@ def _repeat_seed(seed: int, r: int) -> int:
     if r == 0:
         return seed
     return int(np.random.SeedSequence([seed, r]).generate_state(1)[0])
-

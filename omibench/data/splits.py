@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -36,7 +36,10 @@ class Split:
         """Integer row positions of each part in ``data``."""
         where = {sid: i for i, sid in enumerate(data.sample_ids.tolist())}
         try:
-            return {part: np.array([where[s] for s in getattr(self, part)], dtype=np.int64) for part in ("train", "val", "test")}
+            return {
+                part: np.array([where[s] for s in getattr(self, part)], dtype=np.int64)
+                for part in ("train", "val", "test")
+            }
         except KeyError as exc:
             raise DataError(f"split names sample {exc.args[0]!r}, which is not in dataset {data.name!r}") from None
 
@@ -50,7 +53,7 @@ class Split:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Split":
+    def load(cls, path: str | Path) -> Split:
         raw = json.loads(Path(path).read_text())
         return cls(tuple(raw["train"]), tuple(raw["val"]), tuple(raw["test"]))
 
@@ -96,7 +99,8 @@ def draw_split(
         unknown = [s for s in test_ids if s not in where]
         if unknown:
             raise DataError(
-                f"{test_ids_source}: {len(unknown)} test ids are not samples of the data (e.g. {', '.join(map(str, unknown[:3]))}): "
+                f"{test_ids_source}: {len(unknown)} test ids are not samples of the data "
+                f"(e.g. {', '.join(map(str, unknown[:3]))}): "
                 "remove them or check the sample naming"
             )
         test = np.array(sorted({where[s] for s in test_ids}), dtype=np.int64)

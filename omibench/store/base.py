@@ -184,9 +184,7 @@ class Store(ABC):
         python = shlex.quote(sys.executable)
         return f"{python} -m mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port {port}"
 
-    def ui_url(
-        self, experiment_id: str, order_by: str | None = None, ascending: bool = False, port: int = 5000
-    ) -> str:
+    def ui_url(self, experiment_id: str, order_by: str | None = None, ascending: bool = False, port: int = 5000) -> str:
         """The MLflow UI's runs page of an experiment showing only the leaderboard's summary runs
         (``board = current``), sorted by metric ``order_by`` (a full MLflow key, e.g. ``test/mse``).
 

@@ -24,8 +24,8 @@ class TranslatorModel(PythonModel):
     """A fitted omibench translator and its preprocessing behind MLflow's pyfunc interface."""
 
     def load_context(self, context: Any) -> None:
-        from omibench.registry import load_registry
         from omibench.inference import load_trained
+        from omibench.registry import load_registry
 
         self.trained = load_trained(context.artifacts["model"], load_registry([]))
 
