@@ -134,6 +134,7 @@ def translate_frame(trained: Trained, frame: pd.DataFrame, name: str = "input") 
         values = frame.reindex(columns=raw_features).to_numpy(dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name}: non-numeric cells in the methylation matrix ({str(exc).splitlines()[0]})") from None
+    values[~np.isfinite(values)] = np.nan  # inf cells count as missing: filled and counted, never NaN rows out
     x, ids = pre.transform_b_only(values)
     means = pre.b_means_[pre.b_keep_]
     if [str(i) for i in ids] != trained.b_features:
@@ -142,11 +143,17 @@ def translate_frame(trained: Trained, frame: pd.DataFrame, name: str = "input") 
             "the model folder is inconsistent"
         )
     absent = np.isin(ids, np.asarray(missing_raw, dtype=object))
-    nan = np.isnan(x)
+    nan = ~np.isfinite(x)
     missing_cells = int(nan[:, ~absent].sum())
     if nan.any():
         x = np.where(nan, means[None, :], x).astype(np.float32)
     pred = trained.model.predict(np.ascontiguousarray(x, dtype=np.float32))
+    if not np.isfinite(pred).all():
+        rows = np.flatnonzero(~np.isfinite(pred).all(axis=1))
+        raise DataError(
+            f"{name}: the model predicted non-finite values for {len(rows)} sample(s) "
+            f"(e.g. {frame.index[rows[0]]!r}); check those inputs' ranges against the training data"
+        )
     counts = {
         "samples": len(frame),
         "missing_features": int(absent.sum()),

@@ -71,3 +71,28 @@ def test_planted_pickle_never_runs_and_garbled_files_are_one_line(tmp_path):
     with pytest.raises(DataError, match="preprocess.npz: not a valid saved preprocessing"):
         load_trained(str(folder), load_registry())
     assert not marker.exists()
+
+
+def test_translate_fills_non_finite_cells_like_missing_ones(tmp_path):
+    """inf / -inf / NaN cells in new input are filled with training means and counted; never a row of
+    NaN predictions with exit 0."""
+    import pandas as pd
+
+    from omibench.inference import translate_frame
+    from omibench.translator import FitContext
+
+    data, pre = _fitted(tmp_path)
+    train = pre.transform(data, "train")
+    model = load_registry().translator("ridge")(alpha=1.0)
+    model.fit(train, pre.transform(data, "val"), FitContext(seed=0))
+    model.save(tmp_path / "m")
+    save_preprocessing(tmp_path / "m", pre, train.b_features, train.a_features)
+    trained = load_trained(str(tmp_path / "m"), load_registry())
+    frame = pd.DataFrame(data.b[:5].copy(), index=data.sample_ids[:5], columns=[str(f) for f in data.b_features])
+    kept = trained.b_features[0]
+    frame.loc[frame.index[0], kept] = np.inf
+    frame.loc[frame.index[1], kept] = -np.inf
+    frame.loc[frame.index[2], kept] = np.nan
+    pred, counts = translate_frame(trained, frame)
+    assert np.isfinite(pred.to_numpy()).all() and len(pred) == 5
+    assert counts["missing_cells"] == 3
