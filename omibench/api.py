@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .report_stats import CrossCohort
     from .runner import Outcome
     from .store import Store
+    from .uncertainty import IntervalMethod
 
 __all__ = [
     "ReportResult",
@@ -333,7 +334,7 @@ def report(
     from .report_stats import cross_cohort
     from .store import ExperimentLock, MlflowStore
 
-    method = "bootstrap" if interval == "bootstrap" else "corrected_t"
+    method: IntervalMethod = "bootstrap" if interval == "bootstrap" else "corrected_t"
     names = [experiment] if isinstance(experiment, str) else list(experiment)
     st = MlflowStore(store, uri)
     if len(names) > 1:

@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -424,7 +424,7 @@ def leaderboard_cmd(
         interval=interval,
         columns=chosen,
     )
-    kind = "csv" if fmt == "csv" else "markdown" if fmt == "markdown" else "table"
+    kind: Literal["table", "markdown", "csv"] = "csv" if fmt == "csv" else "markdown" if fmt == "markdown" else "table"
     click.echo(format_table(table, kind, columns=chosen, sort=sort, cell="ci" if cell == "ci" else "sd"))
 
 

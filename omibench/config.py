@@ -50,12 +50,12 @@ class SplitConfig(_Strict):
     samples of one TCGA patient on one side of every split."""
 
     scheme: Literal["holdout", "repeated_holdout", "kfold"] = "holdout"
-    repeats: int = Field(1, ge=1)
-    folds: int = Field(5, ge=2)
+    repeats: int = Field(default=1, ge=1)
+    folds: int = Field(default=5, ge=2)
     group_by: Literal["patient"] | None = None
     seed: int = 0
-    val_fraction: float = Field(0.1, ge=0, lt=1)
-    test_fraction: float = Field(0.2, ge=0, lt=1)
+    val_fraction: float = Field(default=0.1, ge=0, lt=1)
+    test_fraction: float = Field(default=0.2, ge=0, lt=1)
     test_ids: Path | None = None
     given: bool = False  # use the test samples the data source defines (e.g. MOGONET's *_te files)
     stratify: bool = True
@@ -82,8 +82,8 @@ class ExecutorConfig(_Strict):
     ``address`` of an existing cluster for ``ray``."""
 
     kind: Literal["process", "inline", "local", "ray"] = "process"
-    gpus: int | None = Field(None, ge=0)
-    cpu_workers: int | None = Field(None, ge=1)
+    gpus: int | None = Field(default=None, ge=0)
+    cpu_workers: int | None = Field(default=None, ge=1)
     address: str | None = None
 
 
@@ -94,14 +94,14 @@ class DownstreamConfig(_Strict):
 
     enabled: bool | None = None
     epochs: list[int] = Field(default_factory=lambda: [50, 50, 100], min_length=3, max_length=3)
-    decay_epochs: int = Field(50, ge=0)
-    latent: int = Field(128, ge=2)
-    batch_size: int = Field(32, ge=2)
-    lr: float = Field(1e-4, gt=0)
+    decay_epochs: int = Field(default=50, ge=0)
+    latent: int = Field(default=128, ge=2)
+    batch_size: int = Field(default=32, ge=2)
+    lr: float = Field(default=1e-4, gt=0)
     scaling: Literal["minmax", "none"] = "minmax"
     seed: int = 0
     tsne: bool = True  # the Fig. 8 embedding of every run (a few seconds each)
-    top_genes: int = Field(6, ge=0)  # genes in the real-vs-predicted scatter (supplementary Fig. 5)
+    top_genes: int = Field(default=6, ge=0)  # genes in the real-vs-predicted scatter (supplementary Fig. 5)
 
     @field_validator("epochs")
     @classmethod

@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ["r2_histograms", "top_gene_scatter", "tsne_figure", "comparison_figure", "embed_2d"]
 
 
-def _plt():  # type: ignore[no-untyped-def]
+def _plt():
     import matplotlib
 
     matplotlib.use("Agg")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, cast
 
 import pandas as pd
 
@@ -121,7 +121,8 @@ def runs_table(
     if store is None:
         from .uncertainty import results_of
 
-        results = [results_of(_NoChildren(), run, frozenset()) for run in runs]
+        no_children = cast(Store, _NoChildren())  # results_of only calls search()
+        results = [results_of(no_children, run, frozenset()) for run in runs]
         if latest_only:
             results = list({r.label: r for r in reversed(results)}.values())[::-1]
     else:

@@ -123,16 +123,16 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         )
     if can_stream(data_source):  # headers first, then the matrices streamed (omibench.data.xena)
         assert isinstance(data_source, FilesSource)
-        entry = None
+        cache_entry = None
         if cache_dir is not None:
-            entry = Path(cache_dir) / prepared_key(data_source, config, _step_files(config))
-        streamed = read_prepared(entry) if entry is not None else None
+            cache_entry = Path(cache_dir) / prepared_key(data_source, config, _step_files(config))
+        streamed = read_prepared(cache_entry) if cache_entry is not None else None
         if streamed is None:
             streamed = prepare_streamed(data_source, config)
             for stage, (seconds, peak) in streamed.stages.items():
                 log.info("data: %s: %.1f s (peak memory so far %.2f GiB)", stage, seconds, peak)
         parts, split, pre, dataset_hash = streamed.parts, streamed.split, streamed.preprocessor, streamed.dataset_hash
-        write_cache = _writer(entry, streamed)
+        write_cache = _writer(cache_entry, streamed)
     else:
         parts, splits, pre, dataset_hash, write_cache, raw = _prepare_in_memory(config, data_source, cache_dir)
         split = splits[0]
@@ -338,8 +338,8 @@ def _align_source(source: PairedData, split: Split, pre: Preprocessor) -> Paired
             "translators need the same features in both"
         )
     aligned = PairedData(
-        b=source.b[np.ix_(rows, [b_pos[f] for f in pre.b_features_in_.tolist()])],
-        a=source.a[np.ix_(rows, [a_pos[f] for f in pre.a_features_in_.tolist()])],
+        b=source.b[np.ix_(rows, np.asarray([b_pos[f] for f in pre.b_features_in_.tolist()], dtype=np.intp))],
+        a=source.a[np.ix_(rows, np.asarray([a_pos[f] for f in pre.a_features_in_.tolist()], dtype=np.intp))],
         sample_ids=source.sample_ids[rows],
         b_features=pre.b_features_in_,
         a_features=pre.a_features_in_,

@@ -62,7 +62,7 @@ class Registry:
 
     def translator(self, name: str) -> type[Translator]:
         """The translator class registered as ``name``; a clear error (with suggestions) if none."""
-        return self._get(self.translators, name, "translator")  # type: ignore[return-value]
+        return self._get(self.translators, name, "translator")
 
     def dataset(self, name: str) -> type:
         return self._get(self.datasets, name, "data source")

@@ -17,7 +17,7 @@ so the same grid means the same shrinkage on any cohort's scale.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -42,7 +42,7 @@ class TrainMean(Translator):
     """Each gene's training mean, whatever the input: a control (reference line, never ranked)."""
 
     name = "train_mean"
-    default_params: Mapping[str, Any] = {}
+    default_params: ClassVar[Mapping[str, Any]] = {}
     seed_dependent = False
     control = True
 
@@ -68,7 +68,7 @@ class _SvdRegression(Translator):
     The kept model is W = V diag(d) Uᵀ Yc, stored factored as V (p x r) and C = diag(d) Uᵀ Yc (r x g).
     """
 
-    default_params: Mapping[str, Any] = {"standardize": False}
+    default_params: ClassVar[Mapping[str, Any]] = {"standardize": False}
     seed_dependent = False
     _path_name = "penalty"
 
@@ -163,7 +163,7 @@ class Ridge(_SvdRegression):
 
     name = "ridge"
     _path_name = "alpha"
-    default_params: Mapping[str, Any] = {
+    default_params: ClassVar[Mapping[str, Any]] = {
         "alpha": None,  # λ / s₀²; None: choose on the validation split from the grid below
         "alpha_grid": [1e-6, 10.0],  # log-spaced range of the relative penalty
         "n_alphas": 50,
@@ -201,7 +201,7 @@ class PCR(_SvdRegression):
 
     name = "pcr"
     _path_name = "n_components"
-    default_params: Mapping[str, Any] = {
+    default_params: ClassVar[Mapping[str, Any]] = {
         "n_components": None,  # None: choose on the validation split among 1 .. rank
         "standardize": False,
     }
@@ -242,7 +242,7 @@ class KNN(Translator):
     """k-nearest-neighbour regression; k (and optionally uniform vs distance weights) on validation."""
 
     name = "knn"
-    default_params: Mapping[str, Any] = {
+    default_params: ClassVar[Mapping[str, Any]] = {
         "k": None,  # None: choose on the validation split from k_grid
         "k_grid": [1, 2, 3, 5, 8, 12, 20, 30, 50],
         "weights": "uniform",  # uniform | distance
@@ -254,7 +254,7 @@ class KNN(Translator):
         "weights": [Options("uniform", "distance")],
         "standardize": [BOOL],
     }
-    check_params: Mapping[str, Any] = {"k_grid": [1, 3]}
+    check_params: ClassVar[Mapping[str, Any]] = {"k_grid": [1, 3]}
     seed_dependent = False
 
     @classmethod
@@ -332,7 +332,7 @@ class KNN(Translator):
 
 
 @hookimpl
-def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]
+def omibench_register_translators(register) -> None:
     from omibench_plugins.scikit import SklearnTranslator  # registered here: no entry point of its own
 
     for cls in (TrainMean, Ridge, PCR, KNN, SklearnTranslator):

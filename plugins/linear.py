@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -33,7 +33,7 @@ class LinearRegression(Translator):
     """Minimum-norm least squares with intercept, all genes at once."""
 
     name = "linear_regression"
-    default_params: Mapping[str, Any] = {"rcond": None}
+    default_params: ClassVar[Mapping[str, Any]] = {"rcond": None}
     param_constraints = {"rcond": [None, Interval(float, 0.0, 1.0)]}
     seed_dependent = False
 
@@ -69,7 +69,7 @@ class Lasso(Translator):
     """One L1-penalised regression per gene with celer; alpha fixed or chosen per gene on validation."""
 
     name = "lasso"
-    default_params: Mapping[str, Any] = {
+    default_params: ClassVar[Mapping[str, Any]] = {
         "alpha": None,  # None: choose per gene on the validation split; a number: same alpha everywhere
         "n_alphas": 8,  # grid size for the validation choice
         "alpha_min_ratio": 0.01,  # grid spans alpha_max .. alpha_min_ratio * alpha_max, per gene
@@ -91,7 +91,7 @@ class Lasso(Translator):
         "path_patience": [None, Interval(int, 1, None)],
         "path_rise": [None, POSITIVE],
     }
-    check_params: Mapping[str, Any] = {"n_alphas": 3}
+    check_params: ClassVar[Mapping[str, Any]] = {"n_alphas": 3}
     seed_dependent = False
 
     @classmethod
@@ -242,6 +242,6 @@ def _validation_path(
 
 
 @hookimpl
-def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]
+def omibench_register_translators(register) -> None:
     register(LinearRegression)
     register(Lasso)

@@ -17,7 +17,7 @@ whole matrix (which included test samples).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
@@ -123,6 +123,7 @@ class _ConditionalGAN(TorchTranslator):
             init_weights(module, p["init"], p["init_gain"])
         if p["output_bias"] == "train_mean" and self.a_mean_ is not None and not p["zo_norm"]:
             bias = last_linear(gen).bias
+            assert bias is not None  # last_linear picks only layers with a bias
             if bias.shape != (n_out,):
                 raise ValueError(f"{self.name}: output_bias train_mean needs a per-gene output layer (FC generator)")
             with torch.no_grad():
@@ -185,7 +186,7 @@ class _ConditionalGAN(TorchTranslator):
             s.step()
 
 
-def last_linear(module: nn.Module) -> nn.Module:
+def last_linear(module: nn.Module) -> nn.Linear | nn.Conv1d:
     """The module that produces the generator's output (its last Linear or 1x1 conv)."""
     last = [m for m in module.modules() if isinstance(m, (nn.Linear, nn.Conv1d)) and m.bias is not None]
     return last[-1]
@@ -206,7 +207,7 @@ class OmiTransFC(_ConditionalGAN):
     """OmiTrans with fully connected generator and discriminator (the paper's best model)."""
 
     name = "omitrans_fc"
-    default_params: Mapping[str, Any] = {**COMMON, **FC_SIZES}
+    default_params: ClassVar[Mapping[str, Any]] = {**COMMON, **FC_SIZES}
     param_constraints = {
         **COMMON_CONSTRAINTS,
         "hidden": [WIDTHS],
@@ -215,7 +216,7 @@ class OmiTransFC(_ConditionalGAN):
         "disc_hidden": [WIDTHS],
         "disc_logits": [Interval(int, 1, None)],
     }
-    check_params: Mapping[str, Any] = {**SMALL_CHECK, "hidden": [32, 16], "latent": 8, "disc_hidden": [16]}
+    check_params: ClassVar[Mapping[str, Any]] = {**SMALL_CHECK, "hidden": [32, 16], "latent": 8, "disc_hidden": [16]}
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -236,21 +237,21 @@ class ConditionalGAN(OmiTransFC):
     """The paper's cGAN baseline: OmiTrans-FC's networks and settings with no distance term."""
 
     name = "cgan"
-    default_params: Mapping[str, Any] = {**OmiTransFC.default_params, "lambda_dist": 0.0}
+    default_params: ClassVar[Mapping[str, Any]] = {**OmiTransFC.default_params, "lambda_dist": 0.0}
 
 
 class OmiTransCNN(_ConditionalGAN):
     """OmiTrans with a 1-D U-Net generator and a CNN discriminator (OT ``unet_in`` + ``multi_conv_new``)."""
 
     name = "omitrans_cnn"
-    default_params: Mapping[str, Any] = {**COMMON, "filters": 64, "disc_filters": 64, "kernel": 9}
+    default_params: ClassVar[Mapping[str, Any]] = {**COMMON, "filters": 64, "disc_filters": 64, "kernel": 9}
     param_constraints = {
         **COMMON_CONSTRAINTS,
         "filters": [Interval(int, 1, None)],
         "disc_filters": [Interval(int, 1, None)],
         "kernel": [Interval(int, 1, None)],
     }
-    check_params: Mapping[str, Any] = {**SMALL_CHECK, "filters": 4, "disc_filters": 4}
+    check_params: ClassVar[Mapping[str, Any]] = {**SMALL_CHECK, "filters": 4, "disc_filters": 4}
     MIN_FEATURES = 16  # the U-Net's four poolings by 2
 
     @classmethod
@@ -278,6 +279,6 @@ class OmiTransCNN(_ConditionalGAN):
 
 
 @hookimpl
-def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]
+def omibench_register_translators(register) -> None:
     for cls in (OmiTransFC, OmiTransCNN, ConditionalGAN):
         register(cls)

@@ -19,7 +19,7 @@ dropped. Data contract as every translator: float32 in, float32 out on the scale
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -41,7 +41,7 @@ class KernelRidge(Translator):
     """
 
     name = "krr"
-    default_params: Mapping[str, Any] = {
+    default_params: ClassVar[Mapping[str, Any]] = {
         "bandwidths": [0.3, 1.0, 3.0, 10.0],  # x median squared distance
         "alpha_grid": [1e-4, 10.0],
         "n_alphas": 20,
@@ -52,6 +52,8 @@ class KernelRidge(Translator):
         "n_alphas": [Interval(int, 1, None)],
     }
     seed_dependent = False
+    bandwidth_: float
+    alpha_: float
 
     @classmethod
     def skip_reason(cls, params: Mapping[str, Any], train: PairedData, val: PairedData) -> str | None:
@@ -84,8 +86,9 @@ class KernelRidge(Translator):
         d_val = self._sqdist(self._scaled(val.b))
         self.median_ = float(np.median(d_train[np.triu_indices(len(d_train), 1)])) or 1.0
         yv = val.a.astype(np.float64) - self.y_mean_
-        alphas = np.geomspace(*self.params["alpha_grid"], int(self.params["n_alphas"]))
-        best = (np.inf, None, None)
+        alpha_lo, alpha_hi = self.params["alpha_grid"]
+        alphas = np.geomspace(alpha_lo, alpha_hi, int(self.params["n_alphas"]))
+        best: tuple[float, tuple[float, float] | None, np.ndarray | None] = (np.inf, None, None)
         for bw in self.params["bandwidths"]:
             k, kv = np.exp(-d_train / (bw * self.median_)), np.exp(-d_val / (bw * self.median_))
             col_mean, all_mean = k.mean(axis=0), k.mean()
@@ -98,7 +101,9 @@ class KernelRidge(Translator):
                 mse = float(np.mean((kvv @ (vty / (w + a * w.max())[:, None]) - yv) ** 2))
                 if mse < best[0]:
                     best = (mse, (bw, a), v @ (vty / (w + a * w.max())[:, None]))
-        (self.bandwidth_, self.alpha_), dual = best[1], best[2]
+        chosen, dual = best[1], best[2]
+        assert chosen is not None and dual is not None, "no bandwidth and penalty gave a finite validation error"
+        self.bandwidth_, self.alpha_ = chosen
         self.dual_ = dual.astype(np.float32)
         self.col_mean_ = np.exp(-d_train / (self.bandwidth_ * self.median_)).mean(axis=0)
         return self
@@ -156,9 +161,9 @@ class Stack(Translator):
     """Members fitted on training, blended with non-negative weights fitted on validation."""
 
     name = "stack"
-    default_params: Mapping[str, Any] = {"members": list(MEMBERS)}
+    default_params: ClassVar[Mapping[str, Any]] = {"members": list(MEMBERS)}
     param_constraints = {"members": [ListOf(Options(*MEMBERS), min_len=1)]}
-    check_params: Mapping[str, Any] = {"members": ["ridge", "knn"]}
+    check_params: ClassVar[Mapping[str, Any]] = {"members": ["ridge", "knn"]}
     seed_dependent = False
 
     @classmethod
@@ -242,6 +247,6 @@ class Stack(Translator):
 
 
 @hookimpl
-def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]
+def omibench_register_translators(register) -> None:
     register(KernelRidge)
     register(Stack)

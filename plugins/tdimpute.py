@@ -14,7 +14,7 @@ training rows (batch 16, 150 epochs). Without transfer: batch 16, 100 epochs (TD
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, 
 class TDimpute(TorchTranslator):
     name = "tdimpute"
     resources = Resources(gpus=1)
-    default_params: Mapping[str, Any] = {
+    default_params: ClassVar[Mapping[str, Any]] = {
         "hidden": 4000,
         "lr": 1e-4,
         "dropout": 0.0,
@@ -49,7 +49,7 @@ class TDimpute(TorchTranslator):
         "pretrain_epochs": [Interval(int, 0, None)],
         "pretrain_batch_size": [Interval(int, 2, None)],
     }
-    check_params: Mapping[str, Any] = {"hidden": 16, "epochs": 3, "pretrain_epochs": 2}
+    check_params: ClassVar[Mapping[str, Any]] = {"hidden": 16, "epochs": 3, "pretrain_epochs": 2}
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
@@ -139,5 +139,5 @@ class TDimpute(TorchTranslator):
 
 
 @hookimpl
-def omibench_register_translators(register) -> None:  # type: ignore[no-untyped-def]
+def omibench_register_translators(register) -> None:
     register(TDimpute)

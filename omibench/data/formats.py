@@ -152,5 +152,5 @@ def _frame(adata: object, layer: str | None) -> pd.DataFrame:
     return pd.DataFrame(
         np.asarray(matrix, dtype=np.float32),
         index=adata.obs_names.astype(str),  # type: ignore[attr-defined]
-        columns=adata.var_names.astype(str),
-    )  # type: ignore[attr-defined]
+        columns=adata.var_names.astype(str),  # type: ignore[attr-defined]
+    )

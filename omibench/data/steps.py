@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 class Step:
     """fit(x, ids) on training rows, then apply(x, ids) -> (x, ids) on any rows."""
 
+    keep_: np.ndarray  # columns kept: set by selecting steps' fit, or restored from a saved plan
+
     def fit(self, x: np.ndarray, ids: np.ndarray) -> Step:
         return self
 
