@@ -1,0 +1,34 @@
+"""The linters run with the tests: ruff (lint + format) and mypy, configured in pyproject.toml, must
+be clean on the whole tree, so the README's test command (and CI) enforces them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tool(name: str) -> list[str]:
+    beside = Path(sys.executable).parent / name  # the venv's own copy (the test extra installs it)
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (pip install -e '.[test]')")
+    return [found]
+
+
+@pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]], ids=["ruff-check", "ruff-format"])
+def test_ruff(args: list[str]) -> None:
+    out = subprocess.run([*_tool("ruff"), *args], cwd=REPO, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_mypy() -> None:
+    out = subprocess.run([*_tool("mypy")], cwd=REPO, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
