@@ -35,7 +35,7 @@ import numpy as np
 from ._errors import OmibenchError
 from .constraints import Interval, Options
 from .data.paired import PairedData
-from .translator import FitContext, Translator, resolve_device, validate_params
+from .translator import BoundTrial, FitContext, Translator, resolve_device, validate_params
 
 __all__ = ["CheckResult", "check_translator", "translator_checks", "parametrize_with_checks", "run_checks"]
 
@@ -175,7 +175,7 @@ def check_search_space_valid(cls: type[Translator]) -> str:
     """Both ends of the search space are valid parameters."""
     drawn: dict[str, Any] = {}
     for upper in (False, True):
-        drawn = cls.search_space(_BoundTrial(upper))
+        drawn = cls.search_space(BoundTrial(upper))
         cls(**validate_params(cls, {**cls.check_params, **drawn}))
     return f"tunable: {', '.join(sorted(drawn))}; both ends valid" if drawn else "no search space (not tunable)"
 
@@ -359,22 +359,6 @@ def _fit_uncached(cls: type[Translator], seed: int) -> np.ndarray:
         _fresh(cohort.train), _fresh(cohort.val), FitContext(seed=seed, device=resolve_device(cls.resources), n_jobs=1)
     )
     return _predict(model, _fresh(cohort.test))
-
-
-class _BoundTrial:
-    """A stand-in Optuna trial answering every suggestion with its lower (or upper) bound."""
-
-    def __init__(self, upper: bool = False) -> None:
-        self.upper = upper
-
-    def suggest_float(self, name: str, low: float, high: float, **_: Any) -> float:
-        return high if self.upper else low
-
-    def suggest_int(self, name: str, low: int, high: int, **_: Any) -> int:
-        return high if self.upper else low
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return list(choices)[-1 if self.upper else 0]
 
 
 _NOTHING = object()

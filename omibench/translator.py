@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .data.paired import PairedData
 
 __all__ = [
+    "BoundTrial",
     "Translator",
     "FitContext",
     "Resources",
@@ -312,3 +313,21 @@ def _same_kind(default: Any, value: Any) -> bool:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class BoundTrial:
+    """A stand-in Optuna trial that answers every suggestion with its lower (or upper) bound: tuning
+    uses it to tell whether a search space is empty, the conformance check whether its extremes are
+    valid parameters."""
+
+    def __init__(self, upper: bool = False) -> None:
+        self.upper = upper
+
+    def suggest_float(self, name: str, low: float, high: float, **_: Any) -> float:
+        return high if self.upper else low
+
+    def suggest_int(self, name: str, low: int, high: int, **_: Any) -> int:
+        return high if self.upper else low
+
+    def suggest_categorical(self, name: str, choices: Any) -> Any:
+        return list(choices)[-1 if self.upper else 0]

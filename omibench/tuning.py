@@ -25,13 +25,12 @@ from .data.paired import PairedData
 from .fitting import fit_and_score
 from .preparation import PlannedTranslator, Prepared
 from .store import RunLevel, RunStatus, Store, Tags
-from .translator import FitContext, resolve_device, validate_params
+from .translator import BoundTrial, FitContext, resolve_device, validate_params
 
 if TYPE_CHECKING:
     import optuna
 
 __all__ = [
-    "BoundTrial",
     "TUNE_METRICS",
     "TuneRequest",
     "apply_tuned",
@@ -245,23 +244,6 @@ def run_trials(
     if failed:
         log.warning("%d tuning workers exited with errors (exit codes %s)", len(failed), failed)
     return open_study(request, study_name(prepared, plan))
-
-
-class BoundTrial:
-    """A stand-in Optuna trial that answers every suggestion with its lower (or upper) bound:
-    tests whether a search space is empty, and (conformance) whether its extremes are valid."""
-
-    def __init__(self, upper: bool = False) -> None:
-        self.upper = upper
-
-    def suggest_float(self, name: str, low: float, high: float, **_: Any) -> float:
-        return high if self.upper else low
-
-    def suggest_int(self, name: str, low: int, high: int, **_: Any) -> int:
-        return high if self.upper else low
-
-    def suggest_categorical(self, name: str, choices: Any) -> Any:
-        return list(choices)[-1 if self.upper else 0]
 
 
 def _deadline(timeout: float | None) -> float | None:
