@@ -134,7 +134,9 @@ def translate_frame(trained: Trained, frame: pd.DataFrame, name: str = "input") 
         values = frame.reindex(columns=raw_features).to_numpy(dtype=np.float32)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name}: non-numeric cells in the methylation matrix ({str(exc).splitlines()[0]})") from None
-    values[~np.isfinite(values)] = np.nan  # inf cells count as missing: filled and counted, never NaN rows out
+    # inf cells count as missing: filled and counted, never NaN rows out (a new array: pandas 3's
+    # to_numpy may return a read-only view)
+    values = np.where(np.isfinite(values), values, np.float32(np.nan)).astype(np.float32, copy=False)
     x, ids = pre.transform_b_only(values)
     means = pre.b_means_[pre.b_keep_]
     if [str(i) for i in ids] != trained.b_features:
