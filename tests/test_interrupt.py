@@ -6,6 +6,7 @@ driver sends itself the signal the n-th time it reaches the named point.
 """
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -37,6 +38,9 @@ def omibench(cfg, store, fault=None, timeout=300):
         text=True,
         env=env,
         timeout=timeout,
+        # a test run started in the background by a shell without job control inherits SIGINT
+        # ignored, and Python then keeps ignoring it: the fault must reach a default handler
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
