@@ -84,6 +84,7 @@ class FilesSource(DataSource):
         orientation: Literal["auto", "samples_in_rows", "samples_in_columns"] = "auto"
         strict: bool = False
         match: Literal["id", "tcga_sample", "tcga_patient"] = "id"  # how sample ids pair across files
+        duplicate_features: Literal["refuse", "suffix"] = "refuse"  # "suffix": keep repeats as RAB4A.1
         missing_hint: str | None = None  # said when a file is absent, e.g. where to download it
 
     @property
@@ -104,7 +105,13 @@ class FilesSource(DataSource):
             if path is not None and not path.is_file() and p.missing_hint:
                 raise DataError(f"{path}: file not found. {p.missing_hint}")
         data = read_paired_files(
-            b_path, a_path, orientation=p.orientation, strict=p.strict, name=str(p.root), match=p.match
+            b_path,
+            a_path,
+            orientation=p.orientation,
+            strict=p.strict,
+            name=str(p.root),
+            match=p.match,
+            duplicate_features=p.duplicate_features,
         )
         if p.labels is None:
             return data

@@ -54,8 +54,9 @@ def is_text_matrix(path: Path) -> bool:
     return path.name.lower().removesuffix(".gz").endswith((".csv", ".tsv", ".txt", ".tab"))
 
 
-def read_header(path: str | Path) -> Header:
-    """The header line only (duplicates refused here, before any value is parsed)."""
+def read_header(path: str | Path, *, unique: bool = True) -> Header:
+    """The header line only (duplicates refused here, before any value is parsed, unless ``unique`` is
+    False: a look at a header that may hold features, e.g. to decide the sample axis)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found; check the path (see the README on how paths resolve)")
@@ -73,7 +74,8 @@ def read_header(path: str | Path) -> Header:
     cells = [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
     if len(cells) < 2 or not any(cells[1:]):
         raise DataError(f"{path}: the file is empty or has no header line of sample ids")
-    check_unique(cells[1:], path, "sample")
+    if unique:
+        check_unique(cells[1:], path, "sample")
     return Header(path, sep, cells[0], cells[1:])
 
 

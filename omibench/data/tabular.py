@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import logging
 import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -22,18 +23,28 @@ from .ids import Match, check_unique, cut, is_tcga, pair_ids
 from .ids import read_id_list as _read_id_list
 from .paired import PairedData
 
-__all__ = ["read_table", "read_paired_files", "read_id_list", "Orientation"]
+__all__ = [
+    "read_table",
+    "read_paired_files",
+    "read_id_list",
+    "unique_feature_names",
+    "Orientation",
+    "DuplicateFeatures",
+]
 
 log = logging.getLogger(__name__)
 Orientation = Literal["auto", "samples_in_rows", "samples_in_columns"]
+DuplicateFeatures = Literal["refuse", "suffix"]
 
 
-def read_table(path: str | Path, numeric: bool = False) -> pd.DataFrame:
+def read_table(path: str | Path, numeric: bool = False, *, unique: bool = True) -> pd.DataFrame:
     """A matrix file as a DataFrame indexed by its first column (ids as strings, cells as read).
 
     ``numeric=True`` parses the cells straight to float32 (a 9,081 x 60,483 matrix never exists as
     float64); a file with a non-numeric cell is then read as text instead, so that the caller can
-    name the cell."""
+    name the cell. ``unique`` refuses an id written twice in the header or the first column;
+    without it repeats are kept as written, for a caller that judges them once it knows which axis
+    holds the samples."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: file not found; check the path (relative paths are from the current directory)")
@@ -48,10 +59,13 @@ def read_table(path: str | Path, numeric: bool = False) -> pd.DataFrame:
         elif name.endswith((".csv", ".tsv", ".txt", ".tab")):
             sep = "," if name.endswith(".csv") else "\t"
             header = _first_line(path, sep)
-            check_unique(header[1:], path, "column")  # before any value is parsed
+            if unique:
+                check_unique(header[1:], path, "column")  # before any value is parsed
             df = _read_float32(path, sep) if numeric else None
             if df is None:
                 df = pd.read_csv(path, sep=sep, index_col=0, low_memory=False)
+            if len(header) - 1 == df.shape[1]:
+                df.columns = pd.Index(header[1:])  # pandas renamed repeats ("S004.1"): keep them as written
         else:
             raise DataError(
                 f"{path}: unknown file type; use .csv, .tsv, .txt (tab-separated), optionally .gz, or .parquet"
@@ -67,7 +81,8 @@ def read_table(path: str | Path, numeric: bool = False) -> pd.DataFrame:
         raise DataError(f"{path}: the table is empty (shape {df.shape})")
     df.index = df.index.map(str)
     df.columns = df.columns.map(str)
-    check_unique(list(df.index), path, "row")
+    if unique:
+        check_unique(list(df.index), path, "row")
     return df
 
 
@@ -104,22 +119,24 @@ def read_paired_files(
     strict: bool = False,
     name: str = "files",
     match: Match = "id",
+    duplicate_features: DuplicateFeatures = "refuse",
 ) -> PairedData:
     """Read B and A, pair them by sample id, and return them as float32 (NaN kept for imputation).
 
     ``match`` pairs on the ids as written, or on TCGA barcodes cut to the sample
     (``TCGA-AB-1234-01``, vial and aliquot ignored) or the patient (``TCGA-AB-1234``). Samples
     present in only one file are dropped with a warning that counts them and names a few, or
-    rejected when ``strict``. Non-numeric cells and infinite values are errors that name the file,
-    sample and feature.
+    rejected when ``strict``. A repeated sample id is refused; repeated feature names are refused
+    too, or with ``duplicate_features="suffix"`` kept as ``RAB4A.1`` with a warning. Non-numeric
+    cells and infinite values are errors that name the file, sample and feature.
     """
-    b_df, a_df = read_table(b_path, numeric=True), read_table(a_path, numeric=True)
+    b_df, a_df = read_table(b_path, numeric=True, unique=False), read_table(a_path, numeric=True, unique=False)
     if match != "id":  # orient on the barcodes, so both layouts pair
         b_df, a_df = _tcga_axis(b_df), _tcga_axis(a_df)
     b_df, a_df = _orient(b_df, a_df, Path(b_path), Path(a_path), orientation, match)
     pairing = pair_ids([str(i) for i in b_df.index], [str(i) for i in a_df.index], match, b_path, a_path, strict)
-    check_unique([str(c) for c in b_df.columns], b_path, "feature")
-    check_unique([str(c) for c in a_df.columns], a_path, "feature")
+    b_df.columns = pd.Index(unique_feature_names([str(c) for c in b_df.columns], b_path, duplicate_features))
+    a_df.columns = pd.Index(unique_feature_names([str(c) for c in a_df.columns], a_path, duplicate_features))
     b = _to_float32(b_df.iloc[pairing.b_index], b_path)
     a = _to_float32(a_df.iloc[pairing.a_index], a_path)
     return PairedData(
@@ -130,6 +147,50 @@ def read_paired_files(
         a_features=np.array(a_df.columns, dtype=object),
         name=name,
     )
+
+
+def unique_feature_names(names: list[str], path: str | Path, duplicates: DuplicateFeatures = "refuse") -> list[str]:
+    """``names`` when no name repeats. Otherwise refused (``duplicates="refuse"``: which column a
+    user means is unknown), or, with ``"suffix"``, the repeats renamed ``RAB4A.1``, ``RAB4A.2`` with
+    one warning that counts them (gene symbols repeat in real exports: two probes of one gene)."""
+    if len(set(names)) == len(names):
+        return names
+    if duplicates == "refuse":
+        dupes = [n for n, count in Counter(names).items() if count > 1]
+        raise DataError(
+            f"{path}: duplicate feature id {', '.join(repr(d) for d in dupes[:3])} ({len(dupes)} name(s) repeat): "
+            "make feature ids unique, or set data.duplicate_features: suffix to keep the repeats as "
+            f"{dupes[0]}.1 etc."
+        )
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    repeats: list[str] = []
+    taken = set(names)
+    for name in names:
+        if name not in seen:
+            seen[name] = 0
+            out.append(name)
+            continue
+        repeats.append(name)
+        k = seen[name]
+        while True:
+            k += 1
+            candidate = f"{name}.{k}"
+            if candidate not in taken:
+                break
+        seen[name] = k
+        taken.add(candidate)
+        out.append(candidate)
+    if repeats:
+        first = repeats[0]
+        log.warning(
+            "%s: %d feature name(s) repeat (e.g. %r); the repeats are kept as %r etc.: rename them to choose",
+            path,
+            len(repeats),
+            first,
+            f"{first}.1",
+        )
+    return out
 
 
 def tcga_key(sample: str, match: Match) -> str:

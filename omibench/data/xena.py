@@ -60,7 +60,7 @@ def can_stream(source: Any) -> bool:
     if p.orientation == "samples_in_rows":
         return False
     # auto: the sample axis is the one whose ids the two files share (the first rows stand for the rows)
-    hb, ha = read_header(b_path), read_header(a_path)
+    hb, ha = read_header(b_path, unique=False), read_header(a_path, unique=False)
     in_columns = len({cut(c, p.match) for c in hb.columns} & {cut(c, p.match) for c in ha.columns})
     in_rows = len({cut(r, p.match) for r in first_ids(hb, 500)} & {cut(r, p.match) for r in first_ids(ha, 500)})
     return in_columns > in_rows
@@ -76,7 +76,7 @@ def prepare_streamed(source: FilesSource, config: Any) -> Streamed:
     for path in (b_path, a_path, labels_path):
         if path is not None and not path.is_file():
             raise DataError(f"{path}: file not found. {p.missing_hint or 'check the path (see the README on paths)'}")
-    hb, ha = read_header(b_path), read_header(a_path)
+    hb, ha = read_header(b_path, unique=False), read_header(a_path, unique=False)
     pairing = pair_ids(hb.columns, ha.columns, p.match, b_path, a_path, p.strict)
     keys = np.array(pairing.keys, dtype=object)
     labels = None
