@@ -85,3 +85,20 @@ def test_brca_lasso_beats_linear_regression(brca_dir, tmp_path):
         metrics["lasso"]["test/median_r2_featurewise"]
         > metrics["linear_regression"]["test/median_r2_featurewise"] + 0.2
     )
+
+
+@pytest.mark.parametrize("name", ["brca", "laml", "coad", "rosmap"])
+def test_every_shipped_cohort_experiment_prepares(name, tmp_path, monkeypatch):
+    """Each experiment YAML over ../shared/data reads, pairs, splits and preprocesses as shipped
+    (its data only; the translators are not fitted): a reader change that refuses a real file
+    (TCGA LAML repeats two gene symbols) fails here, not in a user's run."""
+    from omibench.experiment import prepare_experiment
+
+    from .conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    monkeypatch.chdir(REPO)  # the YAMLs name ../shared/data relative to the repository
+    prepared, _, _ = prepare_experiment(REPO / "experiments" / f"{name}.yaml", store=tmp_path, data_only=True)
+    assert prepared.train.n_samples > 0 and prepared.test.n_samples > 0
+    assert prepared.train.a.shape[1] == prepared.test.a.shape[1] > 0
