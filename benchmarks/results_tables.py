@@ -6,7 +6,7 @@ ridge with its corrected resampled t interval and P(better); fit time and peak m
 named claims (translator pairs) with the same statistics, and the share of the best translator's
 median R²f that ``class_mean`` (no methylation used) reaches.
 
-    .venv/bin/python benchmarks/results_tables.py /work/bigdata/rs tcga_coad_chr21 tcga_laml rosmap tcga_brca
+    .venv/bin/python benchmarks/results_tables.py STORE,NEURAL_STORE tcga_coad_chr21 tcga_laml rosmap tcga_brca
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from omibench.stats import paired_comparison
 from omibench.store import MlflowStore
 from omibench.uncertainty import TranslatorResults, collect
 
-R2F = "test/median_r2_featurewise"
-WITHIN = "test/within_type_median_r2_featurewise"
-MSE = "test/mse"
+R2F = "median_r2_featurewise"
+WITHIN = "within_type_median_r2_featurewise"
+MSE = "mse"
 CLAIMS: tuple[tuple[str, str], ...] = (
     ("stack", "ridge"),
     ("krr", "ridge"),
@@ -67,7 +67,7 @@ def _pair(x: TranslatorResults, ref: TranslatorResults, metric: str) -> str:
     cmp = paired_comparison(
         [x.values[metric][h] for h in common],
         [ref.values[metric][h] for h in common],
-        metric=metric.removeprefix("test/"),
+        metric=metric,
         n_train=n_train,
         n_test=n_test,
         method="corrected_t",
@@ -78,9 +78,10 @@ def _pair(x: TranslatorResults, ref: TranslatorResults, metric: str) -> str:
     return f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]{star}, P(better) {p:.2f} (n={len(common)})"
 
 
-def cohort(store: MlflowStore, experiment: str) -> None:
-    runs = store.summaries(experiment, None, None)
-    results = collect(store, runs)
+def cohort(stores: Sequence[MlflowStore], experiment: str) -> None:
+    results: list[TranslatorResults] = []
+    for store in stores:  # e.g. the fast group's store and the neural group's (translators disjoint)
+        results += collect(store, store.summaries(experiment, None, None))
     by = {r.label: r for r in results}
     order = sorted(results, key=lambda r: (r.control, -_mean(r, R2F)))
     ref = by.get("ridge")
@@ -113,12 +114,12 @@ def cohort(store: MlflowStore, experiment: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("store")
+    ap.add_argument("stores", help="store folder(s), comma-separated")
     ap.add_argument("experiments", nargs="+")
     args = ap.parse_args(argv)
-    store = MlflowStore(args.store, None)
+    stores = [MlflowStore(path, None) for path in args.stores.split(",")]
     for experiment in args.experiments:
-        cohort(store, experiment)
+        cohort(stores, experiment)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ __all__ = [
 IntervalMethod = Literal["corrected_t", "bootstrap"]
 _NOT_JOBS = {RunLevel.REFERENCE, RunLevel.REPORT, RunLevel.STUDY, RunLevel.TRIAL}
 _PREFIXES = ("test/", "downstream/")
-_PLAIN = ("fit_time_s", "predict_time_s")
+_PLAIN = ("fit_time_s", "predict_time_s", "fit_cpu_s", "peak_rss_mb", "peak_gpu_mb")
 
 
 def metric_key(name: str) -> str:
@@ -44,8 +44,8 @@ def metric_key(name: str) -> str:
 
 
 def is_lower_better(metric: str) -> bool:
-    """Direction of a metric by its short name (times and errors go down; R², accuracy go up)."""
-    return metric in LOWER_IS_BETTER or metric.endswith("_time_s")
+    """Direction of a metric by its short name (times, memory and errors go down; R², accuracy go up)."""
+    return metric in LOWER_IS_BETTER or metric.endswith(("_time_s", "_cpu_s", "_mb"))
 
 
 def _result_values(run: Run) -> dict[str, float]:

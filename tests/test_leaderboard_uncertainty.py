@@ -143,6 +143,19 @@ def test_any_logged_metric_sorts(store):
     assert not table.empty
 
 
+def test_resource_columns_show_and_sort_lowest_first():
+    st = MemoryStore()
+    exp = st.experiment_id("exp")
+    assert exp is not None
+    for label, mb in (("ridge", 900.0), ("lasso", 300.0), ("knn", 600.0)):
+        run = st.create_run(exp, label, Tags(level=RunLevel.SUMMARY, label=label, translator=label))
+        st.log_metrics(run, {"test/median_r2_featurewise": 0.1, "peak_rss_mb": mb, "fit_cpu_s": mb / 100})
+        st.end_run(run, RunStatus.FINISHED)
+    table = leaderboard(st, "exp", sort="peak_rss_mb", columns=["fit_cpu_s"])
+    assert list(table["translator"]) == ["lasso", "knn", "ridge"]
+    assert table["fit_cpu_s"].tolist() == [3.0, 6.0, 9.0]
+
+
 def test_quickstart_table_fits_120_columns():
     st = MemoryStore()
     for label, value in [
