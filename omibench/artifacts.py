@@ -22,13 +22,14 @@ def read_predictions(source: str | Path | IO[bytes]) -> pd.DataFrame:
 
 
 def write_run_artifacts(
-    out: Path, test: PairedData, prediction: np.ndarray, scores: Scores, top_genes: int = 6
+    out: Path, test: PairedData, prediction: np.ndarray, scores: Scores, top_genes: int = 6, figures: bool = True
 ) -> None:
     """Write into ``out``: test predictions (parquet, genes in rows and samples in columns like the
     paper's and Xena's files, original scale; written this way because parquet pays per column, 10 s
     for 60,483 gene columns against 0.04 s for 100 sample columns), the per-gene
     and per-sample R² tables (CSV), histograms of both (the paper's Figs 6 and 7) and real against
-    predicted expression of the ``top_genes`` best-predicted genes (supplementary Fig. 5)."""
+    predicted expression of the ``top_genes`` best-predicted genes (supplementary Fig. 5). ``figures``
+    False skips the two pictures (the tables and predictions are always written)."""
     out.mkdir(parents=True, exist_ok=True)
     frame = pd.DataFrame(
         prediction.T, index=pd.Index(test.a_features.astype(str), name="gene"), columns=test.sample_ids.astype(str)
@@ -45,6 +46,8 @@ def write_run_artifacts(
     pd.DataFrame({"sample": test.sample_ids.astype(str), "r2": scores.r2_samplewise}).to_csv(
         out / "r2_per_sample.csv", index=False
     )
+    if not figures:
+        return
     r2_histograms(out / "r2_histograms.png", scores.r2_samplewise, scores.r2_featurewise, R2_THRESHOLD)
     if top_genes:
         top_gene_scatter(

@@ -48,7 +48,8 @@ def execute_job(
     """
     from .preparation import for_split, split_index
 
-    prepared = for_split(prepared, split_index(prepared, spec.split_hash))
+    index = split_index(prepared, spec.split_hash)
+    prepared = for_split(prepared, index)
     plan = _plan(prepared, spec.label)
     device = resolve_device(plan.cls.resources)
     context = FitContext(
@@ -71,8 +72,15 @@ def execute_job(
             (out / CHOSEN_FILE).write_text(json.dumps(chosen, default=str))
             fitted.metrics.update(chosen_metrics(chosen))
             assert fitted.test is not None and fitted.test_pred is not None
+            # pictures of the first outer split only (the one the report and the UI show): drawing them
+            # costs more than fitting most translators, and ten copies of a histogram add nothing
             write_run_artifacts(
-                out / "results", prepared.test, fitted.test_pred, fitted.test, prepared.config.downstream.top_genes
+                out / "results",
+                prepared.test,
+                fitted.test_pred,
+                fitted.test,
+                prepared.config.downstream.top_genes,
+                figures=index == 0,
             )
             fitted.model.save(out / "model")
             if prepared.preprocessor is not None:

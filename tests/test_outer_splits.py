@@ -99,6 +99,11 @@ def test_kfold_outer_splits_disjoint_stratified_and_one_fit_per_split(write_conf
     assert len(json.loads(summary.params["chosen.alpha"].replace("'", '"'))) == FOLDS
     r2 = [r.metrics["test/median_r2_featurewise"] for r in jobs]
     assert summary.metrics["test/median_r2_featurewise"] == pytest.approx(sum(r2) / FOLDS)
+    # pictures for the first outer split only; tables and predictions for every split
+    for r in jobs:
+        files = set(store.artifact_paths(r.run_id, "results"))
+        assert "results/r2_per_gene.csv" in files and "results/predictions_test.parquet" in files
+        assert ("results/r2_histograms.png" in files) is (r.tags.outer_split == 0), (r.tags.outer_split, files)
 
 
 def test_preprocessing_fitted_per_outer_split(write_config, tmp_path):
