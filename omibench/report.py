@@ -224,6 +224,21 @@ def write_cross_report(cross: CrossCohort, out: Path, title: str = "") -> tuple[
     sections = [
         Section("Average ranks", paragraphs=list(cross.notes), tables=[("", ranks)], figures=list(cross.figures))
     ]
+    if not cross.scaled.empty:
+        scaled = cross.scaled.copy()
+        for column in scaled.columns[1:]:
+            scaled[column] = [f"{v:.3f}" for v in scaled[column]]
+        sections.append(
+            Section(
+                "Control-scaled scores",
+                paragraphs=[
+                    f"Each cohort's {cross.metric}, split by split, scaled between the worst control (0) and the "
+                    "truth (1) and clipped, as Open Problems does, so that cohorts of different difficulty can be "
+                    "averaged; the mean over outer splits per cohort, then over cohorts."
+                ],
+                tables=[("", scaled)],
+            )
+        )
     sections += [_stats_section(c, f"{c.experiment}: uncertainty over outer splits") for c in cross.cohorts]
     return write_pages(out, title, [intro], sections)
 

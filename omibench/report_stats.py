@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ._errors import OmibenchError
+from .metrics_extra import control_scaled, share_outside_controls
 from .stats import PairedComparison
 from .stats_figures import critical_difference_figure, paired_difference_figure
 from .stats_ranks import (
@@ -105,6 +106,9 @@ class CohortStats:
     figures: list[tuple[str, str, bytes]] = field(default_factory=list)
     means: dict[str, float] = field(default_factory=dict)  # headline metric, non-controls
     controls: list[str] = field(default_factory=list)
+    # headline metric scaled between the worst control (0) and the truth (1), mean over outer splits
+    scaled: dict[str, float] = field(default_factory=dict)
+    scaled_unclipped: list[float] = field(default_factory=list)  # every (translator, split) value
 
 
 def cohort_stats(
@@ -138,12 +142,49 @@ def cohort_stats(
         iv = res.interval(metric)
         if iv is not None and not res.control:
             out.means[res.label] = iv.estimate
+    _scale_by_controls(out, results, metric)
     if compared.get(metric):
         png = paired_difference_figure(
             compared[metric], reference=baseline, metric=metric, title=f"{experiment}: {metric} − {baseline}"
         )
         out.figures.append(("paired differences", f"{experiment}: each translator minus {baseline}, {metric}", png))
     return out
+
+
+# the value a perfect translator (the "truth" control of Open Problems) scores
+_IDEAL = {"mse": 0.0, "rmse": 0.0, "mean_ae": 0.0, "median_ae": 0.0}
+
+
+def _ideal(metric: str) -> float | None:
+    if metric in _IDEAL:
+        return _IDEAL[metric]
+    if "r2" in metric or metric.startswith("downstream/"):
+        return 1.0
+    return None
+
+
+def _scale_by_controls(out: CohortStats, results: Sequence[TranslatorResults], metric: str) -> None:
+    """Open Problems' control-scaled score, split by split: (value - worst control) / (truth - worst
+    control), flipped for metrics to minimise, clipped to [0, 1]; the worst control is the worst of
+    this cohort's control translators on that split. Left empty without controls or an ideal value."""
+    ideal = _ideal(metric)
+    controls = [r for r in results if r.control and r.values.get(metric)]
+    if ideal is None or not controls:
+        return
+    lower = is_lower_better(metric)
+    for res in results:
+        if res.control or not res.values.get(metric):
+            continue
+        per_split = []
+        for split, value in res.values[metric].items():
+            refs = [c.values[metric][split] for c in controls if split in c.values[metric]]
+            if not refs:
+                continue
+            raw = control_scaled(value, [*refs, ideal], lower_is_better=lower, clip=False)
+            per_split.append(float(raw))
+        if per_split:
+            out.scaled_unclipped += per_split
+            out.scaled[res.label] = float(sum(min(1.0, max(0.0, v)) for v in per_split) / len(per_split))
 
 
 @dataclass
@@ -154,6 +195,7 @@ class CrossCohort:
     cohorts: list[CohortStats]
     ranks: pd.DataFrame  # translator, average rank, per-experiment mean
     notes: list[str] = field(default_factory=list)
+    scaled: pd.DataFrame = field(default_factory=pd.DataFrame)  # translator, mean, per-experiment scaled
     figures: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
@@ -193,7 +235,14 @@ def cross_cohort(
     )
     if len(datasets) < 6:
         notes.append(f"with {len(datasets)} experiments Wilcoxon-Holm cannot reject any pair (needs N >= 6)")
-    out = CrossCohort(metric, cohorts, ranks, notes)
+    out = CrossCohort(metric, cohorts, ranks, notes, _scaled_table(cohorts, methods))
+    outside = [v for c in cohorts for v in c.scaled_unclipped]
+    if outside:
+        notes.append(
+            f"control-scaled {metric}: 0 = the worst control of the split, 1 = the truth; "
+            f"{share_outside_controls(outside):.0%} of the {len(outside)} (translator, split) scores fall outside "
+            "the controls' range before clipping (Open Problems flags a dataset above 10%)"
+        )
     cliques = nemenyi_cliques(fr.average_ranks, cd)
     out.figures.append(
         (
@@ -212,3 +261,16 @@ def cross_cohort(
         )
     )
     return out
+
+
+def _scaled_table(cohorts: Sequence[CohortStats], methods: Sequence[str]) -> pd.DataFrame:
+    """Control-scaled scores of the ranked translators: mean over experiments, then one column each."""
+    if not any(c.scaled for c in cohorts):
+        return pd.DataFrame()
+    rows = []
+    for m in methods:
+        per = [c.scaled.get(m, math.nan) for c in cohorts]
+        finite = [v for v in per if not math.isnan(v)]
+        rows.append([m, sum(finite) / len(finite) if finite else math.nan, *per])
+    table = pd.DataFrame(rows, columns=["translator", "control-scaled (mean)", *[c.experiment for c in cohorts]])
+    return table.sort_values("control-scaled (mean)", ascending=False, kind="stable").reset_index(drop=True)

@@ -252,3 +252,29 @@ def test_scores_matrix_keeps_methods_scored_everywhere():
     assert datasets == ["brca", "laml", "coad"] and methods == ["ridge", "stack"]
     assert m.tolist() == [[0.22, 0.25], [0.28, 0.30], [0.10, 0.09]]
     assert average_ranks(m).tolist() == pytest.approx([5 / 3, 4 / 3])
+
+
+def test_control_scaled_cohort_scores_hand_computed():
+    """Split by split: (value - worst control) / (truth - worst control), clipped, then averaged."""
+    from omibench.report_stats import cohort_stats
+    from omibench.store import MemoryStore
+    from omibench.uncertainty import TranslatorResults
+
+    def res(label, values, control=False):
+        r = TranslatorResults(label=label, run_id=label, control=control, n_train=80.0, n_test=20.0)
+        r.values = {"median_r2_featurewise": dict(zip(("s1", "s2"), values, strict=True))}
+        return r
+
+    results = [
+        res("ridge", [0.2, 0.4]),
+        res("bad", [-2.0, 0.0]),
+        res("train_mean", [0.0, 0.0], control=True),
+        res("random_profile", [-1.0, -0.6], control=True),
+    ]
+    out = cohort_stats(MemoryStore(), "exp", results=results)
+    # s1: worst control -1.0, truth 1 -> (0.2 + 1) / 2 = 0.6; s2: worst -0.6 -> (0.4 + 0.6) / 1.6 = 0.625
+    assert out.scaled["ridge"] == pytest.approx((0.6 + 0.625) / 2)
+    # bad on s1 is below every control: -0.5 unclipped, 0 clipped; s2: 0.6 / 1.6
+    assert out.scaled["bad"] == pytest.approx((0.0 + 0.375) / 2)
+    assert sorted(out.scaled_unclipped) == pytest.approx(sorted([0.6, 0.625, -0.5, 0.375]))
+    assert "train_mean" not in out.scaled
