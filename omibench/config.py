@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ._errors import ConfigError
 
 __all__ = [
+    "DEFAULT_CONTROLS",
     "DownstreamConfig",
     "ExperimentConfig",
     "TranslatorEntry",
@@ -22,6 +23,10 @@ __all__ = [
     "canonical_hash",
     "safe_yaml",
 ]
+
+
+# the control translators (omibench_plugins) every experiment runs unless listed or turned off
+DEFAULT_CONTROLS: tuple[str, ...] = ("train_mean", "random_profile", "class_mean")
 
 
 class _Strict(BaseModel):
@@ -130,6 +135,10 @@ class ExperimentConfig(_Strict):
     timeout_s: float | None = Field(None, gt=0)  # per translator job (fit, predict, scoring); a longer one FAILS
     # refit after selection: the choices made on validation, refitted on training + validation rows
     refit: Literal["none", "train+val"] = "none"
+    # controls added to the translators unless already listed (by name or label): true = DEFAULT_CONTROLS,
+    # a list names them, false = none. Each control is its own job with its own key, so adding or dropping
+    # them changes no other translator's key, and the field is left out of the config hash.
+    controls: bool | list[str] = True
 
     @field_validator("seeds")
     @classmethod
@@ -167,7 +176,8 @@ class ExperimentConfig(_Strict):
     def semantic_dict(self) -> dict[str, Any]:
         """The fields that change results (not where results go, nor the worker count)."""
         out = self.model_dump(
-            mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s"}
+            mode="json",
+            exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s", "controls"},
         )
         # fields added with resampling count only when set: a config without them keeps its hash
         for name, default in _NEW_SPLIT_DEFAULTS.items():
@@ -176,6 +186,13 @@ class ExperimentConfig(_Strict):
         if out.get("refit") == "none":
             del out["refit"]
         return out
+
+    @property
+    def control_names(self) -> tuple[str, ...]:
+        """The controls to add: those of ``controls`` that the translators do not already list."""
+        wanted = DEFAULT_CONTROLS if self.controls is True else tuple(self.controls or ())
+        listed = {t.name for t in self.translators} | {t.display for t in self.translators}
+        return tuple(dict.fromkeys(n for n in wanted if n not in listed))
 
     @property
     def n_outer(self) -> int:

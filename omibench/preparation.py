@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._code_identity import code_identity
-from ._errors import ConfigError, DataError
+from ._errors import ConfigError, DataError, PluginError
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
 from .data.cache import load_cached, prepared_key, read_prepared, write_prepared
 from .data.ids import listed_keys, read_id_list
@@ -69,6 +69,9 @@ class Prepared:
     outer: tuple[Split, ...] = ()
     raw: PairedData | None = None
     outer_index: int = 0
+    # the controls added by ``config.controls`` (run like the translators), and those left out, with why
+    controls: tuple[str, ...] = ()
+    controls_left_out: tuple[str, ...] = ()
 
     @property
     def splits(self) -> tuple[Split, ...]:
@@ -108,6 +111,7 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
     preprocessing on the training rows."""
     planned = [(entry, registry.translator(entry.name)) for entry in config.translators]
     resolved = [(entry, cls, validate_params(cls, entry.params)) for entry, cls in planned]
+    controls = _control_entries(config, registry)
 
     data_source = build_source(registry.dataset(config.data["source"]), _fields(config.data))
     write_cache: Callable[[], None]
@@ -162,6 +166,19 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
                 "set refit: none, or leave it out of this experiment"
             )
 
+    left_out: list[str] = []
+    added: list[str] = []
+    for entry, cls, params in controls:  # an added control that cannot run here is left out, not refused
+        reason = cls.skip_reason(params, parts["train"], parts["val"])
+        if not reason and config.refit != "none" and not cls.can_refit():
+            reason = "it cannot refit (refit: train+val)"
+        if reason:
+            log.info("controls: %s left out: %s", entry.name, reason)
+            left_out.append(f"{entry.name}: {reason}")
+        else:
+            resolved.append((entry, cls, params))
+            added.append(entry.name)
+
     source = None
     if config.source_data is not None:
         source = _align_source(_load(config.source_data, registry, cache_dir), split, pre)
@@ -200,7 +217,32 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         pre,
         outer=tuple(splits) if len(splits) > 1 else (),
         raw=raw if len(splits) > 1 else None,
+        controls=tuple(added),
+        controls_left_out=tuple(left_out),
     )
+
+
+def _control_entries(
+    config: ExperimentConfig, registry: Registry
+) -> list[tuple[TranslatorEntry, type[Translator], dict[str, Any]]]:
+    """The controls ``config.controls`` adds (those not already listed), with default parameters.
+    A default control missing from the registry is left out; one named in a ``controls`` list is required."""
+    out = []
+    for name in config.control_names:
+        try:
+            cls = registry.translator(name)
+        except PluginError:
+            if config.controls is not True:
+                raise
+            log.info("controls: %s is not registered; left out", name)
+            continue
+        if not getattr(cls, "control", False):
+            raise ConfigError(
+                f"controls: {name!r} is not a control (a translator class with control = True): "
+                "list it under translators instead"
+            )
+        out.append((TranslatorEntry(name=name), cls, validate_params(cls, {})))
+    return out
 
 
 def _summary_key(split_keys: tuple[str, ...]) -> str:
