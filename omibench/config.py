@@ -52,12 +52,14 @@ class SplitConfig(_Strict):
     paper's protocol), ``repeated_holdout`` ``repeats`` independent splits, ``kfold`` ``folds`` x
     ``repeats`` splits whose test parts partition the samples in each repeat. A given test list
     (``test_ids`` / ``given``) is always the only outer split. ``group_by: patient`` keeps the
-    samples of one TCGA patient on one side of every split."""
+    samples of one TCGA patient on one side of every split; ``auto`` (the default) does so where every
+    sample id is a TCGA barcode and some patient has several samples, and otherwise draws exactly the
+    ungrouped split; ``none`` turns grouping off."""
 
     scheme: Literal["holdout", "repeated_holdout", "kfold"] = "holdout"
     repeats: int = Field(default=1, ge=1)
     folds: int = Field(default=5, ge=2)
-    group_by: Literal["patient"] | None = None
+    group_by: Literal["auto", "patient", "none"] | None = "auto"
     seed: int = 0
     val_fraction: float = Field(default=0.1, ge=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
@@ -183,6 +185,9 @@ class ExperimentConfig(_Strict):
         for name, default in _NEW_SPLIT_DEFAULTS.items():
             if out["split"].get(name) == default:
                 del out["split"][name]
+        # no grouping, or grouping only where the data call for it: the split hash tells them apart
+        if out["split"].get("group_by") in ("auto", "none"):
+            del out["split"]["group_by"]
         if out.get("refit") == "none":
             del out["refit"]
         # the t-SNE only draws a figure: pinned to its former default so config hashes carry over

@@ -22,7 +22,7 @@ from .data.ids import listed_keys, read_id_list
 from .data.paired import PairedData
 from .data.paths import resolve
 from .data.preprocess import Preprocessor
-from .data.resampling import outer_splits, tcga_patient_groups
+from .data.resampling import is_tcga_barcodes, leaky_test_samples, outer_splits, tcga_patient_groups
 from .data.sources import DataSource, FilesSource, build_source
 from .data.splits import Split, make_split
 from .data.steps import build_steps
@@ -72,6 +72,9 @@ class Prepared:
     # the controls added by ``config.controls`` (run like the translators), and those left out, with why
     controls: tuple[str, ...] = ()
     controls_left_out: tuple[str, ...] = ()
+    grouped_by: str | None = None  # the grouping the split was drawn with (``group_by: auto`` resolved)
+    # TCGA barcodes: the (first) split's test samples that share a patient with a training/validation sample
+    leaky_test_samples: tuple[str, ...] | None = None
 
     @property
     def splits(self) -> tuple[Split, ...]:
@@ -115,7 +118,7 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
 
     data_source = build_source(registry.dataset(config.data["source"]), _fields(config.data))
     write_cache: Callable[[], None]
-    resampled = config.split.scheme != "holdout" or config.split.group_by is not None
+    resampled = config.split.scheme != "holdout" or config.split.group_by == "patient"
     splits: list[Split] = []
     raw: PairedData | None = None
     if resampled and config.source_data is not None:
@@ -137,9 +140,22 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
                 log.info("data: %s: %.1f s (peak memory so far %.2f GiB)", stage, seconds, peak)
         parts, split, pre, dataset_hash = streamed.parts, streamed.split, streamed.preprocessor, streamed.dataset_hash
         write_cache = _writer(cache_entry, streamed)
+        grouped_by = None
     else:
-        parts, splits, pre, dataset_hash, write_cache, raw = _prepare_in_memory(config, data_source, cache_dir)
+        parts, splits, pre, dataset_hash, write_cache, raw, grouped_by = _prepare_in_memory(
+            config, data_source, cache_dir
+        )
         split = splits[0]
+    leaky = _patient_leak(split)
+    if leaky:
+        given = "of the given test list " if config.split.test_ids or config.split.given else ""
+        note = (
+            f"{len(leaky)} of {len(split.test)} test samples {given}share a TCGA patient with a training or "
+            f"validation sample (e.g. {', '.join(leaky[:2])}): their scores may be optimistic"
+        )
+        log.warning("split: %s", note)
+        split = replace(split, notes=(*split.notes, note))
+        splits = [split, *splits[1:]] if splits else []
     if parts["test"].n_samples < 2:
         raise DataError(
             f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
@@ -219,7 +235,31 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         raw=raw if len(splits) > 1 else None,
         controls=tuple(added),
         controls_left_out=tuple(left_out),
+        grouped_by=grouped_by,
+        leaky_test_samples=leaky,
     )
+
+
+def _patient_leak(split: Split) -> tuple[str, ...] | None:
+    """Test samples whose TCGA patient also has a training or validation sample (None unless every id
+    is a TCGA barcode): the leak a group-aware split avoids and a given test list may carry."""
+    ids = (*split.train, *split.val, *split.test)
+    if not is_tcga_barcodes(ids):
+        return None
+    return leaky_test_samples(split, dict(zip(ids, tcga_patient_groups(ids).tolist())))
+
+
+def resolve_group_by(group_by: str | None, sample_ids: np.ndarray) -> str | None:
+    """``group_by`` with ``auto`` resolved: ``patient`` where every id is a TCGA barcode and some patient
+    has more than one sample (only then can a split put one patient on both sides), else ``None``."""
+    if group_by in (None, "none"):
+        return None
+    if group_by == "auto":
+        if not is_tcga_barcodes(sample_ids):
+            return None
+        patients = tcga_patient_groups(sample_ids)
+        return "patient" if len(set(patients.tolist())) < len(patients) else None
+    return group_by
 
 
 def _control_entries(
@@ -252,9 +292,9 @@ def _summary_key(split_keys: tuple[str, ...]) -> str:
 
 def _prepare_in_memory(
     config: ExperimentConfig, data_source: DataSource, cache_dir: Path | None
-) -> tuple[dict[str, PairedData], list[Split], Preprocessor, str, Callable[[], None], PairedData]:
+) -> tuple[dict[str, PairedData], list[Split], Preprocessor, str, Callable[[], None], PairedData, str | None]:
     """Sources that are not streamed: load the whole dataset, draw the outer splits, cut the first
-    one's parts and fit preprocessing on its training rows."""
+    one's parts and fit preprocessing on its training rows. Also returns the grouping used."""
     data, write_cache = load_cached(data_source, config.data, cache_dir)
     root = config.data.get("root")
     test_ids: list[str] | None = None
@@ -269,7 +309,10 @@ def _prepare_in_memory(
             raise DataError(f"split.given: data source {config.data['source']!r} defines no test samples")
         test_ids = list(data.given_test_ids)
     cfg = config.split
-    if cfg.scheme == "holdout" and cfg.group_by is None:
+    group_by = resolve_group_by(cfg.group_by, data.sample_ids)
+    if group_by is not None:
+        log.info("split: grouped by %s (split.group_by: %s)", group_by, cfg.group_by)
+    if cfg.scheme == "holdout" and group_by is None:
         splits = [
             make_split(
                 data,
@@ -282,7 +325,7 @@ def _prepare_in_memory(
             )
         ]
     else:
-        groups = tcga_patient_groups(data.sample_ids) if cfg.group_by == "patient" else None
+        groups = tcga_patient_groups(data.sample_ids) if group_by == "patient" else None
         scheme = "repeated_holdout" if cfg.scheme == "holdout" else cfg.scheme
         splits = outer_splits(
             data,
@@ -298,7 +341,7 @@ def _prepare_in_memory(
         )
     splits[0] = replace(splits[0], notes=tuple(notes))
     parts, pre = _fit_parts(config, data, splits[0])
-    return parts, splits, pre, data.fingerprint(), write_cache, data
+    return parts, splits, pre, data.fingerprint(), write_cache, data, group_by
 
 
 def _fit_parts(config: ExperimentConfig, data: PairedData, split: Split) -> tuple[dict[str, PairedData], Preprocessor]:
