@@ -111,3 +111,11 @@ def test_a_given_test_list_that_leaks_patients_is_counted_and_warned(write_confi
     if orientation == "rows":
         s = got.split
         assert not set(tcga_patient_groups(list(s.val)).tolist()) & set(tcga_patient_groups(list(s.train)).tolist())
+
+
+def test_the_leak_count_has_a_tag():
+    from omibench.store.schema import Tags
+
+    tags = Tags(split_leaky_test_samples=6).to_dict()
+    assert tags == {"omibench.split_leaky_test_samples": "6"}
+    assert Tags.from_dict(tags).split_leaky_test_samples == 6
