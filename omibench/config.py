@@ -15,6 +15,7 @@ from ._errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONTROLS",
+    "REVERSE_SUFFIX",
     "DownstreamConfig",
     "ExperimentConfig",
     "TranslatorEntry",
@@ -24,6 +25,9 @@ __all__ = [
     "safe_yaml",
 ]
 
+
+# ``direction: both``: the name (and MLflow experiment) of the reverse experiment is the forward's plus this
+REVERSE_SUFFIX = "_reverse"
 
 # the control translators (omibench_plugins) every experiment runs unless listed or turned off
 DEFAULT_CONTROLS: tuple[str, ...] = ("train_mean", "random_profile", "class_mean")
@@ -141,6 +145,10 @@ class ExperimentConfig(_Strict):
     # a list names them, false = none. Each control is its own job with its own key, so adding or dropping
     # them changes no other translator's key, and the field is left out of the config hash.
     controls: bool | list[str] = True
+    # b_to_a: predict omics A (data.a, expression) from B (data.b, methylation), the paper's direction;
+    # a_to_b: the reverse (the matrices swap roles after loading; preprocess.b still names data.b's steps);
+    # both: this experiment, then ``<name>_reverse`` (a_to_b) on the same outer splits (see omibench.api.run)
+    direction: Literal["b_to_a", "a_to_b", "both"] = "b_to_a"
 
     @field_validator("seeds")
     @classmethod
@@ -190,9 +198,29 @@ class ExperimentConfig(_Strict):
             del out["split"]["group_by"]
         if out.get("refit") == "none":
             del out["refit"]
+        if out.get("direction") in ("b_to_a", "both"):  # both prepares (and hashes) as its forward half
+            del out["direction"]
         # the t-SNE only draws a figure: pinned to its former default so config hashes carry over
         out["downstream"]["tsne"] = True
         return out
+
+    @property
+    def reverse(self) -> bool:
+        """True when omics A is the input and B the target (``direction: a_to_b``)."""
+        return self.direction == "a_to_b"
+
+    def directions(self) -> list[ExperimentConfig]:
+        """The experiments this config stands for: itself, or with ``direction: both`` the forward
+        (B -> A, unchanged name) and the reverse (A -> B, named ``<name>_reverse``)."""
+        if self.direction != "both":
+            return [self]
+        tracking = self.tracking
+        if tracking.experiment:
+            tracking = tracking.model_copy(update={"experiment": tracking.experiment + REVERSE_SUFFIX})
+        return [
+            self.model_copy(update={"direction": "b_to_a"}),
+            self.model_copy(update={"direction": "a_to_b", "name": self.name + REVERSE_SUFFIX, "tracking": tracking}),
+        ]
 
     @property
     def control_names(self) -> tuple[str, ...]:

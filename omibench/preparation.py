@@ -30,7 +30,7 @@ from .data.xena import Streamed, can_stream, prepare_streamed
 from .registry import Registry
 from .translator import Translator, validate_params
 
-__all__ = ["Prepared", "PlannedTranslator", "for_split", "prepare", "with_params"]
+__all__ = ["Prepared", "PlannedTranslator", "for_split", "prepare", "resolve_group_by", "swapped", "with_params"]
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,11 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
     raw: PairedData | None = None
     if resampled and config.source_data is not None:
         raise ConfigError("split.scheme: outer resampling with source_data is not supported yet: use scheme: holdout")
+    if config.reverse and (config.source_data is not None or can_stream(data_source)):
+        raise ConfigError(
+            "direction: the reverse direction (a_to_b, both) needs the in-memory data path without source_data; "
+            "this files source is streamed (or source_data is set): use direction: b_to_a"
+        )
     if can_stream(data_source) and resampled:
         raise ConfigError(
             "split.scheme: outer resampling (and group_by) needs the in-memory data path; this "
@@ -296,6 +301,8 @@ def _prepare_in_memory(
     """Sources that are not streamed: load the whole dataset, draw the outer splits, cut the first
     one's parts and fit preprocessing on its training rows. Also returns the grouping used."""
     data, write_cache = load_cached(data_source, config.data, cache_dir)
+    if config.reverse:  # A is the input, B the target: same samples and labels, so the same splits
+        data = swapped(data)
     root = config.data.get("root")
     test_ids: list[str] | None = None
     notes: list[str] = []
@@ -349,12 +356,27 @@ def _fit_parts(config: ExperimentConfig, data: PairedData, split: Split) -> tupl
     rows = split.rows(data)
     parts = {k: data.subset(v) for k, v in rows.items()}
     root = config.data.get("root")
+    steps = {"b": config.preprocess.b, "a": config.preprocess.a}
+    inp, out = ("a", "b") if config.reverse else ("b", "a")  # preprocess.b is data.b's steps in either direction
     pre = Preprocessor(
-        config.preprocess.impute,
-        build_steps(config.preprocess.b, "b", root),
-        build_steps(config.preprocess.a, "a", root),
+        config.preprocess.impute, build_steps(steps[inp], inp, root), build_steps(steps[out], out, root)
     ).fit(parts["train"])
     return {k: pre.transform(v, k) for k, v in parts.items()}, pre
+
+
+def swapped(data: PairedData) -> PairedData:
+    """``data`` with the two omics exchanged (A becomes the input, B the target); samples, labels and
+    a given test list unchanged, so every split drawn from it is the forward direction's split."""
+    return PairedData(
+        b=data.a,
+        a=data.b,
+        sample_ids=data.sample_ids,
+        b_features=data.a_features,
+        a_features=data.b_features,
+        labels=data.labels,
+        name=f"{data.name} (reverse)",
+        given_test_ids=data.given_test_ids,
+    )
 
 
 def _writer(entry: Path | None, streamed: Streamed) -> Callable[[], None]:
