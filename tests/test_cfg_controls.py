@@ -17,11 +17,13 @@ from .conftest import small_experiment
 
 
 def _prepare(write_config, tmp_path, **overrides):
-    cfg = load_config(write_config(small_experiment(**overrides)))
+    cfg = load_config(write_config(small_experiment(**{"controls": True, **overrides})))
     return prepare(cfg, load_registry(), tmp_path / "cache")
 
 
 def test_controls_are_added_by_default_without_changing_other_keys(write_config, tmp_path):
+    default = {k: v for k, v in small_experiment().items() if k != "controls"}
+    assert load_config(write_config(default)).controls is True
     on = _prepare(write_config, tmp_path)
     off = _prepare(write_config, tmp_path, controls=False)
     assert [p.entry.display for p in on.translators] == ["linear_regression", "lasso", *DEFAULT_CONTROLS]
@@ -60,7 +62,7 @@ def test_class_mean_is_left_out_without_labels(write_config, tmp_path, caplog):
 
 
 def test_tuning_and_data_only_preparation_add_no_controls(write_config, tmp_path):
-    path = write_config(small_experiment())
+    path = write_config(small_experiment(controls=True))
     tuned, _, _ = api.prepare_experiment(path, store=tmp_path / "store", only="lasso")
     assert [p.entry.display for p in tuned.translators] == ["lasso"]
     data, _, _ = api.prepare_experiment(path, store=tmp_path / "store", data_only=True)
@@ -69,7 +71,7 @@ def test_tuning_and_data_only_preparation_add_no_controls(write_config, tmp_path
 
 def test_a_run_filtered_to_one_translator_keeps_the_controls_unranked(write_config, tmp_path):
     lines: list[str] = []
-    path = write_config(small_experiment(translators=[{"name": "ridge"}, {"name": "lasso"}]))
+    path = write_config(small_experiment(translators=[{"name": "ridge"}, {"name": "lasso"}], controls=True))
     res = api.run(path, store=tmp_path / "store", translators=["ridge"], executor="inline", echo=lines.append)
     assert sorted(o.label for o in res.outcomes) == sorted(["ridge", *DEFAULT_CONTROLS])
     assert any("controls train_mean, random_profile, class_mean run too" in line for line in lines)
