@@ -17,8 +17,10 @@ from .test_cfg_groups import UNIQUE, _cohort
 
 def test_both_is_the_forward_experiment_and_its_reverse_on_the_same_splits(write_config, tmp_path):
     plain = load_config(write_config(small_experiment(split={"scheme": "repeated_holdout", "repeats": 2})))
-    both = load_config(write_config(small_experiment(split={"scheme": "repeated_holdout", "repeats": 2})),
-                       ["direction=both", "preprocess.b=[{variance: {top_k: 20}}]"])
+    both = load_config(
+        write_config(small_experiment(split={"scheme": "repeated_holdout", "repeats": 2})),
+        ["direction=both", "preprocess.b=[{variance: {top_k: 20}}]"],
+    )
     forward, reverse = both.directions()
     assert forward.name == "t" and reverse.name == "t_reverse" and reverse.direction == "a_to_b"
     assert canonical_hash(load_config(write_config(small_experiment())).semantic_dict()) == canonical_hash(

@@ -22,8 +22,12 @@ def _cohort(root, ids: list[str], orientation: str = "rows") -> dict:
     """Paired files of ``ids`` with two labels; samples in rows (in memory) or Xena columns (streamed)."""
     rng = np.random.default_rng(3)
     b = pd.DataFrame(rng.random((len(ids), 12)), index=pd.Index(ids, name="id"), columns=[f"cg{i}" for i in range(12)])
-    a = pd.DataFrame(rng.normal(size=(len(ids), 5)), index=pd.Index(ids, name="id"), columns=[f"g{i}" for i in range(5)])
-    pd.DataFrame({"id": ids, "type": [("x", "y")[i % 2] for i in range(len(ids))]}).to_csv(root / "lab.csv", index=False)
+    a = pd.DataFrame(
+        rng.normal(size=(len(ids), 5)), index=pd.Index(ids, name="id"), columns=[f"g{i}" for i in range(5)]
+    )
+    pd.DataFrame({"id": ids, "type": [("x", "y")[i % 2] for i in range(len(ids))]}).to_csv(
+        root / "lab.csv", index=False
+    )
     block = {"source": "files", "root": str(root), "labels": "lab.csv", "label_column": "type"}
     if orientation == "rows":
         b.to_csv(root / "B.csv")
