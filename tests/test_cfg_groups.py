@@ -123,3 +123,15 @@ def test_the_leak_count_has_a_tag():
     tags = Tags(split_leaky_test_samples=6).to_dict()
     assert tags == {"omibench.split_leaky_test_samples": "6"}
     assert Tags.from_dict(tags).split_leaky_test_samples == 6
+
+
+def test_the_leak_is_recorded_on_the_run(write_config, tmp_path):
+    from omibench import api
+
+    data = _cohort(tmp_path, SHARED)
+    (tmp_path / "test.txt").write_text("\n".join(f"TCGA-AB-{i:04d}-01A" for i in range(10)) + "\n")
+    body = small_experiment(data=data, translators=[{"name": "ridge"}])
+    body["split"] = {**body["split"], "test_ids": "test.txt"}
+    res = api.run(write_config(body), store=tmp_path / "store", executor="inline")
+    run = res.store.get_run(res.outcomes[0].run_id)
+    assert run.tags.split_notes is not None and "10 of 10 test samples of the given test list" in run.tags.split_notes
