@@ -22,7 +22,8 @@ from .data.ids import listed_keys, read_id_list
 from .data.paired import PairedData
 from .data.paths import resolve
 from .data.preprocess import Preprocessor
-from .data.resampling import is_tcga_barcodes, leaky_test_samples, outer_splits, tcga_patient_groups
+from .data.resampling import outer_splits, patient_leak, resolve_group_by, tcga_patient_groups
+from .data.roles import swapped
 from .data.sources import DataSource, FilesSource, build_source
 from .data.splits import Split, make_split
 from .data.steps import build_steps
@@ -30,7 +31,7 @@ from .data.xena import Streamed, can_stream, prepare_streamed
 from .registry import Registry
 from .translator import Translator, validate_params
 
-__all__ = ["Prepared", "PlannedTranslator", "for_split", "prepare", "resolve_group_by", "swapped", "with_params"]
+__all__ = ["Prepared", "PlannedTranslator", "for_split", "prepare", "with_params"]
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
             config, data_source, cache_dir
         )
         split = splits[0]
-    leaky = _patient_leak(split)
+    leaky = patient_leak(split)
     if leaky:
         given = "of the given test list " if config.split.test_ids or config.split.given else ""
         note = (
@@ -243,28 +244,6 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         grouped_by=grouped_by,
         leaky_test_samples=leaky,
     )
-
-
-def _patient_leak(split: Split) -> tuple[str, ...] | None:
-    """Test samples whose TCGA patient also has a training or validation sample (None unless every id
-    is a TCGA barcode): the leak a group-aware split avoids and a given test list may carry."""
-    ids = (*split.train, *split.val, *split.test)
-    if not is_tcga_barcodes(ids):
-        return None
-    return leaky_test_samples(split, dict(zip(ids, tcga_patient_groups(ids).tolist())))
-
-
-def resolve_group_by(group_by: str | None, sample_ids: np.ndarray) -> str | None:
-    """``group_by`` with ``auto`` resolved: ``patient`` where every id is a TCGA barcode and some patient
-    has more than one sample (only then can a split put one patient on both sides), else ``None``."""
-    if group_by in (None, "none"):
-        return None
-    if group_by == "auto":
-        if not is_tcga_barcodes(sample_ids):
-            return None
-        patients = tcga_patient_groups(sample_ids)
-        return "patient" if len(set(patients.tolist())) < len(patients) else None
-    return group_by
 
 
 def _control_entries(
@@ -362,21 +341,6 @@ def _fit_parts(config: ExperimentConfig, data: PairedData, split: Split) -> tupl
         config.preprocess.impute, build_steps(steps[inp], inp, root), build_steps(steps[out], out, root)
     ).fit(parts["train"])
     return {k: pre.transform(v, k) for k, v in parts.items()}, pre
-
-
-def swapped(data: PairedData) -> PairedData:
-    """``data`` with the two omics exchanged (A becomes the input, B the target); samples, labels and
-    a given test list unchanged, so every split drawn from it is the forward direction's split."""
-    return PairedData(
-        b=data.a,
-        a=data.b,
-        sample_ids=data.sample_ids,
-        b_features=data.a_features,
-        a_features=data.b_features,
-        labels=data.labels,
-        name=f"{data.name} (reverse)",
-        given_test_ids=data.given_test_ids,
-    )
 
 
 def _writer(entry: Path | None, streamed: Streamed) -> Callable[[], None]:

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from omibench.config import canonical_hash, load_config
-from omibench.data.resampling import tcga_patient_groups
-from omibench.preparation import for_split, prepare, resolve_group_by
+from omibench.data.resampling import resolve_group_by, tcga_patient_groups
+from omibench.preparation import for_split, prepare
 from omibench.registry import load_registry
 
 from .conftest import small_experiment
