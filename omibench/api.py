@@ -68,6 +68,7 @@ class Results:
     sort: str
     seeds: list[int]
     board: Board | None = None  # the leaderboard written onto the MLflow page, with its URL
+    reverse: Results | None = None  # with ``direction: both``: the A -> B experiment (``<name>_reverse``)
 
     @property
     def failed(self) -> list[Outcome]:
@@ -117,13 +118,16 @@ def run(
     translators: Sequence[str] = (),
     log_models: bool = False,
     echo: Echo = _quiet,
+    _source: tuple[str | Path | ExperimentConfig, Sequence[str]] | None = None,
 ) -> Results:
     """Run every translator of an experiment (resuming what an earlier run left unfinished) and
     return the outcomes and the leaderboard (test split, mean over seeds).
 
     ``translators`` keeps only the entries with those labels or registered names. At the end the
     leaderboard is written onto the experiment's MLflow page (see :mod:`omibench.board`) and, with
-    ``log_models``, each of its translators is logged as an MLflow pyfunc model."""
+    ``log_models``, each of its translators is logged as an MLflow pyfunc model. With ``direction:
+    both`` the experiment runs B -> A, then A -> B as ``<name>_reverse`` on the same outer splits; the
+    forward results are returned with the reverse ones in ``Results.reverse``."""
     from .leaderboard import DEFAULT_SORT, leaderboard
     from .metrics import METRIC_NAMES
     from .runner import run_experiment
@@ -134,7 +138,35 @@ def run(
         raise ConfigError(f"sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
     if wait_s < 0:
         raise ConfigError(f"wait {wait_s}: must be 0 or more seconds")
-    source, source_overrides = config, overrides  # what --tuned looks the studies up by
+    source, source_overrides = _source or (config, overrides)  # what --tuned looks the studies up by
+    from .experiment import _config
+
+    loaded = _config(config, overrides)
+    if loaded.direction == "both":
+        forward, backward = loaded.directions()
+
+        def one(cfg: ExperimentConfig) -> Results:
+            return run(
+                cfg,
+                plugin_dirs=plugin_dirs,
+                store=store,
+                force=force,
+                tuned=tuned,
+                storage=storage,
+                executor=executor,
+                sort=sort,
+                wait_s=wait_s,
+                show_progress=show_progress,
+                translators=translators,
+                log_models=log_models,
+                echo=echo,
+                _source=(source, source_overrides),
+            )
+
+        first = one(forward)
+        echo(f"omibench: direction both: now A -> B, experiment {backward.experiment_name!r}")
+        first.reverse = one(backward)
+        return first
     if translators:
         config, overrides = _only(config, overrides, translators), ()
     prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, echo=echo)

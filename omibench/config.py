@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ._errors import ConfigError
 
 __all__ = [
+    "DEFAULT_CONTROLS",
+    "REVERSE_SUFFIX",
     "DownstreamConfig",
     "ExperimentConfig",
     "TranslatorEntry",
@@ -22,6 +24,13 @@ __all__ = [
     "canonical_hash",
     "safe_yaml",
 ]
+
+
+# ``direction: both``: the name (and MLflow experiment) of the reverse experiment is the forward's plus this
+REVERSE_SUFFIX = "_reverse"
+
+# the control translators (omibench_plugins) every experiment runs unless listed or turned off
+DEFAULT_CONTROLS: tuple[str, ...] = ("train_mean", "random_profile", "class_mean")
 
 
 class _Strict(BaseModel):
@@ -47,12 +56,14 @@ class SplitConfig(_Strict):
     paper's protocol), ``repeated_holdout`` ``repeats`` independent splits, ``kfold`` ``folds`` x
     ``repeats`` splits whose test parts partition the samples in each repeat. A given test list
     (``test_ids`` / ``given``) is always the only outer split. ``group_by: patient`` keeps the
-    samples of one TCGA patient on one side of every split."""
+    samples of one TCGA patient on one side of every split; ``auto`` (the default) does so where every
+    sample id is a TCGA barcode and some patient has several samples, and otherwise draws exactly the
+    ungrouped split; ``none`` turns grouping off."""
 
     scheme: Literal["holdout", "repeated_holdout", "kfold"] = "holdout"
     repeats: int = Field(default=1, ge=1)
     folds: int = Field(default=5, ge=2)
-    group_by: Literal["patient"] | None = None
+    group_by: Literal["auto", "patient", "none"] | None = "auto"
     seed: int = 0
     val_fraction: float = Field(default=0.1, ge=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
@@ -100,7 +111,7 @@ class DownstreamConfig(_Strict):
     lr: float = Field(default=1e-4, gt=0)
     scaling: Literal["minmax", "none"] = "minmax"
     seed: int = 0
-    tsne: bool = True  # the Fig. 8 embedding of every run (a few seconds each)
+    tsne: bool = False  # the Fig. 8 embedding of every run (~15 s each): opt in with --set downstream.tsne=true
     top_genes: int = Field(default=6, ge=0)  # genes in the real-vs-predicted scatter (supplementary Fig. 5)
 
     @field_validator("epochs")
@@ -130,6 +141,14 @@ class ExperimentConfig(_Strict):
     timeout_s: float | None = Field(None, gt=0)  # per translator job (fit, predict, scoring); a longer one FAILS
     # refit after selection: the choices made on validation, refitted on training + validation rows
     refit: Literal["none", "train+val"] = "none"
+    # controls added to the translators unless already listed (by name or label): true = DEFAULT_CONTROLS,
+    # a list names them, false = none. Each control is its own job with its own key, so adding or dropping
+    # them changes no other translator's key, and the field is left out of the config hash.
+    controls: bool | list[str] = True
+    # b_to_a: predict omics A (data.a, expression) from B (data.b, methylation), the paper's direction;
+    # a_to_b: the reverse (the matrices swap roles after loading; preprocess.b still names data.b's steps);
+    # both: this experiment, then ``<name>_reverse`` (a_to_b) on the same outer splits (see omibench.api.run)
+    direction: Literal["b_to_a", "a_to_b", "both"] = "b_to_a"
 
     @field_validator("seeds")
     @classmethod
@@ -167,15 +186,48 @@ class ExperimentConfig(_Strict):
     def semantic_dict(self) -> dict[str, Any]:
         """The fields that change results (not where results go, nor the worker count)."""
         out = self.model_dump(
-            mode="json", exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s"}
+            mode="json",
+            exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s", "controls"},
         )
         # fields added with resampling count only when set: a config without them keeps its hash
         for name, default in _NEW_SPLIT_DEFAULTS.items():
             if out["split"].get(name) == default:
                 del out["split"][name]
+        # no grouping, or grouping only where the data call for it: the split hash tells them apart
+        if out["split"].get("group_by") in ("auto", "none"):
+            del out["split"]["group_by"]
         if out.get("refit") == "none":
             del out["refit"]
+        if out.get("direction") in ("b_to_a", "both"):  # both prepares (and hashes) as its forward half
+            del out["direction"]
+        # the t-SNE only draws a figure: pinned to its former default so config hashes carry over
+        out["downstream"]["tsne"] = True
         return out
+
+    @property
+    def reverse(self) -> bool:
+        """True when omics A is the input and B the target (``direction: a_to_b``)."""
+        return self.direction == "a_to_b"
+
+    def directions(self) -> list[ExperimentConfig]:
+        """The experiments this config stands for: itself, or with ``direction: both`` the forward
+        (B -> A, unchanged name) and the reverse (A -> B, named ``<name>_reverse``)."""
+        if self.direction != "both":
+            return [self]
+        tracking = self.tracking
+        if tracking.experiment:
+            tracking = tracking.model_copy(update={"experiment": tracking.experiment + REVERSE_SUFFIX})
+        return [
+            self.model_copy(update={"direction": "b_to_a"}),
+            self.model_copy(update={"direction": "a_to_b", "name": self.name + REVERSE_SUFFIX, "tracking": tracking}),
+        ]
+
+    @property
+    def control_names(self) -> tuple[str, ...]:
+        """The controls to add: those of ``controls`` that the translators do not already list."""
+        wanted = DEFAULT_CONTROLS if self.controls is True else tuple(self.controls or ())
+        listed = {t.name for t in self.translators} | {t.display for t in self.translators}
+        return tuple(dict.fromkeys(n for n in wanted if n not in listed))
 
     @property
     def n_outer(self) -> int:

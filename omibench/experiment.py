@@ -65,6 +65,8 @@ def prepare_experiment(
     cfg = _config(config, overrides)
     dirs = list(dict.fromkeys([str(d) for d in plugin_dirs] + ([str(cfg.plugins_dir)] if cfg.plugins_dir else [])))
     registry = _registry(dirs, echo)
+    if only is not None or data_only:  # one translator's tuning, or the data alone: no controls
+        cfg = cfg.model_copy(update={"controls": False})
     if only is not None:
         labels = [t.display for t in cfg.translators]
         if only not in labels:
@@ -83,6 +85,13 @@ def prepare_experiment(
         f"samples, {prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}"
         + (f" (1 of {len(prepared.splits)} outer splits, {cfg.split.scheme})" if len(prepared.splits) > 1 else "")
     )
+    if prepared.controls:
+        echo(
+            f"omibench: controls {', '.join(prepared.controls)} run too (reference rows, never ranked; "
+            "--set controls=false leaves them out)"
+        )
+    for note in prepared.controls_left_out:
+        echo(f"omibench: control {note}: left out")
     return prepared, dirs, store_dir
 
 

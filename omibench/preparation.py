@@ -15,14 +15,15 @@ from typing import Any
 import numpy as np
 
 from ._code_identity import code_identity
-from ._errors import ConfigError, DataError
+from ._errors import ConfigError, DataError, PluginError
 from .config import ExperimentConfig, TranslatorEntry, canonical_hash
 from .data.cache import load_cached, prepared_key, read_prepared, write_prepared
 from .data.ids import listed_keys, read_id_list
 from .data.paired import PairedData
 from .data.paths import resolve
 from .data.preprocess import Preprocessor
-from .data.resampling import outer_splits, tcga_patient_groups
+from .data.resampling import outer_splits, patient_leak, resolve_group_by, tcga_patient_groups
+from .data.roles import swapped
 from .data.sources import DataSource, FilesSource, build_source
 from .data.splits import Split, make_split
 from .data.steps import build_steps
@@ -69,6 +70,12 @@ class Prepared:
     outer: tuple[Split, ...] = ()
     raw: PairedData | None = None
     outer_index: int = 0
+    # the controls added by ``config.controls`` (run like the translators), and those left out, with why
+    controls: tuple[str, ...] = ()
+    controls_left_out: tuple[str, ...] = ()
+    grouped_by: str | None = None  # the grouping the split was drawn with (``group_by: auto`` resolved)
+    # TCGA barcodes: the (first) split's test samples that share a patient with a training/validation sample
+    leaky_test_samples: tuple[str, ...] | None = None
 
     @property
     def splits(self) -> tuple[Split, ...]:
@@ -108,14 +115,20 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
     preprocessing on the training rows."""
     planned = [(entry, registry.translator(entry.name)) for entry in config.translators]
     resolved = [(entry, cls, validate_params(cls, entry.params)) for entry, cls in planned]
+    controls = _control_entries(config, registry)
 
     data_source = build_source(registry.dataset(config.data["source"]), _fields(config.data))
     write_cache: Callable[[], None]
-    resampled = config.split.scheme != "holdout" or config.split.group_by is not None
+    resampled = config.split.scheme != "holdout" or config.split.group_by == "patient"
     splits: list[Split] = []
     raw: PairedData | None = None
     if resampled and config.source_data is not None:
         raise ConfigError("split.scheme: outer resampling with source_data is not supported yet: use scheme: holdout")
+    if config.reverse and (config.source_data is not None or can_stream(data_source)):
+        raise ConfigError(
+            "direction: the reverse direction (a_to_b, both) needs the in-memory data path without source_data; "
+            "this files source is streamed (or source_data is set): use direction: b_to_a"
+        )
     if can_stream(data_source) and resampled:
         raise ConfigError(
             "split.scheme: outer resampling (and group_by) needs the in-memory data path; this "
@@ -133,9 +146,22 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
                 log.info("data: %s: %.1f s (peak memory so far %.2f GiB)", stage, seconds, peak)
         parts, split, pre, dataset_hash = streamed.parts, streamed.split, streamed.preprocessor, streamed.dataset_hash
         write_cache = _writer(cache_entry, streamed)
+        grouped_by = None
     else:
-        parts, splits, pre, dataset_hash, write_cache, raw = _prepare_in_memory(config, data_source, cache_dir)
+        parts, splits, pre, dataset_hash, write_cache, raw, grouped_by = _prepare_in_memory(
+            config, data_source, cache_dir
+        )
         split = splits[0]
+    leaky = patient_leak(split)
+    if leaky:
+        given = "of the given test list " if config.split.test_ids or config.split.given else ""
+        note = (
+            f"{len(leaky)} of {len(split.test)} test samples {given}share a TCGA patient with a training or "
+            f"validation sample (e.g. {', '.join(leaky[:2])}): their scores may be optimistic"
+        )
+        log.warning("split: %s", note)
+        split = replace(split, notes=(*split.notes, note))
+        splits = [split, *splits[1:]] if splits else []
     if parts["test"].n_samples < 2:
         raise DataError(
             f"the test split has {parts['test'].n_samples} samples; featurewise R² needs at least 2: "
@@ -161,6 +187,19 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
                 f"refit: translator {entry.display!r} ({cls.name}) cannot pin its choices for a refit: "
                 "set refit: none, or leave it out of this experiment"
             )
+
+    left_out: list[str] = []
+    added: list[str] = []
+    for entry, cls, params in controls:  # an added control that cannot run here is left out, not refused
+        reason = cls.skip_reason(params, parts["train"], parts["val"])
+        if not reason and config.refit != "none" and not cls.can_refit():
+            reason = "it cannot refit (refit: train+val)"
+        if reason:
+            log.info("controls: %s left out: %s", entry.name, reason)
+            left_out.append(f"{entry.name}: {reason}")
+        else:
+            resolved.append((entry, cls, params))
+            added.append(entry.name)
 
     source = None
     if config.source_data is not None:
@@ -200,7 +239,34 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         pre,
         outer=tuple(splits) if len(splits) > 1 else (),
         raw=raw if len(splits) > 1 else None,
+        controls=tuple(added),
+        controls_left_out=tuple(left_out),
+        grouped_by=grouped_by,
+        leaky_test_samples=leaky,
     )
+
+
+def _control_entries(
+    config: ExperimentConfig, registry: Registry
+) -> list[tuple[TranslatorEntry, type[Translator], dict[str, Any]]]:
+    """The controls ``config.controls`` adds (those not already listed), with default parameters.
+    A default control missing from the registry is left out; one named in a ``controls`` list is required."""
+    out = []
+    for name in config.control_names:
+        try:
+            cls = registry.translator(name)
+        except PluginError:
+            if config.controls is not True:
+                raise
+            log.info("controls: %s is not registered; left out", name)
+            continue
+        if not getattr(cls, "control", False):
+            raise ConfigError(
+                f"controls: {name!r} is not a control (a translator class with control = True): "
+                "list it under translators instead"
+            )
+        out.append((TranslatorEntry(name=name), cls, validate_params(cls, {})))
+    return out
 
 
 def _summary_key(split_keys: tuple[str, ...]) -> str:
@@ -210,10 +276,12 @@ def _summary_key(split_keys: tuple[str, ...]) -> str:
 
 def _prepare_in_memory(
     config: ExperimentConfig, data_source: DataSource, cache_dir: Path | None
-) -> tuple[dict[str, PairedData], list[Split], Preprocessor, str, Callable[[], None], PairedData]:
+) -> tuple[dict[str, PairedData], list[Split], Preprocessor, str, Callable[[], None], PairedData, str | None]:
     """Sources that are not streamed: load the whole dataset, draw the outer splits, cut the first
-    one's parts and fit preprocessing on its training rows."""
+    one's parts and fit preprocessing on its training rows. Also returns the grouping used."""
     data, write_cache = load_cached(data_source, config.data, cache_dir)
+    if config.reverse:  # A is the input, B the target: same samples and labels, so the same splits
+        data = swapped(data)
     root = config.data.get("root")
     test_ids: list[str] | None = None
     notes: list[str] = []
@@ -227,7 +295,10 @@ def _prepare_in_memory(
             raise DataError(f"split.given: data source {config.data['source']!r} defines no test samples")
         test_ids = list(data.given_test_ids)
     cfg = config.split
-    if cfg.scheme == "holdout" and cfg.group_by is None:
+    group_by = resolve_group_by(cfg.group_by, data.sample_ids)
+    if group_by is not None:
+        log.info("split: grouped by %s (split.group_by: %s)", group_by, cfg.group_by)
+    if cfg.scheme == "holdout" and group_by is None:
         splits = [
             make_split(
                 data,
@@ -240,7 +311,7 @@ def _prepare_in_memory(
             )
         ]
     else:
-        groups = tcga_patient_groups(data.sample_ids) if cfg.group_by == "patient" else None
+        groups = tcga_patient_groups(data.sample_ids) if group_by == "patient" else None
         scheme = "repeated_holdout" if cfg.scheme == "holdout" else cfg.scheme
         splits = outer_splits(
             data,
@@ -256,7 +327,7 @@ def _prepare_in_memory(
         )
     splits[0] = replace(splits[0], notes=tuple(notes))
     parts, pre = _fit_parts(config, data, splits[0])
-    return parts, splits, pre, data.fingerprint(), write_cache, data
+    return parts, splits, pre, data.fingerprint(), write_cache, data, group_by
 
 
 def _fit_parts(config: ExperimentConfig, data: PairedData, split: Split) -> tuple[dict[str, PairedData], Preprocessor]:
@@ -264,10 +335,10 @@ def _fit_parts(config: ExperimentConfig, data: PairedData, split: Split) -> tupl
     rows = split.rows(data)
     parts = {k: data.subset(v) for k, v in rows.items()}
     root = config.data.get("root")
+    steps = {"b": config.preprocess.b, "a": config.preprocess.a}
+    inp, out = ("a", "b") if config.reverse else ("b", "a")  # preprocess.b is data.b's steps in either direction
     pre = Preprocessor(
-        config.preprocess.impute,
-        build_steps(config.preprocess.b, "b", root),
-        build_steps(config.preprocess.a, "a", root),
+        config.preprocess.impute, build_steps(steps[inp], inp, root), build_steps(steps[out], out, root)
     ).fit(parts["train"])
     return {k: pre.transform(v, k) for k, v in parts.items()}, pre
 

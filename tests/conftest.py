@@ -49,6 +49,7 @@ def small_experiment(**overrides) -> dict:
         "translators": [{"name": "linear_regression"}, {"name": "lasso", "params": {"n_alphas": 3}}],
         "n_jobs": 1,
         "downstream": {"enabled": False},  # Table 3 has its own tests (test_downstream.py)
+        "controls": False,  # the default controls have their own tests (test_cfg_controls.py)
     }
     body.update(overrides)
     return body

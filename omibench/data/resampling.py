@@ -37,6 +37,8 @@ __all__ = [
     "is_tcga_barcodes",
     "leaky_test_samples",
     "outer_splits",
+    "patient_leak",
+    "resolve_group_by",
     "tcga_patient_groups",
 ]
 
@@ -84,6 +86,28 @@ def leaky_test_samples(split: Split, groups: Mapping[str, str]) -> tuple[str, ..
     """
     seen = {groups.get(s, s) for s in (*split.train, *split.val)}
     return tuple(s for s in split.test if groups.get(s, s) in seen)
+
+
+def patient_leak(split: Split) -> tuple[str, ...] | None:
+    """Test samples whose TCGA patient also has a training or validation sample (None unless every id
+    is a TCGA barcode): the leak a group-aware split avoids and a given test list may carry."""
+    ids = (*split.train, *split.val, *split.test)
+    if not is_tcga_barcodes(ids):
+        return None
+    return leaky_test_samples(split, dict(zip(ids, tcga_patient_groups(ids).tolist())))
+
+
+def resolve_group_by(group_by: str | None, sample_ids: np.ndarray) -> str | None:
+    """``group_by`` with ``auto`` resolved: ``patient`` where every id is a TCGA barcode and some patient
+    has more than one sample (only then can a split put one patient on both sides), else ``None``."""
+    if group_by in (None, "none"):
+        return None
+    if group_by == "auto":
+        if not is_tcga_barcodes(sample_ids):
+            return None
+        patients = tcga_patient_groups(sample_ids)
+        return "patient" if len(set(patients.tolist())) < len(patients) else None
+    return group_by
 
 
 def outer_splits(

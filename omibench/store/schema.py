@@ -76,6 +76,8 @@ class Tags:
     failure_kind: str | None = None  # out-of-memory | time-out | not-applicable | error (a FAILED run)
     split_notes: str | None = None  # e.g. samples whose vials a given test list puts on both sides
     fit_note: str | None = None  # e.g. classes skipped by the within-type R²
+    # TCGA barcodes: test samples sharing a patient with a training/validation sample (a given test list's leak)
+    split_leaky_test_samples: int | None = None
 
     _LONG = ("error", "downstream_note", "split_notes", "fit_note")  # free text, truncated to what MLflow stores
 
