@@ -78,10 +78,39 @@ def _pair(x: TranslatorResults, ref: TranslatorResults, metric: str) -> str:
     return f"{d.estimate:+.3f} [{d.low:+.3f}, {d.high:+.3f}]{star}, P(better) {p:.2f} (n={len(common)})"
 
 
-def cohort(stores: Sequence[MlflowStore], experiment: str) -> None:
+def _results(stores: Sequence[MlflowStore], experiment: str) -> list[TranslatorResults]:
     results: list[TranslatorResults] = []
     for store in stores:  # e.g. the fast group's store and the neural group's (translators disjoint)
         results += collect(store, store.summaries(experiment, None, None))
+    return results
+
+
+def summary(stores: Sequence[MlflowStore], experiments: Sequence[str]) -> None:
+    """The claims as one table (a row per pair, a column per cohort), then class_mean's share."""
+    by_exp = {e: {r.label: r for r in _results(stores, e)} for e in experiments}
+    print("| translator − reference | " + " | ".join(experiments) + " |")
+    print("|---|" + "---|" * len(experiments))
+    for x, y in CLAIMS:
+        cells = [_pair(by[x], by[y], R2F) if x in by and y in by else "–" for by in by_exp.values()]
+        print(f"| {x} − {y} | " + " | ".join(cells) + " |")
+    print(
+        "\n| cohort | class_mean median R²f | best translator | its median R²f | share | its within-type median R²f |"
+    )
+    print("|---|---|---|---|---|---|")
+    for e, by in by_exp.items():
+        ranked = [r for r in by.values() if not r.control and r.values.get(R2F)]
+        if not ranked or "class_mean" not in by:
+            continue
+        best = max(ranked, key=lambda r: _mean(r, R2F))
+        cm, bv = _mean(by["class_mean"], R2F), _mean(best, R2F)
+        share = f"{cm / bv:.0%}" if bv > 0 and cm >= 0 else ("above the best" if cm > bv else "–")
+        print(
+            f"| {e} | {_cell(by['class_mean'], R2F)} | {best.label} | {_cell(best, R2F)} | {share} | {_cell(best, WITHIN)} |"
+        )
+
+
+def cohort(stores: Sequence[MlflowStore], experiment: str) -> None:
+    results = _results(stores, experiment)
     by = {r.label: r for r in results}
     order = sorted(results, key=lambda r: (r.control, -_mean(r, R2F)))
     ref = by.get("ridge")
@@ -116,8 +145,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("stores", help="store folder(s), comma-separated")
     ap.add_argument("experiments", nargs="+")
+    ap.add_argument("--summary", action="store_true", help="the claims and class_mean tables only")
     args = ap.parse_args(argv)
     stores = [MlflowStore(path, None) for path in args.stores.split(",")]
+    if args.summary:
+        summary(stores, args.experiments)
+        return
     for experiment in args.experiments:
         cohort(stores, experiment)
 
