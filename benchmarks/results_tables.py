@@ -79,10 +79,13 @@ def _pair(x: TranslatorResults, ref: TranslatorResults, metric: str) -> str:
 
 
 def _results(stores: Sequence[MlflowStore], experiment: str) -> list[TranslatorResults]:
-    results: list[TranslatorResults] = []
-    for store in stores:  # e.g. the fast group's store and the neural group's (translators disjoint)
-        results += collect(store, store.summaries(experiment, None, None))
-    return results
+    kept: dict[str, TranslatorResults] = {}
+    for store in stores:  # e.g. the fast group's store and the neural group's
+        for res in collect(store, store.summaries(experiment, None, None)):
+            # a translator in both (the controls, added by default): the one over more splits
+            if res.label not in kept or len(res.splits) > len(kept[res.label].splits):
+                kept[res.label] = res
+    return list(kept.values())
 
 
 def summary(stores: Sequence[MlflowStore], experiments: Sequence[str]) -> None:
@@ -104,9 +107,8 @@ def summary(stores: Sequence[MlflowStore], experiments: Sequence[str]) -> None:
         best = max(ranked, key=lambda r: _mean(r, R2F))
         cm, bv = _mean(by["class_mean"], R2F), _mean(best, R2F)
         share = f"{cm / bv:.0%}" if bv > 0 and cm >= 0 else ("above the best" if cm > bv else "–")
-        print(
-            f"| {e} | {_cell(by['class_mean'], R2F)} | {best.label} | {_cell(best, R2F)} | {share} | {_cell(best, WITHIN)} |"
-        )
+        cells = [e, _cell(by["class_mean"], R2F), best.label, _cell(best, R2F), share, _cell(best, WITHIN)]
+        print("| " + " | ".join(cells) + " |")
 
 
 def cohort(stores: Sequence[MlflowStore], experiment: str) -> None:
