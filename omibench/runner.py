@@ -92,12 +92,23 @@ def run_experiment(
     entries: dict[str, Entry] = {}
     outcomes: dict[str, Outcome] = {}
     by_run: dict[str, tuple[Entry, Job]] = {}
+    waiting: dict[str, tuple[Entry, Job]] = {}  # submitted, not started: no run yet
     jobs_dir = store.path / "jobs"
     runner = (
         executor
         if isinstance(executor, Executor)
         else build_executor(executor, prepared, store, show_progress, **executor_options)
     )
+
+    def on_start(spec: JobSpec) -> None:
+        # the job's run (and its translator's summary run) is created as the job starts, so the
+        # run's start time in MLflow, and its Duration, are the job's, not the queue's
+        entry, job = waiting.pop(spec.run_id)
+        spec.run_id = entry.job_run(job)
+        spec.out_dir = str(jobs_dir / spec.run_id)
+        by_run[spec.run_id] = (entry, job)
+
+    runner.on_start = on_start
     try:
         judges = _Judges(prepared, store, exp_id, echo)
         judge = judges.first()
@@ -128,15 +139,16 @@ def run_experiment(
                 continue
             for job in todo:
                 split_i, seed = job
-                run_id = entry.job_run(job)
+                pending = f"pending:{label}:{split_i}:{seed}"  # becomes the run id when the job starts
+                waiting[pending] = (entry, job)
                 runner.submit(
                     JobSpec(
-                        run_id=run_id,
+                        run_id=pending,
                         label=label,
                         params=plan.params,
                         seed=seed,
                         gpus=plan.cls.resources.gpus,
-                        out_dir=str(jobs_dir / run_id),
+                        out_dir="",
                         config=config.model_dump(mode="json"),
                         plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs],
                         cwd=os.getcwd(),
@@ -147,7 +159,6 @@ def run_experiment(
                         timeout_s=timeout_s,
                     )
                 )
-                by_run[run_id] = (entry, job)
         for result in runner.results():
             entry, job = by_run[result.run_id]
             title = _title(entry.label, job, len(prepared.splits))

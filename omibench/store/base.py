@@ -16,10 +16,23 @@ from typing import Any
 
 from .schema import NOTE_TAG, Run, RunLevel, RunStatus, Tags
 
-__all__ = ["BOARD_FILTER", "Store"]
+__all__ = ["BOARD_FILTER", "Store", "report_experiment", "tune_experiment"]
 
 # what the leaderboard URL filters on: the newest finished summary run of each translator
 BOARD_FILTER = "tags.`omibench.board` = 'current'"
+
+
+def tune_experiment(experiment: str, label: str) -> str:
+    """The MLflow experiment that mirrors the tuning studies of translator ``label`` of ``experiment``
+    (a study run per split, its trials nested under it): kept out of the translators' experiment so
+    that its runs page is the leaderboard, and one per translator so MLflow compares trials of one
+    search space."""
+    return f"{experiment}/tune/{label}"
+
+
+def report_experiment(experiment: str) -> str:
+    """The MLflow experiment that holds the ``report`` runs of ``experiment``."""
+    return f"{experiment}/report"
 
 
 class Store(ABC):
