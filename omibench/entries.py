@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -280,11 +280,19 @@ def read_chosen(result: JobResult) -> dict[str, str | float]:
     return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
-def record_result(store: Store, result: JobResult, extra: Path | None = None, note: str = "") -> dict[str, str | float]:
+def record_result(
+    store: Store,
+    result: JobResult,
+    extra: Path | None = None,
+    note: str = "",
+    test_labels: Mapping[str, object] | None = None,
+) -> dict[str, str | float]:
     """Log one job's outcome into its run and close it: metrics, per-epoch values, artifacts
     (plus ``extra``, a folder of driver-side artifacts such as the downstream figures), and the
     settings its translator chose as params ``chosen.<name>`` (numeric ones are also metrics,
-    put there by the job). Returns those chosen settings."""
+    put there by the job). When anndata is installed the test predictions also get an AnnData
+    twin, ``results/predictions_test.h5ad`` (``test_labels``, test sample id -> class, in its
+    obs). Returns those chosen settings."""
     run_id = result.run_id
     chosen = read_chosen(result) if result.status == RunStatus.FINISHED.value else {}
     for step, values in result.reports:
@@ -308,8 +316,10 @@ def record_result(store: Store, result: JobResult, extra: Path | None = None, no
                 (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
                 (Path(tmp) / rel).write_bytes(data)
             _log_job_dir(store, run_id, Path(tmp))
+            _log_anndata_twin(store, run_id, Path(tmp), test_labels)
         elif result.out_dir:
             _log_job_dir(store, run_id, Path(result.out_dir))
+            _log_anndata_twin(store, run_id, Path(result.out_dir), test_labels)
     if extra is not None:
         store.log_artifacts(run_id, extra)
     if note:
@@ -322,6 +332,34 @@ def _log_job_dir(store: Store, run_id: str, path: Path) -> None:
     for sub in ("results", "model"):
         if (path / sub).is_dir():
             store.log_artifacts(run_id, path / sub, sub)
+
+
+PREDICTIONS_FILE = "results/predictions_test.parquet"
+
+
+def _log_anndata_twin(store: Store, run_id: str, job_dir: Path, labels: Mapping[str, object] | None) -> None:
+    """Log ``results/predictions_test.h5ad`` beside the parquet predictions: test samples as obs
+    (their class in ``obs["label"]`` when known), genes as var, predictions (original scale) in X.
+    Nothing without anndata (the ``scverse`` extra) or without predictions."""
+    import importlib.util
+
+    source = job_dir / PREDICTIONS_FILE
+    if importlib.util.find_spec("anndata") is None or not source.is_file():
+        return
+    import pandas as pd
+
+    from .artifacts import read_predictions
+    from .inference import write_matrix
+
+    frame = read_predictions(source)  # samples x genes
+    obs = None
+    if labels:
+        obs = pd.DataFrame({"label": [labels.get(str(s)) for s in frame.index]}, index=frame.index.astype(str))
+        obs["label"] = obs["label"].astype("category")
+    with tempfile.TemporaryDirectory() as tmp:
+        twin = Path(tmp) / "predictions_test.h5ad"
+        write_matrix(frame, twin, obs)
+        store.log_artifact(run_id, twin, "results")
 
 
 def aggregate(per_seed: list[dict[str, float]]) -> dict[str, float]:

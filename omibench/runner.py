@@ -94,6 +94,7 @@ def run_experiment(
     by_run: dict[str, tuple[Entry, Job]] = {}
     waiting: dict[str, tuple[Entry, Job]] = {}  # submitted, not started: no run yet
     jobs_dir = store.path / "jobs"
+    labels = _sample_labels(prepared)  # for the AnnData twin of each run's predictions
     runner = (
         executor
         if isinstance(executor, Executor)
@@ -164,7 +165,7 @@ def run_experiment(
             title = _title(entry.label, job, len(prepared.splits))
             split_judge = judges.get(job[0]) if judge else None
             extra = _score_downstream(split_judge, result, title, echo) if split_judge else None
-            chosen = record_result(store, result, *(extra or (None, "")))
+            chosen = record_result(store, result, *(extra or (None, "")), test_labels=labels)
             if chosen:
                 entry.chosen[job] = chosen
             if extra:
@@ -225,6 +226,20 @@ class _Judges:
 
     def first(self) -> Downstream | None:
         return self.get(0)
+
+
+def _sample_labels(prepared: Prepared) -> dict[str, object] | None:
+    """Sample id -> class over the whole dataset, every outer split's test rows included (None
+    without labels)."""
+    parts = [prepared.raw] if prepared.raw is not None else [prepared.train, prepared.val, prepared.test]
+    if not any(p.has_labels for p in parts):
+        return None
+    return {
+        str(s): (None if lab is None else str(lab))
+        for p in parts
+        if p.labels is not None
+        for s, lab in zip(p.sample_ids, p.labels, strict=True)
+    }
 
 
 def _title(label: str, job: Job, n_splits: int) -> str:
