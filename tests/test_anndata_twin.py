@@ -28,7 +28,9 @@ def test_predictions_have_an_h5ad_twin_with_ids_genes_and_labels(write_config, t
     assert run.data.tags[f"{TAG}label"] == "linear_regression"
     out = tmp_path / "down"
     twin = anndata.read_h5ad(tracker.client.download_artifacts(run.info.run_id, "results/predictions_test.h5ad", out))
-    parquet = read_predictions(tracker.client.download_artifacts(run.info.run_id, "results/predictions_test.parquet", out))
+    parquet = read_predictions(
+        tracker.client.download_artifacts(run.info.run_id, "results/predictions_test.parquet", out)
+    )
     assert list(twin.obs_names) == list(parquet.index.astype(str))  # test samples
     assert list(twin.var_names) == list(parquet.columns.astype(str))  # genes
     np.testing.assert_allclose(twin.X, parquet.to_numpy(), rtol=1e-6)
