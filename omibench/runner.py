@@ -295,7 +295,7 @@ def _score_downstream(
         out = Path(tempfile.mkdtemp(prefix="omibench-downstream-"))
         metrics, note = judge.score(prediction, out / "downstream", title)
     except Exception as exc:  # Table 3 failing must not lose the translator's results
-        echo(f"    {title}: downstream scoring failed: {type(exc).__name__}: {exc}")
+        echo(f"warning: {title}: downstream scoring failed: {type(exc).__name__}: {exc}")
         return None
     result.metrics.update(metrics)
     return out, note
@@ -307,7 +307,7 @@ def _backfill_run(judge: Downstream, store: Store, run_id: str, title: str, echo
         try:
             path = store.download(run_id, "results/predictions_test.parquet", tmp)
         except FileNotFoundError:
-            echo(f"    {title}: run {run_id} has no logged test predictions; Table 3 skipped")
+            echo(f"warning: {title}: run {run_id} has no logged test predictions; Table 3 skipped")
             return None
         result = JobResult(run_id, RunStatus.FINISHED.value)
         extra = _score_downstream(judge, result, title, echo, predictions=path)

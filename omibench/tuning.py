@@ -365,9 +365,9 @@ def apply_tuned(prepared: Prepared, base: TuneRequest, echo: Callable[[str], Non
     for plan in prepared.translators:
         best = tuned_params(replace(base, translator=plan.entry.display), prepared, plan)
         if best is None:
-            echo(f"omibench: {plan.entry.display}: no tuning trial finished (or no study yet), default parameters kept")
+            echo(f"{plan.entry.display}: no tuning trial finished (or no study yet), default parameters kept")
             continue
-        echo(f"omibench: {plan.entry.display}: tuned parameters {best}")
+        echo(f"{plan.entry.display}: tuned parameters {best}")
         prepared = with_params(prepared, plan.entry.display, best, study_name(prepared, plan))
     return prepared
 
