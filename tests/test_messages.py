@@ -1,10 +1,11 @@
 """One message style on stderr: ``omibench: ``, ``omibench: warning: ``, ``error: `` (see omibench/cli.py)."""
 
 import logging
+import os
+import subprocess
+import sys
 
-from click.testing import CliRunner
-
-from omibench.cli import _LogStyle, _styled, cli
+from omibench.cli import _LogStyle, _styled
 
 from .conftest import small_experiment
 
@@ -33,14 +34,19 @@ def test_log_records_read_like_the_other_messages():
 
 
 def test_every_line_a_run_writes_to_stderr_has_the_prefix(write_config, tmp_path):
+    """A real process: what a user sees (in a test session MLflow's logger is already configured)."""
     cfg = write_config(small_experiment(translators=[{"name": "linear_regression"}, {"name": "ridge"}]))
-    result = CliRunner().invoke(cli, ["run", str(cfg), "--store", str(tmp_path / "store")], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "omibench.cli"]
+    result = subprocess.run(
+        [*command, "run", str(cfg), "--store", str(tmp_path / "store")], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) >= 4  # preparing, the split, one line per translator and job
     assert all(line.startswith("omibench: ") for line in lines), lines
     assert "Leaderboard" in result.stdout and "Leaderboard" not in result.stderr
 
-    bad = CliRunner().invoke(cli, ["run", str(tmp_path / "missing.yaml")], catch_exceptions=False)
-    assert bad.exit_code == 2
+    bad = subprocess.run([*command, "run", str(tmp_path / "missing.yaml")], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1].startswith("error: ")
