@@ -165,7 +165,8 @@ def run_experiment(
             title = _title(entry.label, job, len(prepared.splits))
             split_judge = judges.get(job[0]) if judge else None
             extra = _score_downstream(split_judge, result, title, echo) if split_judge else None
-            chosen = record_result(store, result, *(extra or (None, "")), test_labels=labels)
+            folder, note = extra or (None, "")
+            chosen = record_result(store, result, folder, note, test_labels=labels)
             if chosen:
                 entry.chosen[job] = chosen
             if extra:
