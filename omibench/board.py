@@ -4,7 +4,9 @@ After every ``omibench run`` :func:`refresh` marks the newest finished summary r
 translator (on the run's split) ``omibench.board = current`` and older reruns ``superseded``, so
 that one URL filter shows one row per translator; and writes the leaderboard as a Markdown table
 (Table 1: test-split metrics, mean ± sd over seeds; Table 3: the downstream classifier's scores)
-into the experiment's description and into each current summary run's description.
+into the experiment's description and into each current summary run's description; and saves the
+MLflow UI view the printed URL opens: those runs, ranked by the metric, with the key metric columns
+shown (the UI shows none by default).
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from dataclasses import dataclass
 
 from .metrics import LOWER_IS_BETTER, METRIC_NAMES
 from .store import Run, RunLevel, RunStatus, Store, Tags
+from .store.base import BOARD_FILTER, VIEW_TAG
 
 __all__ = ["Board", "board_markdown", "leaderboard_url", "refresh"]
 
 URL_TAG = "omibench.board_sort"  # experiment tag: the metric the page was last ranked by
+VIEW_KEY = "omibench-leaderboard"  # the MLflow UI view the printed URL opens
+# columns the page shows besides the ranking metric (the full tables are in the description)
+PAGE_METRICS = ("test/median_r2_featurewise", "test/mse", "test/mean_r2_samplewise")
+PAGE_DOWNSTREAM = ("downstream/accuracy", "downstream/f1")
 CURRENT = "current"
 SUPERSEDED = "superseded"
 # Table 3 columns, in the paper's order; others a classifier logs follow alphabetically
@@ -111,11 +118,19 @@ def refresh(store: Store, experiment: str, split_hash: str, sort: str) -> Board 
     store.set_experiment_note(exp_id, text)
     for run in runs:
         store.set_run_note(run.run_id, text)
+    logged = {k for r in runs for k in r.metrics}
+    shown = [f"test/{sort}", *PAGE_METRICS, *(m for m in PAGE_DOWNSTREAM if m in logged), "fit_time_s"]
+    store.set_ui_view(
+        exp_id, VIEW_KEY, f"test/{sort}", sort in LOWER_IS_BETTER, [m for m in shown if m in logged], BOARD_FILTER
+    )
     store.set_experiment_tags(exp_id, {URL_TAG: sort})
-    return Board(exp_id, runs, text, _url(store, exp_id, sort, 5000))
+    return Board(exp_id, runs, text, store.ui_view_url(exp_id, VIEW_KEY))
 
 
 def _url(store: Store, experiment_id: str, sort: str, port: int) -> str:
+    """The saved view's URL; the plain filter URL for a store an older omibench wrote (no view)."""
+    if VIEW_TAG + VIEW_KEY in store.experiment_tags(experiment_id):
+        return store.ui_view_url(experiment_id, VIEW_KEY, port)
     return store.ui_url(experiment_id, order_by=f"test/{sort}", ascending=sort in LOWER_IS_BETTER, port=port)
 
 

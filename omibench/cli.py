@@ -2,6 +2,16 @@
 
 Heavy libraries (MLflow, torch, pandas) are imported inside the commands so that ``--help``
 answers at once.
+
+Messages (stderr) have one style, whoever writes them (the commands, the library's progress
+lines, its loggers):
+
+- ``omibench: <what is happening>``: progress and information;
+- ``omibench: warning: <what>``: something to know; the command goes on;
+- ``error: <what>: <what to do>``: the command stopped (exit status 2), always the last line;
+- ``interrupted: <what was kept>; <how to resume>``: Ctrl-C or SIGTERM (exit status 130).
+
+Results (tables, paths, run ids) go to stdout without a prefix.
 """
 
 from __future__ import annotations
@@ -22,8 +32,54 @@ USER_ERROR = 2
 INTERRUPTED = 130
 
 
+PREFIX = "omibench: "
+_LAST_LINES = ("error: ", "interrupted: ")
+_OURS = ("omibench", "omibench_plugins")
+
+
+def _styled(message: str) -> str:
+    """``message`` in the command line's style (see the module's docstring): each line prefixed
+    ``omibench: `` (once: library messages may carry it already), a leading ``warning:`` kept after
+    the prefix, error and interruption lines left as they are."""
+    lines = []
+    for line in message.split("\n"):
+        text = line.removeprefix(PREFIX)
+        if not text.strip() or text.startswith(_LAST_LINES):
+            lines.append(text)
+        elif text.lower().startswith("warning: "):
+            lines.append(f"{PREFIX}warning: {text[len('warning: ') :]}")
+        else:
+            lines.append(PREFIX + text)
+    return "\n".join(lines)
+
+
 def _echo_err(message: str) -> None:
-    click.echo(message, err=True)
+    click.echo(_styled(message), err=True)
+
+
+class _LogStyle(logging.Formatter):
+    """Log records in the same style: ``omibench: [level: ][logger: ]message``; the level is left
+    out for INFO, the logger's name for omibench's own records (except DEBUG)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        ours = record.name.partition(".")[0] in _OURS
+        level = "" if record.levelno == logging.INFO else f"{record.levelname.lower()}: "
+        where = "" if ours and record.levelno != logging.DEBUG else f"{record.name}: "
+        return f"{PREFIX}{level}{where}{text}"
+
+
+def _setup_logging(verbose: bool) -> None:
+    """Warnings of every library and omibench's own information (``-v``: its debug lines too, not
+    the libraries': no matplotlib font lines), in the messages' style, on stderr."""
+    root = logging.getLogger()
+    if not root.handlers:  # as logging.basicConfig: a host that set up logging (a test runner) keeps its own
+        handler = logging.StreamHandler()
+        handler.setFormatter(_LogStyle("%(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    for name in _OURS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -35,11 +91,11 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except OmibenchError as exc:
-            _echo_err(f"error: {exc}")
+            click.echo(f"error: {exc}", err=True)
             sys.exit(USER_ERROR)
         except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, what was kept, how to resume
             summary = getattr(exc, "summary", None)
-            _echo_err(summary() if callable(summary) else "interrupted; rerun the same command to resume")
+            click.echo(summary() if callable(summary) else "interrupted: rerun the same command to resume", err=True)
             sys.exit(INTERRUPTED)
 
     return wrapper
@@ -50,11 +106,7 @@ def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging from omibench (not from its libraries).")
 def cli(verbose: bool) -> None:
     """Benchmark omics-to-omics translators (methylation -> expression), tracked in MLflow."""
-    # -v raises omibench's own loggers only: the root stays at WARNING (no matplotlib font lines)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(name)s: %(message)s")
-    # our own warnings (dropped samples, dropped features) are for people
-    for name in ("omibench", "omibench_plugins"):
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
+    _setup_logging(verbose)
     # mlflow resets its logger when imported; this variable is what it reads then
     import os
 
@@ -583,8 +635,8 @@ def ui(store: Path, port: int, experiment: str | None) -> None:
 
     pages, command = api.ui_pages(store, experiment, port)
     for name, url in pages:
-        _echo_err(f"omibench: {name}: {url}")
-    _echo_err(f"omibench: MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)")
+        _echo_err(f"{name}: {url}")
+    _echo_err(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)")
     try:
         sys.exit(subprocess.call(command))
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +92,15 @@ class Entry:
     errors: list[str] = field(default_factory=list)
     returned: set[Job] = field(default_factory=set)  # jobs that came back, finished or failed
     closed: bool = False
+    # creates the summary run; a new one is made when its first job starts, so MLflow's start time
+    # (and Duration) is the work's, not the submission's
+    make_parent: Callable[[], str] | None = None
+
+    def ensure_parent(self) -> str:
+        """The summary run, created now if it does not exist yet."""
+        if not self.parent and self.make_parent is not None:
+            self.parent = self.make_parent()
+        return self.parent
 
     @property
     def multi(self) -> bool:
@@ -105,8 +114,10 @@ class Entry:
         return [j for j in self.jobs if j not in self.done]
 
     def job_run(self, job: Job) -> str:
-        """The run a job logs into (opened now)."""
+        """The run a job logs into, opened now: call it when the job starts (its start time is the
+        run's)."""
         split, seed = job
+        self.ensure_parent()
         if not self.multi:
             self.store.set_tags(self.parent, Tags(seed=seed))
             self.job_runs[job] = self.parent
@@ -137,7 +148,7 @@ class Entry:
     def open_runs(self) -> list[str]:
         """Runs this process opened that are not closed yet (job runs, then the summary)."""
         runs = [r for j, r in self.job_runs.items() if j not in self.returned and r != self.parent]
-        return runs if self.closed else [*runs, self.parent]
+        return runs if self.closed or not self.parent else [*runs, self.parent]
 
     def finish_job(self, job: Job, result: JobResult) -> None:
         if result.status == RunStatus.FINISHED.value:
@@ -152,6 +163,7 @@ class Entry:
 
     def close(self) -> tuple[str, dict[str, float], str]:
         """End the summary run: (status, metrics, first error)."""
+        self.ensure_parent()
         self.closed = True
         if self.errors:
             if self.multi:
@@ -179,7 +191,8 @@ def open_entry(
 ) -> Entry:
     """The summary run to fill. Called with the experiment's lock held, so runs left RUNNING are
     stale (their process is dead): they are marked FAILED. An unfinished multi-job summary of the
-    same key is reopened and its FINISHED jobs kept; otherwise a new summary run is created."""
+    same key is reopened and its FINISHED jobs kept; otherwise a new summary run is created when
+    the entry's first job starts (:meth:`Entry.ensure_parent`)."""
     seeds = list(prepared.config.seeds)
     hashes = tuple(s.hash for s in prepared.splits)
     jobs = plan.jobs(seeds, len(hashes))
@@ -207,14 +220,30 @@ def open_entry(
                         k.removeprefix("chosen."): v for k, v in finished.params.items() if k.startswith("chosen.")
                     }
             return entry
+    entry.make_parent = lambda: _new_summary(prepared, plan, store, exp_id, split_files, tags, jobs)
+    return entry
+
+
+def _new_summary(
+    prepared: Prepared,
+    plan: PlannedTranslator,
+    store: Store,
+    exp_id: str,
+    split_files: Path | list[Path],
+    tags: Tags,
+    jobs: list[Job],
+) -> str:
+    """Create a translator's summary run with its parameters, config and split files; its id."""
+    seeds = list(prepared.config.seeds)
+    hashes = tuple(s.hash for s in prepared.splits)
     used = [s for _, s in jobs]
-    entry.parent = store.create_run(
+    parent = store.create_run(
         exp_id,
         plan.entry.display,
         tags.with_(level=RunLevel.SUMMARY, seeds_fitted=",".join(map(str, dict.fromkeys(used)))),
     )
     store.log_params(
-        entry.parent,
+        parent,
         {
             **plan.params,
             "translator": plan.cls.name,
@@ -230,10 +259,10 @@ def open_entry(
     )
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "config.yaml").write_text(yaml.safe_dump(prepared.config.model_dump(mode="json"), sort_keys=False))
-        store.log_artifacts(entry.parent, tmp)
+        store.log_artifacts(parent, tmp)
     for split_file in [split_files] if isinstance(split_files, Path) else split_files:
-        store.log_artifact(entry.parent, split_file, "split")
-    return entry
+        store.log_artifact(parent, split_file, "split")
+    return parent
 
 
 CHOSEN_FILE = "results/chosen.json"
@@ -251,11 +280,19 @@ def read_chosen(result: JobResult) -> dict[str, str | float]:
     return {str(k): v for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
-def record_result(store: Store, result: JobResult, extra: Path | None = None, note: str = "") -> dict[str, str | float]:
+def record_result(
+    store: Store,
+    result: JobResult,
+    extra: Path | None = None,
+    note: str = "",
+    test_labels: Mapping[str, object] | None = None,
+) -> dict[str, str | float]:
     """Log one job's outcome into its run and close it: metrics, per-epoch values, artifacts
     (plus ``extra``, a folder of driver-side artifacts such as the downstream figures), and the
     settings its translator chose as params ``chosen.<name>`` (numeric ones are also metrics,
-    put there by the job). Returns those chosen settings."""
+    put there by the job). When anndata is installed the test predictions also get an AnnData
+    twin, ``results/predictions_test.h5ad`` (``test_labels``, test sample id -> class, in its
+    obs). Returns those chosen settings."""
     run_id = result.run_id
     chosen = read_chosen(result) if result.status == RunStatus.FINISHED.value else {}
     for step, values in result.reports:
@@ -279,8 +316,10 @@ def record_result(store: Store, result: JobResult, extra: Path | None = None, no
                 (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
                 (Path(tmp) / rel).write_bytes(data)
             _log_job_dir(store, run_id, Path(tmp))
+            _log_anndata_twin(store, run_id, Path(tmp), test_labels)
         elif result.out_dir:
             _log_job_dir(store, run_id, Path(result.out_dir))
+            _log_anndata_twin(store, run_id, Path(result.out_dir), test_labels)
     if extra is not None:
         store.log_artifacts(run_id, extra)
     if note:
@@ -293,6 +332,34 @@ def _log_job_dir(store: Store, run_id: str, path: Path) -> None:
     for sub in ("results", "model"):
         if (path / sub).is_dir():
             store.log_artifacts(run_id, path / sub, sub)
+
+
+PREDICTIONS_FILE = "results/predictions_test.parquet"
+
+
+def _log_anndata_twin(store: Store, run_id: str, job_dir: Path, labels: Mapping[str, object] | None) -> None:
+    """Log ``results/predictions_test.h5ad`` beside the parquet predictions: test samples as obs
+    (their class in ``obs["label"]`` when known), genes as var, predictions (original scale) in X.
+    Nothing without anndata (the ``scverse`` extra) or without predictions."""
+    import importlib.util
+
+    source = job_dir / PREDICTIONS_FILE
+    if importlib.util.find_spec("anndata") is None or not source.is_file():
+        return
+    import pandas as pd
+
+    from .artifacts import read_predictions
+    from .inference import write_matrix
+
+    frame = read_predictions(source)  # samples x genes
+    obs = None
+    if labels:
+        obs = pd.DataFrame({"label": [labels.get(str(s)) for s in frame.index]}, index=frame.index.astype(str))
+        obs["label"] = obs["label"].astype("category")
+    with tempfile.TemporaryDirectory() as tmp:
+        twin = Path(tmp) / "predictions_test.h5ad"
+        write_matrix(frame, twin, obs)
+        store.log_artifact(run_id, twin, "results")
 
 
 def aggregate(per_seed: list[dict[str, float]]) -> dict[str, float]:

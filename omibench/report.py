@@ -26,7 +26,7 @@ from .leaderboard import SHORT_NAMES as _SHORT
 from .metrics import LOWER_IS_BETTER, METRIC_NAMES
 from .report_pages import Section, write_pages
 from .report_stats import CohortStats, CrossCohort, cohort_stats
-from .store import Run, RunLevel, Store, Tags
+from .store import Run, RunLevel, Store, Tags, report_experiment
 from .uncertainty import IntervalMethod
 
 __all__ = ["Report", "build_report", "default_out", "log_report", "write_cross_report", "write_report"]
@@ -244,8 +244,10 @@ def write_cross_report(cross: CrossCohort, out: Path, title: str = "") -> tuple[
 
 
 def log_report(store: Store, report: Report, out: Path) -> str:
-    """Log the written report folder as a ``report`` run of the experiment; return its run id."""
-    exp_id = store.experiment_id(report.experiment)
+    """Log the written report folder as a ``report`` run in experiment ``<experiment>/report``
+    (:func:`report_experiment`: the translators' experiment holds translator runs only); return its
+    run id."""
+    exp_id = store.experiment_id(report_experiment(report.experiment))
     assert exp_id is not None
     run_id = store.create_run(
         exp_id, f"report {report.split_hash}", Tags(level=RunLevel.REPORT, split_hash=report.split_hash)

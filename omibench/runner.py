@@ -92,12 +92,24 @@ def run_experiment(
     entries: dict[str, Entry] = {}
     outcomes: dict[str, Outcome] = {}
     by_run: dict[str, tuple[Entry, Job]] = {}
+    waiting: dict[str, tuple[Entry, Job]] = {}  # submitted, not started: no run yet
     jobs_dir = store.path / "jobs"
+    labels = _sample_labels(prepared)  # for the AnnData twin of each run's predictions
     runner = (
         executor
         if isinstance(executor, Executor)
         else build_executor(executor, prepared, store, show_progress, **executor_options)
     )
+
+    def on_start(spec: JobSpec) -> None:
+        # the job's run (and its translator's summary run) is created as the job starts, so the
+        # run's start time in MLflow, and its Duration, are the job's, not the queue's
+        entry, job = waiting.pop(spec.run_id)
+        spec.run_id = entry.job_run(job)
+        spec.out_dir = str(jobs_dir / spec.run_id)
+        by_run[spec.run_id] = (entry, job)
+
+    runner.on_start = on_start
     try:
         judges = _Judges(prepared, store, exp_id, echo)
         judge = judges.first()
@@ -128,15 +140,16 @@ def run_experiment(
                 continue
             for job in todo:
                 split_i, seed = job
-                run_id = entry.job_run(job)
+                pending = f"pending:{label}:{split_i}:{seed}"  # becomes the run id when the job starts
+                waiting[pending] = (entry, job)
                 runner.submit(
                     JobSpec(
-                        run_id=run_id,
+                        run_id=pending,
                         label=label,
                         params=plan.params,
                         seed=seed,
                         gpus=plan.cls.resources.gpus,
-                        out_dir=str(jobs_dir / run_id),
+                        out_dir="",
                         config=config.model_dump(mode="json"),
                         plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs],
                         cwd=os.getcwd(),
@@ -147,13 +160,13 @@ def run_experiment(
                         timeout_s=timeout_s,
                     )
                 )
-                by_run[run_id] = (entry, job)
         for result in runner.results():
             entry, job = by_run[result.run_id]
             title = _title(entry.label, job, len(prepared.splits))
             split_judge = judges.get(job[0]) if judge else None
             extra = _score_downstream(split_judge, result, title, echo) if split_judge else None
-            chosen = record_result(store, result, *(extra or (None, "")))
+            folder, note = extra or (None, "")
+            chosen = record_result(store, result, folder, note, test_labels=labels)
             if chosen:
                 entry.chosen[job] = chosen
             if extra:
@@ -216,6 +229,20 @@ class _Judges:
         return self.get(0)
 
 
+def _sample_labels(prepared: Prepared) -> dict[str, object] | None:
+    """Sample id -> class over the whole dataset, every outer split's test rows included (None
+    without labels)."""
+    parts = [prepared.raw] if prepared.raw is not None else [prepared.train, prepared.val, prepared.test]
+    if not any(p.has_labels for p in parts):
+        return None
+    return {
+        str(s): (None if lab is None else str(lab))
+        for p in parts
+        if p.labels is not None
+        for s, lab in zip(p.sample_ids, p.labels, strict=True)
+    }
+
+
 def _title(label: str, job: Job, n_splits: int) -> str:
     return f"{label} split {job[0]} seed {job[1]}" if n_splits > 1 else f"{label} seed {job[1]}"
 
@@ -269,7 +296,7 @@ def _score_downstream(
         out = Path(tempfile.mkdtemp(prefix="omibench-downstream-"))
         metrics, note = judge.score(prediction, out / "downstream", title)
     except Exception as exc:  # Table 3 failing must not lose the translator's results
-        echo(f"    {title}: downstream scoring failed: {type(exc).__name__}: {exc}")
+        echo(f"warning: {title}: downstream scoring failed: {type(exc).__name__}: {exc}")
         return None
     result.metrics.update(metrics)
     return out, note
@@ -281,7 +308,7 @@ def _backfill_run(judge: Downstream, store: Store, run_id: str, title: str, echo
         try:
             path = store.download(run_id, "results/predictions_test.parquet", tmp)
         except FileNotFoundError:
-            echo(f"    {title}: run {run_id} has no logged test predictions; Table 3 skipped")
+            echo(f"warning: {title}: run {run_id} has no logged test predictions; Table 3 skipped")
             return None
         result = JobResult(run_id, RunStatus.FINISHED.value)
         extra = _score_downstream(judge, result, title, echo, predictions=path)

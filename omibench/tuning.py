@@ -3,7 +3,8 @@
 The Optuna storage is the source of truth (a journal file in the store by default, any Optuna
 storage URL otherwise, e.g. PostgreSQL for several machines). Workers only run trials; the
 driving process alone writes MLflow: a parent run per study and a child run per trial (params,
-per-epoch validation values, final value, state), synchronised idempotently after the trials.
+per-epoch validation values, final value, state), synchronised idempotently after the trials, in
+an experiment of their own (``<experiment>/tune/<translator>``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ._gpus import gpu_count
 from .data.paired import PairedData
 from .fitting import fit_and_score
 from .preparation import PlannedTranslator, Prepared
-from .store import RunLevel, RunStatus, Store, Tags
+from .store import RunLevel, RunStatus, Store, Tags, tune_experiment
 from .translator import BoundTrial, FitContext, resolve_device, validate_params
 
 if TYPE_CHECKING:
@@ -274,10 +275,21 @@ def _worker(request: TuneRequest, worker: int, target: int, ends_at: float | Non
 
 def sync_to_mlflow(study: optuna.Study, store: Store, prepared: Prepared, plan: PlannedTranslator, metric: str) -> str:
     """Mirror the study into the store (idempotent): returns the study run's id. The caller holds
-    the experiment's lock."""
-    exp_id = store.experiment_id(prepared.config.experiment_name)
+    the experiment's lock.
+
+    The mirror lives in experiment ``<experiment>/tune/<translator>`` (:func:`tune_experiment`), not
+    among the translators' runs. A study that an older omibench mirrored into the translators'
+    experiment itself keeps being mirrored there, so its trials are never logged twice."""
+    name = prepared.config.experiment_name
+    legacy = store.experiment_id(name, create=False)
+    runs = store.study_runs(legacy, study.study_name) if legacy is not None else []
+    if runs:
+        exp_id: str | None = legacy
+    else:
+        exp_id = store.experiment_id(tune_experiment(name, plan.entry.display))
+        assert exp_id is not None
+        runs = store.study_runs(exp_id, study.study_name)
     assert exp_id is not None
-    runs = store.study_runs(exp_id, study.study_name)
     parent = next((r.run_id for r in runs if r.tags.level is RunLevel.STUDY), None)
     logged = {r.tags.trial for r in runs if r.tags.level is RunLevel.TRIAL}
     tags = Tags(
@@ -353,9 +365,9 @@ def apply_tuned(prepared: Prepared, base: TuneRequest, echo: Callable[[str], Non
     for plan in prepared.translators:
         best = tuned_params(replace(base, translator=plan.entry.display), prepared, plan)
         if best is None:
-            echo(f"omibench: {plan.entry.display}: no tuning trial finished (or no study yet), default parameters kept")
+            echo(f"{plan.entry.display}: no tuning trial finished (or no study yet), default parameters kept")
             continue
-        echo(f"omibench: {plan.entry.display}: tuned parameters {best}")
+        echo(f"{plan.entry.display}: tuned parameters {best}")
         prepared = with_params(prepared, plan.entry.display, best, study_name(prepared, plan))
     return prepared
 

@@ -57,6 +57,21 @@ def test_refresh_marks_the_newest_finished_run_per_translator_and_writes_the_tab
     assert store.experiment_note(exp).splitlines()[0].startswith("**e** by test mse: 1. lasso 0.5 · 2. ridge 0.8")
 
 
+def test_the_url_opens_a_saved_view_with_metric_columns():
+    store = MemoryStore()
+    exp = store.experiment_id("e")
+    _summary(store, exp, "ridge", "s1", 0.3)
+    _summary(store, exp, "lasso", "s1", 0.5)
+    board = refresh(store, "e", "s1", "mse")
+    assert board is not None and board.url.endswith(f"/#/experiments/{exp}/runs?viewStateShareKey=omibench-leaderboard")
+    view = json.loads(store.experiment_tags(exp)["mlflow.sharedViewState.omibench-leaderboard"])
+    assert view["searchFilter"] == "tags.`omibench.board` = 'current'"
+    assert view["orderByKey"] == "metrics.`test/mse`" and view["orderByAsc"] is True  # lower is better
+    # the ranking metric first; only metrics the runs logged (no fit_time_s here)
+    expected = ["test/mse", "test/median_r2_featurewise", "downstream/accuracy"]
+    assert view["selectedColumns"] == view["columnOrder"] == [f"metrics.`{m}`" for m in expected]
+
+
 def test_markdown_has_mean_and_sd_in_one_cell():
     store = MemoryStore()
     exp = store.experiment_id("e")
@@ -84,7 +99,7 @@ def test_translator_filter_and_the_printed_ui_command(write_config, tmp_path):
     st = MlflowStore(store)
     runs = st.summaries("t")
     assert [r.label for r in runs] == ["lasso"]
-    assert f"ui --store {st.path}" in result.output and "searchFilter=" in result.output
+    assert f"ui --store {st.path}" in result.output and "viewStateShareKey=" in result.output
     bad = invoke("run", cfg, "--store", store, "-t", "rigde")
     assert bad.exit_code == 2 and "'rigde'" in bad.output and "lasso" in bad.output
 
@@ -111,11 +126,9 @@ def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config,
     rerun = invoke("run", cfg, "--store", store, "--force", "-t", "linear_regression")  # a stale run to hide
     assert rerun.exit_code == 0, rerun.output
     url = next(line.split("open ", 1)[1] for line in rerun.output.splitlines() if "open http" in line)
-    fragment = urlsplit(url).fragment  # /experiments/<id>/runs?searchFilter=...&orderByKey=...
+    fragment = urlsplit(url).fragment  # /experiments/<id>/runs?viewStateShareKey=<key>
     exp_id = fragment.split("/")[2]
-    query = parse_qs(fragment.split("?", 1)[1])
-    # what the runs page sends: filter = searchFilter, order_by = [orderByKey DESC] (mlflow/server/js)
-    order = query["orderByKey"][0] + (" ASC" if query["orderByAsc"][0] == "true" else " DESC")
+    key = parse_qs(fragment.split("?", 1)[1])["viewStateShareKey"][0]
 
     port = _free_port()
     server = subprocess.Popen(
@@ -138,19 +151,26 @@ def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config,
             assert server.poll() is None, "mlflow ui exited"
             assert time.monotonic() < deadline, "mlflow ui did not answer within 90 s"
             time.sleep(0.5)
+        with urllib.request.urlopen(f"{base}/api/2.0/mlflow/experiments/get?experiment_id={exp_id}", timeout=30) as r:
+            tags = {t["key"]: t["value"] for t in json.loads(r.read())["experiment"]["tags"]}
+        view = json.loads(tags[f"mlflow.sharedViewState.{key}"])  # what the page loads for the URL's key
+        # what the runs page then sends: filter = searchFilter, order_by = [orderByKey DESC] (mlflow/server/js)
+        order = view["orderByKey"] + (" ASC" if view["orderByAsc"] else " DESC")
         found = _post(
             base,
             "/api/2.0/mlflow/runs/search",
-            {"experiment_ids": [exp_id], "filter": query["searchFilter"][0], "order_by": [order], "max_results": 100},
+            {"experiment_ids": [exp_id], "filter": view["searchFilter"], "order_by": [order], "max_results": 100},
         )["runs"]
         labels = [{t["key"]: t["value"] for t in r["data"]["tags"]}["omibench.label"] for r in found]
         assert sorted(labels) == ["lasso", "linear_regression"]  # one row per translator, stale rerun hidden
         values = [{m["key"]: m["value"] for m in r["data"]["metrics"]}["test/median_r2_featurewise"] for r in found]
         assert values == sorted(values, reverse=True)
+        for column in view["selectedColumns"]:  # the metric columns shown are logged on every row
+            metric = column.removeprefix("metrics.`").removesuffix("`")
+            assert all(metric in {m["key"] for m in r["data"]["metrics"]} for r in found), metric
+        assert view["selectedColumns"][0] == "metrics.`test/median_r2_featurewise`"
         everything = _post(base, "/api/2.0/mlflow/runs/search", {"experiment_ids": [exp_id], "max_results": 100})
         assert len(everything["runs"]) > len(found)
-        with urllib.request.urlopen(f"{base}/api/2.0/mlflow/experiments/get?experiment_id={exp_id}", timeout=30) as r:
-            tags = {t["key"]: t["value"] for t in json.loads(r.read())["experiment"]["tags"]}
         assert "| linear_regression |" in tags[NOTE_TAG] and "| lasso |" in tags[NOTE_TAG]
         for run in found:
             assert "Table 1" in {t["key"]: t["value"] for t in run["data"]["tags"]}[NOTE_TAG]

@@ -34,7 +34,7 @@ def test_run_logs_every_metric_and_rerun_skips(write_config, store):
     cfg = write_config(small_experiment())
     result = invoke("run", cfg, "--store", store)
     assert result.exit_code == 0, result.output
-    assert "Leaderboard" in result.output and " ui --store " in result.output and "searchFilter=" in result.output
+    assert "Leaderboard" in result.output and " ui --store " in result.output and "viewStateShareKey=" in result.output
     runs = finished_runs(store)
     assert sorted(r.data.tags[f"{TAG}label"] for r in runs) == ["lasso", "linear_regression"]
     for run in runs:

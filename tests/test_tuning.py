@@ -43,8 +43,9 @@ def test_lasso_study_continues_and_feeds_a_normal_run(write_config, tmp_path):
     best = min(trials, key=lambda t: t.value)
 
     tracker = Tracker(store)
-    exp = tracker.client.get_experiment_by_name("t")
-    runs = tracker.client.search_runs([exp.experiment_id])
+    # the study is mirrored in an experiment of its own: the translators' page is the leaderboard
+    assert tracker.client.get_experiment_by_name("t") is None
+    runs = tracker.client.search_runs([tracker.client.get_experiment_by_name("t/tune/lasso").experiment_id])
     levels = [r.data.tags[f"{TAG}level"] for r in runs]
     assert levels.count("study") == 1 and levels.count("trial") == 5  # synced once each
     parent = next(r for r in runs if r.data.tags[f"{TAG}level"] == "study")
@@ -56,6 +57,7 @@ def test_lasso_study_continues_and_feeds_a_normal_run(write_config, tmp_path):
         "run", cfg, "--store", store, "--tuned", "--set", "translators=[{name: lasso, params: {n_alphas: 3}}]"
     )
     assert scored.exit_code == 0, scored.output
+    exp = tracker.client.get_experiment_by_name("t")
     run = next(
         r for r in tracker.client.search_runs([exp.experiment_id]) if r.data.tags.get(f"{TAG}level") == "summary"
     )
@@ -71,6 +73,10 @@ def test_lasso_study_continues_and_feeds_a_normal_run(write_config, tmp_path):
             cells = [c.strip() for c in line.split("|")]
             rows.setdefault(cells[1], cells)  # Table 1 comes first
     assert "yes" in rows["lasso"] and "no" in rows["ridge"]  # Table 1 says which rows were tuned
+    reports = tracker.client.search_runs([tracker.client.get_experiment_by_name("t/report").experiment_id])
+    assert [r.data.tags[f"{TAG}level"] for r in reports] == ["report"]
+    levels = {r.data.tags[f"{TAG}level"] for r in tracker.client.search_runs([exp.experiment_id])}
+    assert levels == {"summary"}  # the translators' experiment: translator runs only
 
 
 def test_pruning_stops_poor_neural_trials(write_config, tmp_path):
@@ -83,7 +89,7 @@ def test_pruning_stops_poor_neural_trials(write_config, tmp_path):
     assert pruned, [t.state.name for t in trials]
     assert all(max(t.intermediate_values) < TINY_TD["epochs"] for t in pruned)  # stopped early
     tracker = Tracker(store)
-    exp = tracker.client.get_experiment_by_name("t")
+    exp = tracker.client.get_experiment_by_name("t/tune/tdimpute")
     killed = tracker.client.search_runs([exp.experiment_id], filter_string="attributes.status = 'KILLED'")
     assert len(killed) == len(pruned)
 
@@ -101,7 +107,8 @@ def test_time_budget_prunes_a_trial_still_training(write_config, tmp_path):
     assert 0 < max(trial.intermediate_values) < endless["epochs"]
     tracker = Tracker(store)
     (run,) = tracker.client.search_runs(
-        [tracker.client.get_experiment_by_name("t").experiment_id], filter_string=f"tags.`{TAG}level` = 'trial'"
+        [tracker.client.get_experiment_by_name("t/tune/tdimpute").experiment_id],
+        filter_string=f"tags.`{TAG}level` = 'trial'",
     )
     assert run.info.status == "KILLED" and run.data.tags[f"{TAG}pruned_by"] == "time budget"  # visible in MLflow
 

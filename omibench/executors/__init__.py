@@ -21,11 +21,20 @@ EXECUTORS = ("process", "inline", "local", "ray")
 ReporterFor = Callable[[str], Reporter]
 
 
+def _nothing(spec: JobSpec) -> None:
+    return None
+
+
 class Executor:
-    """Submit every job, then iterate ``results()`` until each has come back exactly once."""
+    """Submit every job, then iterate ``results()`` until each has come back exactly once.
+
+    ``on_start(spec)`` is called in the driver just before a job starts (a Ray task: when it is
+    submitted, Ray does not tell when it starts); it may still change the spec (the runner opens the
+    job's run there and sets ``run_id`` and ``out_dir``, so that a run's start time is its job's)."""
 
     #: recorded on the runs (e.g. whether Ray offered GPUs)
     description: str = ""
+    on_start: Callable[[JobSpec], None] = staticmethod(_nothing)
 
     def submit(self, spec: JobSpec) -> None:
         raise NotImplementedError

@@ -27,4 +27,5 @@ class InlineExecutor(Executor):
     def results(self) -> Iterator[JobResult]:
         while self.queue:
             spec = self.queue.pop(0)
+            self.on_start(spec)
             yield self.work.here(spec, self.reporter_for(spec.run_id))

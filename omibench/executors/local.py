@@ -92,6 +92,7 @@ class LocalExecutor(Executor):
             self.running.append(self._launch(spec, gpu))
 
     def _launch(self, spec: JobSpec, gpu: str | None) -> _Running:
+        self.on_start(spec)
         out = Path(spec.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         spec.n_jobs = self.threads

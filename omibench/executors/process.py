@@ -120,6 +120,7 @@ class ProcessExecutor(Executor):
             yield self._run(self.queue.pop(0))
 
     def _run(self, spec: JobSpec) -> JobResult:
+        self.on_start(spec)
         fresh = _needs_fresh_interpreter(spec)
         ctx = mp.get_context("spawn") if fresh else self.ctx
         receive, send = ctx.Pipe(duplex=False)

@@ -62,6 +62,7 @@ class RayExecutor(Executor):
     def submit(self, spec: JobSpec) -> None:
         gpus = spec.gpus if self.cluster_gpus > 0 else 0  # a GPU only where the cluster has one
         options = {"num_gpus": gpus, "num_cpus": 1, "max_retries": 0}
+        self.on_start(spec)  # Ray does not tell the driver when a task starts: its queue time counts
         self.refs[self.remote.options(**options).remote(spec.to_json())] = (spec, 0.0)
 
     def results(self) -> Iterator[JobResult]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Store
+from .base import Store, report_experiment, tune_experiment
 from .errors import StoreBusy, StoreError
 from .lock import ExperimentLock, owner_id
 from .memory import MemoryStore
@@ -35,6 +35,8 @@ __all__ = [
     "Tags",
     "open_store",
     "owner_id",
+    "report_experiment",
+    "tune_experiment",
 ]
 
 

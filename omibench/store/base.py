@@ -16,10 +16,25 @@ from typing import Any
 
 from .schema import NOTE_TAG, Run, RunLevel, RunStatus, Tags
 
-__all__ = ["BOARD_FILTER", "Store"]
+__all__ = ["BOARD_FILTER", "VIEW_TAG", "Store", "report_experiment", "tune_experiment"]
 
 # what the leaderboard URL filters on: the newest finished summary run of each translator
 BOARD_FILTER = "tags.`omibench.board` = 'current'"
+# the MLflow UI's saved runs-page views: experiment tag <prefix><key>, opened by ?viewStateShareKey=<key>
+VIEW_TAG = "mlflow.sharedViewState."
+
+
+def tune_experiment(experiment: str, label: str) -> str:
+    """The MLflow experiment that mirrors the tuning studies of translator ``label`` of ``experiment``
+    (a study run per split, its trials nested under it): kept out of the translators' experiment so
+    that its runs page is the leaderboard, and one per translator so MLflow compares trials of one
+    search space."""
+    return f"{experiment}/tune/{label}"
+
+
+def report_experiment(experiment: str) -> str:
+    """The MLflow experiment that holds the ``report`` runs of ``experiment``."""
+    return f"{experiment}/report"
 
 
 class Store(ABC):
@@ -183,6 +198,34 @@ class Store(ABC):
             return f"{shlex.quote(str(exe))} ui --store {shlex.quote(str(self.path))} --port {port}"
         python = shlex.quote(sys.executable)
         return f"{python} -m mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port {port}"
+
+    def set_ui_view(
+        self, experiment_id: str, key: str, order_by: str, ascending: bool, metrics: Iterable[str], search: str
+    ) -> None:
+        """Save a view of an experiment's runs page for the MLflow UI: runs matching filter ``search``,
+        sorted by metric ``order_by`` (a full MLflow key, e.g. ``test/mse``), with the columns of
+        ``metrics`` shown, in that order (without a saved view the UI shows no metric column).
+
+        The UI reads the view from experiment tag ``mlflow.sharedViewState.<key>`` (JSON: the page's
+        search facets and its column state, as its own "share" button writes them) when the URL
+        has ``viewStateShareKey=<key>`` (mlflow/server/js, the experiment page's shared view state)."""
+        import json
+
+        columns = [f"metrics.`{m}`" for m in dict.fromkeys(metrics)]
+        state = {
+            "searchFilter": search,
+            "orderByKey": f"metrics.`{order_by}`",
+            "orderByAsc": ascending,
+            "selectedColumns": columns,
+            "columnOrder": columns,
+        }
+        self.set_experiment_tags(experiment_id, {VIEW_TAG + key: json.dumps(state)})
+
+    def ui_view_url(self, experiment_id: str, key: str, port: int = 5000) -> str:
+        """The MLflow UI's runs page of an experiment in the view saved as ``key`` (:meth:`set_ui_view`)."""
+        from urllib.parse import quote as urlquote
+
+        return f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs?viewStateShareKey={urlquote(key, safe='')}"
 
     def ui_url(self, experiment_id: str, order_by: str | None = None, ascending: bool = False, port: int = 5000) -> str:
         """The MLflow UI's runs page of an experiment showing only the leaderboard's summary runs

@@ -1,0 +1,66 @@
+"""A run's start and end in MLflow are its job's: Duration is the fit's wall time, not the queue's."""
+
+from click.testing import CliRunner
+
+from omibench.cli import cli
+from omibench.store import TAG
+from omibench.store import MlflowStore as Tracker
+
+from .conftest import small_experiment
+
+SLEEPER = '''
+import time
+import numpy as np
+from omibench import Translator, hookimpl
+
+class Sleeper(Translator):
+    """Sleeps in fit, then predicts the training mean."""
+    name = "sleeper"
+    default_params = {"seconds": 0.0}
+
+    def fit(self, train, val, context):
+        time.sleep(self.params["seconds"])
+        self.mean_ = train.a.mean(axis=0)
+        return self
+
+    def predict(self, b):
+        return np.tile(self.mean_, (len(b), 1)).astype(np.float32)
+
+    def get_state(self):
+        return {"mean": self.mean_}
+
+    def set_state(self, state):
+        self.mean_ = state["mean"]
+
+@hookimpl
+def omibench_register_translators(register):
+    register(Sleeper)
+'''
+
+
+def test_a_queued_jobs_run_starts_when_the_job_starts(write_config, tmp_path):
+    plugdir = tmp_path / "plugins"
+    plugdir.mkdir()
+    (plugdir / "sleeper.py").write_text(SLEEPER)
+    entries = [
+        {"name": "sleeper", "label": "slow", "params": {"seconds": 3.0}},
+        {"name": "sleeper", "label": "fast", "params": {"seconds": 0.0}},
+    ]
+    cfg = write_config(small_experiment(translators=entries, plugins_dir=str(plugdir)))
+    store = tmp_path / "store"
+    result = CliRunner().invoke(cli, ["run", str(cfg), "--store", str(store)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    tracker = Tracker(store)
+    exp = tracker.client.get_experiment_by_name("t")
+    runs = {r.data.tags[f"{TAG}label"]: r for r in tracker.client.search_runs([exp.experiment_id])}
+    slow, fast = runs["slow"], runs["fast"]
+
+    def duration_s(run):
+        return (run.info.end_time - run.info.start_time) / 1000
+
+    # every job was submitted before the first started: a run opened at submission would have
+    # waited the whole slow fit (3 s) in the queue
+    assert duration_s(slow) >= 3.0
+    assert fast.info.start_time >= slow.info.end_time
+    assert duration_s(fast) - fast.data.metrics["fit_time_s"] < 2.0, duration_s(fast)
+    assert duration_s(fast) < duration_s(slow) - 1.0
