@@ -224,16 +224,16 @@ def run(
         log_models=log_models,
         echo=_echo_err,
     )
-    table = results.leaderboard
-    click.echo(
-        f"\nLeaderboard: {results.experiment} (test split, {len(results.seeds)} seed(s), sorted by {results.sort})"
-    )
-    click.echo(format_table(table) if not table.empty else "(no finished runs)")
-    st = results.store
-    if results.board is not None:
-        click.echo(f"\nMLflow leaderboard:  {st.ui_command()}\n  then open {results.board.url}")
-    if results.failed:
-        for o in results.failed:
+    failed = []
+    for res in [results] + ([results.reverse] if results.reverse is not None else []):
+        table = res.leaderboard
+        click.echo(f"\nLeaderboard: {res.experiment} (test split, {len(res.seeds)} seed(s), sorted by {res.sort})")
+        click.echo(format_table(table) if not table.empty else "(no finished runs)")
+        if res.board is not None:
+            click.echo(f"\nMLflow leaderboard:  {res.store.ui_command()}\n  then open {res.board.url}")
+        failed += res.failed
+    if failed:
+        for o in failed:
             _echo_err(f"FAILED {o.label}: {o.error.splitlines()[0] if o.error else ''} (run {o.run_id})")
         sys.exit(1)
 

@@ -69,6 +69,7 @@ def translator_tags(prepared: Prepared, plan: PlannedTranslator) -> Tags:
         owner=owner_id(),
         n_splits=len(prepared.splits) if len(prepared.splits) > 1 else None,
         split_notes="; ".join(n for split in prepared.splits for n in getattr(split, "notes", ())) or None,
+        split_leaky_test_samples=None if prepared.leaky_test_samples is None else len(prepared.leaky_test_samples),
     )
 
 

@@ -363,6 +363,8 @@ def apply_tuned(prepared: Prepared, base: TuneRequest, echo: Callable[[str], Non
     from .preparation import with_params
 
     for plan in prepared.translators:
+        if getattr(plan.cls, "control", False):
+            continue  # nothing to tune
         best = tuned_params(replace(base, translator=plan.entry.display), prepared, plan)
         if best is None:
             echo(f"{plan.entry.display}: no tuning trial finished (or no study yet), default parameters kept")

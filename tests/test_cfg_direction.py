@@ -84,3 +84,17 @@ def test_both_directions_with_a_neural_translator_and_table_3(tmp_path):
     for r in (forward, reverse):
         assert not r.failed and {"ridge", "omitrans_fc"} <= {o.label for o in r.outcomes}
         assert np.isfinite(r.leaderboard.set_index("translator").loc["ridge", "downstream/accuracy"])
+
+
+def test_cli_prints_both_leaderboards(tmp_path):
+    from click.testing import CliRunner
+
+    from omibench.cli import cli
+
+    args = ["run", str(REPO / "experiments" / "quickstart.yaml"), "--store", str(tmp_path / "store")]
+    for o in ("direction=both", "data.n_samples=80", "data.n_cpgs=20", "data.n_genes=12", "controls=false"):
+        args += ["--set", o]
+    args += ["--set", "translators=[{name: ridge}]", "--set", "downstream.enabled=false", "--executor", "inline"]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    assert "Leaderboard: quickstart (" in out.output and "Leaderboard: quickstart_reverse (" in out.output
