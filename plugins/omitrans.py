@@ -27,8 +27,8 @@ from torch import nn
 from omibench import PairedData, Resources, hookimpl
 from omibench.constraints import Interval, ListOf, Options
 from omibench.failures import NotApplicable
-from omibench.translator import FitContext
 from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, batches, linear_decay_multiplier
+from omibench.translator import FitContext
 
 COMMON: Mapping[str, Any] = {
     "epochs": 800,  # total epochs (the paper's 800 = code's epoch_num 700 + epoch_num_decay 100)

@@ -97,3 +97,20 @@ def test_run_tags_the_declined_cnn_not_applicable_and_finishes_the_rest(write_co
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     kinds = [r.data.tags.get("omibench.failure_kind") for r in runs]
     assert kinds.count("not-applicable") >= 1 and "error" not in kinds
+
+
+def test_linear_regression_in_gene_blocks_equals_the_whole(monkeypatch):
+    from omibench_plugins import linear
+
+    d = make_synthetic(n_samples=50, n_cpgs=80, n_genes=23, seed=1)  # p > n: the minimum-norm solution
+    train, test = d.subset(np.arange(40)), d.subset(np.arange(40, 50))
+    reg = load_registry().translator("linear_regression")
+    whole = reg().fit(train, test, FitContext()).predict(test.b)
+    monkeypatch.setattr(linear, "GENE_BLOCK", 5)  # 23 genes: blocks of 5, the last one of 3
+    blocked = reg().fit(train, test, FitContext()).predict(test.b)
+    np.testing.assert_allclose(blocked, whole, rtol=1e-5, atol=1e-5)
+    xc = train.b.astype(np.float64) - train.b.astype(np.float64).mean(axis=0)
+    yc = train.a.astype(np.float64) - train.a.astype(np.float64).mean(axis=0)
+    w = np.linalg.lstsq(xc, yc, rcond=None)[0]
+    expected = (test.b - train.b.astype(np.float64).mean(axis=0)) @ w + train.a.astype(np.float64).mean(axis=0)
+    np.testing.assert_allclose(blocked, expected, rtol=1e-4, atol=1e-4)
