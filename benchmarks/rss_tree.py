@@ -5,8 +5,8 @@
 Each line of LOG: UTC time, summed RSS of PID and all its descendants (GiB), the largest single
 process (GiB, pid, command), MemAvailable (GiB), the 1-minute load average, the number of processes.
 At the end (PID gone) the peak of the sum and when it happened are appended. With
-``--stop-below-gib``, when MemAvailable drops under that, PID and its children get SIGINT once (an omibench run
-stops cleanly on it and keeps what finished). Reads /proc only: no dependency. ``/usr/bin/time -v``
+``--stop-below-gib``, when MemAvailable drops under that, PID's children (or PID) get SIGTERM once (an
+omibench run stops cleanly on it, as on Ctrl-C, and keeps what finished). Reads /proc only: no dependency. ``/usr/bin/time -v``
 reports the largest single process, not the sum over a parent and its workers: this does.
 """
 
@@ -94,11 +94,14 @@ def main() -> None:
             if total > peak:
                 peak, peak_at = total, now
             if args.stop_below_gib is not None and not stopped and avail < args.stop_below_gib * GIB:
-                targets = [args.pid, *_children().get(args.pid, [])]  # /usr/bin/time ignores SIGINT: its child too
+                # SIGTERM, not SIGINT: a job started in the background of a non-interactive shell
+                # ignores SIGINT; omibench stops on SIGTERM as on Ctrl-C. To the children of PID
+                # when it has some (PID is then /usr/bin/time, which would die and orphan them).
+                targets = _children().get(args.pid, []) or [args.pid]
                 low = f"MemAvailable {avail / GIB:.2f} GiB < {args.stop_below_gib} GiB"
-                log.write(f"# {now}: {low}: SIGINT to {targets}\n")
+                log.write(f"# {now}: {low}: SIGTERM to {targets}\n")
                 for target in targets:
-                    os.kill(target, signal.SIGINT)
+                    os.kill(target, signal.SIGTERM)
                 stopped = True
             time.sleep(args.every)
         log.write(f"# peak tree RSS {peak / GIB:.2f} GiB at {peak_at}\n")
