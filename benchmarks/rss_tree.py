@@ -6,8 +6,9 @@ Each line of LOG: UTC time, summed RSS of PID and all its descendants (GiB), the
 process (GiB, pid, command), MemAvailable (GiB), the 1-minute load average, the number of processes.
 At the end (PID gone) the peak of the sum and when it happened are appended. With
 ``--stop-below-gib``, when MemAvailable drops under that, PID's children (or PID) get SIGTERM once (an
-omibench run stops cleanly on it, as on Ctrl-C, and keeps what finished). Reads /proc only: no dependency. ``/usr/bin/time -v``
-reports the largest single process, not the sum over a parent and its workers: this does.
+omibench run stops cleanly on it, as on Ctrl-C, and keeps what finished). Reads /proc only: no
+dependency. ``/usr/bin/time -v`` reports the largest single process, not the sum over a parent and its
+workers: this does.
 """
 
 from __future__ import annotations
