@@ -3,8 +3,9 @@
     python benchmarks/tcga_floors.py [--threads 2] [--n-train 6356 --n-val 707 --n-test 1817 --n-b 29740 --n-a 60483]
 
 Each floor is the stage's unavoidable arithmetic or memory traffic divided by this machine's rate for
-that kind of work, measured here, in this process, with the same threads (so, run beside the
-measured run, it sees the same load):
+that kind of work, measured here, in this process, with the same threads. Run it on the idle machine:
+beside a run it competes with that run for the same cores and understates the rates (at load 9 it
+predicted 1,383-2,271 s for an OmiTrans-FC epoch that took 736 s), so its floors are then not floors:
 
 - float32 GEMM rate (torch) at the networks' own shapes (batch x inputs @ inputs x width), and the
   float64 GEMM rate (numpy / BLAS) at linear_regression's shape (U^T Y);
