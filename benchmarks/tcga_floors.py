@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ import torch
 GIB = 1024**3
 
 
-def _best(f, reps: int = 3) -> float:  # type: ignore[no-untyped-def]
+def _best(f: Callable[[], object], reps: int = 3) -> float:
     f()
     times = []
     for _ in range(reps):
