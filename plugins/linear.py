@@ -27,6 +27,7 @@ from omibench.constraints import Interval
 from omibench.translator import Chosen
 
 POSITIVE = Interval(float, 0.0, None, closed="neither")
+GENE_BLOCK = 2048  # genes per block of linear_regression's U^T Y
 
 
 class LinearRegression(Translator):
@@ -39,17 +40,27 @@ class LinearRegression(Translator):
 
     def fit(self, train: PairedData, val: PairedData, context: FitContext) -> LinearRegression:
         x = train.b.astype(np.float64)
-        y = train.a.astype(np.float64)
-        self.x_mean_, self.y_mean_ = x.mean(axis=0), y.mean(axis=0)
+        self.x_mean_ = x.mean(axis=0)
+        self.y_mean_ = train.a.mean(axis=0, dtype=np.float64)  # no float64 copy of A: reduced in float64
         x -= self.x_mean_
         u, s, vt = scipy.linalg.svd(x, full_matrices=False, overwrite_a=True, check_finite=False)
+        del x  # overwritten by the SVD
         rcond = self.params["rcond"]
         if rcond is None:  # numpy.linalg.lstsq's default cut-off
-            rcond = max(x.shape) * np.finfo(np.float64).eps
+            rcond = max(train.b.shape) * np.finfo(np.float64).eps
         keep = s > rcond * s[0] if len(s) else s.astype(bool)
         # W = V diag(1/s) U^T Yc, kept as V (p x r) and C = diag(1/s) U^T Yc (r x g)
         self.v_ = np.ascontiguousarray(vt[keep].T, dtype=np.float32)
-        self.c_ = ((u[:, keep].T @ (y - self.y_mean_)) / s[keep, None]).astype(np.float32)
+        del vt
+        ut, s_kept = np.ascontiguousarray(u[:, keep].T), s[keep, None]
+        del u
+        # C in blocks of genes: the centred float64 A and U^T Yc are never whole (at 6,356 x 60,483
+        # each would be 3 GB, four of them alive at once); every column is computed exactly as whole
+        self.c_ = np.empty((ut.shape[0], train.a.shape[1]), dtype=np.float32)
+        for start in range(0, train.a.shape[1], GENE_BLOCK):
+            cols = slice(start, start + GENE_BLOCK)
+            yc = train.a[:, cols].astype(np.float64) - self.y_mean_[cols]
+            self.c_[:, cols] = (ut @ yc) / s_kept
         self.rank_ = int(keep.sum())
         return self
 

@@ -20,12 +20,15 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
+from omibench_plugins._memory import available_bytes, memory_reason, step_memory
 from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
 from torch import nn
 
 from omibench import PairedData, Resources, hookimpl
 from omibench.constraints import Interval, ListOf, Options
+from omibench.failures import NotApplicable
 from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, batches, linear_decay_multiplier
+from omibench.translator import FitContext
 
 COMMON: Mapping[str, Any] = {
     "epochs": 800,  # total epochs (the paper's 800 = code's epoch_num 700 + epoch_num_decay 100)
@@ -270,6 +273,22 @@ class OmiTransCNN(_ConditionalGAN):
                 f"input features; the data has {train.b.shape[1]}"
             )
         return super().skip_reason(params, train, val)
+
+    def fit(self, train: PairedData, val: PairedData, context: FitContext) -> OmiTransCNN:
+        # Decided here, in the process and on the device that would train, not in ``skip_reason``:
+        # the memory is the worker's machine's, and one translator that does not fit must not refuse
+        # the whole experiment. The run is tagged not-applicable with this reason.
+        reason = self.memory_reason(train.n_samples, train.b.shape[1], train.a.shape[1], context.device)
+        if reason:
+            raise NotApplicable(reason)
+        super().fit(train, val, context)
+        return self
+
+    def memory_reason(self, n_train: int, n_in: int, n_out: int, device: str) -> str | None:
+        """Why one training step at ``batch_size`` cannot fit the memory ``device`` has available (an
+        estimate from the shapes, plugins/_memory.py), or None when it fits."""
+        estimate = step_memory(lambda: self.make_networks(n_in, n_out), n_train, n_in, n_out)
+        return memory_reason(self.name, estimate, self.params["batch_size"], device, available_bytes(device))
 
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
         p = self.params

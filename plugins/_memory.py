@@ -1,0 +1,112 @@
+"""Memory a conditional GAN's training needs, estimated from the shapes before anything is allocated.
+
+The estimate of one training step at batch ``n``:
+
+- activations: the bytes autograd saves for backward in one generator forward followed by one
+  discriminator forward (the largest graph alive in ``train_epoch``: the generator step), counted
+  exactly on the meta device (no arithmetic, no memory) for a batch of 2 and of 3; the difference is
+  the per-sample cost, which is linear in the batch (every saved tensor has the batch as its first
+  dimension);
+- parameters x 4: weights, gradients and Adam's two moments;
+- the training matrices B and A as float32 (``fit`` holds them as tensors on the device).
+
+It is a lower bound of the peak (backward's transient gradient buffers come on top), so a fit it
+declines would certainly not have fitted. Available memory: ``MemAvailable`` of ``/proc/meminfo`` on
+CPU (``os.sysconf`` where that file is absent), ``torch.cuda.mem_get_info`` on a GPU.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+__all__ = ["StepMemory", "available_bytes", "step_memory", "memory_reason"]
+
+GIB = 1024**3
+
+
+@dataclass(frozen=True)
+class StepMemory:
+    """Bytes of one training step: ``fixed`` (parameters x 4 + training data) + ``per_sample`` x batch."""
+
+    per_sample: int
+    parameters: int
+    data: int
+
+    def total(self, batch: int) -> int:
+        return self.fixed + self.per_sample * batch
+
+    @property
+    def fixed(self) -> int:
+        return 4 * self.parameters + self.data
+
+    def largest_batch(self, available: int) -> int:
+        """The largest batch whose estimate fits ``available`` bytes (0 if none does)."""
+        return max(0, (available - self.fixed) // self.per_sample) if self.per_sample else 1 << 30
+
+
+def _saved_bytes(make: Callable[[], tuple[nn.Module, nn.Module]], n_in: int, batch: int) -> int:
+    total = 0
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.device("meta"):
+        gen, disc = make()
+        gen.train(), disc.train()
+        b = torch.empty(batch, n_in)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            disc(gen(b), b)
+    return total
+
+
+def step_memory(
+    make: Callable[[], tuple[nn.Module, nn.Module]], n_train: int, n_in: int, n_out: int
+) -> StepMemory:
+    """The memory model of one training step for networks built by ``make()`` (generator, discriminator;
+    built on the meta device here) on ``n_train`` x ``n_in`` -> ``n_out`` float32 training data."""
+    # batches of 2 and 3: batch norm refuses a batch of 1 where a layer's length is down to 1
+    two, three = _saved_bytes(make, n_in, 2), _saved_bytes(make, n_in, 3)
+    with torch.device("meta"):
+        gen, disc = make()
+    params = sum(p.numel() * p.element_size() for m in (gen, disc) for p in m.parameters())
+    return StepMemory(per_sample=three - two, parameters=params, data=n_train * (n_in + n_out) * 4)
+
+
+def available_bytes(device: str) -> int:
+    """Memory a fit can still take on ``device`` ("cpu" or "cuda[:i]"), in bytes."""
+    if device.startswith("cuda"):
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def memory_reason(name: str, estimate: StepMemory, batch: int, device: str, available: int) -> str | None:
+    """A one-line reason to decline when the step at ``batch`` does not fit ``available`` bytes, else None."""
+    need = estimate.total(batch)
+    if need <= available:
+        return None
+    fits = estimate.largest_batch(available)
+    where = "GPU" if device.startswith("cuda") else "RAM"
+    advice = f"set batch_size: {fits} or smaller" if fits >= 2 else "no batch of 2 or more fits here"
+    return (
+        f"{name} needs about {need / GIB:.1f} GiB for one training step at batch_size {batch} "
+        f"(activations {estimate.per_sample * batch / GIB:.1f} GiB, parameters + Adam "
+        f"{4 * estimate.parameters / GIB:.2f} GiB, training data {estimate.data / GIB:.2f} GiB) but {device} has "
+        f"{available / GIB:.1f} GiB {where} available: {advice}, or run on a GPU with at least "
+        f"{math.ceil(need / GIB * 1.25)} GiB"
+    )
