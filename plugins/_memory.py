@@ -67,9 +67,7 @@ def _saved_bytes(make: Callable[[], tuple[nn.Module, nn.Module]], n_in: int, bat
     return total
 
 
-def step_memory(
-    make: Callable[[], tuple[nn.Module, nn.Module]], n_train: int, n_in: int, n_out: int
-) -> StepMemory:
+def step_memory(make: Callable[[], tuple[nn.Module, nn.Module]], n_train: int, n_in: int, n_out: int) -> StepMemory:
     """The memory model of one training step for networks built by ``make()`` (generator, discriminator;
     built on the meta device here) on ``n_train`` x ``n_in`` -> ``n_out`` float32 training data."""
     # batches of 2 and 3: batch norm refuses a batch of 1 where a layer's length is down to 1

@@ -27,6 +27,7 @@ def test_estimate_is_linear_in_the_batch_and_matches_a_real_forward():
     est = step_memory(make, n_train=10, n_in=64, n_out=48)
     assert est.per_sample > 0 and est.data == 10 * (64 + 48) * 4
     assert est.parameters == sum(p.numel() * 4 for m in make() for p in m.parameters())
+
     # the same count on real tensors: linear in the batch with the meta device's slope (the
     # batch-independent part is the weights that layers save, which are no new memory)
     def saved(batch):

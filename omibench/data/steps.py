@@ -99,7 +99,7 @@ class Variance(_Select):
             order = np.argsort(-var, kind="stable")[: self.top_k]
             self.keep_ = np.sort(order)
         else:
-            self.keep_ = np.nonzero(var >= self.minimum)[0]
+            self.keep_ = np.nonzero(var >= (self.minimum if self.minimum is not None else -np.inf))[0]
         return self
 
 
