@@ -118,7 +118,9 @@ def test_a_rogue_translator_fails_alone(write_config, tmp_path, plugdir, executo
     assert not list((store / "jobs").glob("*")) if (store / "jobs").exists() else True
 
 
-@pytest.mark.parametrize("executor", ["process", "local"])
+@pytest.mark.parametrize(
+    "executor", ["process", pytest.param("local", marks=pytest.mark.slow)]  # local: ~30 s of worker start-up
+)
 def test_a_hung_fit_is_stopped_at_its_time_limit(write_config, tmp_path, plugdir, executor):
     store = tmp_path / "store"
     pid_file = tmp_path / "rogue.pid"

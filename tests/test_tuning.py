@@ -113,6 +113,7 @@ def test_time_budget_prunes_a_trial_still_training(write_config, tmp_path):
     assert run.info.status == "KILLED" and run.data.tags[f"{TAG}pruned_by"] == "time budget"  # visible in MLflow
 
 
+@pytest.mark.slow  # ~110 s: two worker processes, each trial held to a 30 s budget
 def test_time_budget_holds_for_parallel_workers(write_config, tmp_path):
     store = tmp_path / "store"
     endless = {**TINY_TD, "epochs": 100_000}
