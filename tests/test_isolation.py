@@ -119,7 +119,8 @@ def test_a_rogue_translator_fails_alone(write_config, tmp_path, plugdir, executo
 
 
 @pytest.mark.parametrize(
-    "executor", ["process", pytest.param("local", marks=pytest.mark.slow)]  # local: ~30 s of worker start-up
+    "executor",
+    ["process", pytest.param("local", marks=pytest.mark.slow)],  # local: ~30 s of worker start-up
 )
 def test_a_hung_fit_is_stopped_at_its_time_limit(write_config, tmp_path, plugdir, executor):
     store = tmp_path / "store"

@@ -7,6 +7,7 @@ import sys
 import time
 
 import optuna
+import pytest
 from click.testing import CliRunner
 
 from omibench.cli import cli
