@@ -64,10 +64,18 @@ def _sorted(runs: list[Run], sort: str) -> list[Run]:
 def board_markdown(runs: list[Run], sort: str, experiment: str) -> str:
     """The leaderboard of summary runs ``runs`` as Markdown: Table 1 (test split, mean ± sd over
     seeds, best first by ``sort``) and, when any run has them, Table 3 (``downstream/*`` scores)."""
-    runs = _sorted(runs, sort)
+    from .uncertainty import _control, _control_names
+
+    names = _control_names()
+    controls = [r for r in _sorted(runs, sort) if _control(r, names)]
+    runs = [r for r in _sorted(runs, sort) if not _control(r, names)] + controls  # controls last, unranked
     header = ["#", "translator", *METRIC_NAMES, "fit s", "run"]
     # the UI shows a description's first line until it is expanded: the ranking itself goes there
-    ranking = " · ".join(f"{i}. {r.label} {_cell(r, f'test/{sort}')}" for i, r in enumerate(runs, 1))
+    ranking = " · ".join(
+        f"{i}. {r.label} {_cell(r, f'test/{sort}')}" for i, r in enumerate(runs[: len(runs) - len(controls)], 1)
+    )
+    if controls:
+        ranking += " · controls (not ranked): " + ", ".join(f"{r.label} {_cell(r, f'test/{sort}')}" for r in controls)
     lines = [
         f"**{experiment}** by test {sort}: {ranking}",
         "",
@@ -77,7 +85,8 @@ def board_markdown(runs: list[Run], sort: str, experiment: str) -> str:
         "|" + "---|" * len(header),
     ]
     for i, run in enumerate(runs, 1):
-        cells = [str(i), run.label, *(_cell(run, f"test/{m}") for m in METRIC_NAMES)]
+        rank = "–" if run in controls else str(i)
+        cells = [rank, run.label, *(_cell(run, f"test/{m}") for m in METRIC_NAMES)]
         cells += [_cell(run, "fit_time_s"), run.run_id[:8]]
         lines.append("| " + " | ".join(cells) + " |")
     downstream = sorted(

@@ -181,3 +181,21 @@ def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config,
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
+
+
+def test_controls_are_listed_but_never_ranked_in_the_description():
+    store = MemoryStore()
+    exp = store.experiment_id("e")
+    _summary(store, exp, "ridge", "s1", 0.3)
+    cm = store.create_run(
+        exp, "class_mean", Tags(level=RunLevel.SUMMARY, label="class_mean", translator="class_mean", split_hash="s1")
+    )
+    store.log_metrics(cm, {"test/median_r2_featurewise": 0.9})
+    store.end_run(cm, RunStatus.FINISHED)
+    refresh(store, "e", "s1", "median_r2_featurewise")
+    note = store.experiment_note(exp)
+    assert (
+        note.splitlines()[0]
+        == "**e** by test median_r2_featurewise: 1. ridge 0.3 · controls (not ranked): class_mean 0.9"
+    )
+    assert "| 1 | ridge" in note and "| – | class_mean" in note
