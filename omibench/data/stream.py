@@ -61,6 +61,16 @@ def read_header(path: str | Path, *, unique: bool = True) -> Header:
     if not path.is_file():
         raise DataError(f"{path}: file not found; check the path (see the README on how paths resolve)")
     sep = "," if path.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
+    cells = header_cells(path, sep)
+    if len(cells) < 2 or not any(cells[1:]):
+        raise DataError(f"{path}: the file is empty or has no header line of sample ids")
+    if unique:
+        check_unique(cells[1:], path, "sample")
+    return Header(path, sep, cells[0], cells[1:])
+
+
+def header_cells(path: Path, sep: str) -> list[str]:
+    """The cells of a text matrix's first line as written (no renaming of repeats, unlike pandas)."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8", newline="") as fh:
@@ -71,12 +81,7 @@ def read_header(path: str | Path, *, unique: bool = True) -> Header:
         raise DataError(
             f"{path}: cannot be read (a truncated or corrupt compressed file?): download it again"
         ) from None
-    cells = [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
-    if len(cells) < 2 or not any(cells[1:]):
-        raise DataError(f"{path}: the file is empty or has no header line of sample ids")
-    if unique:
-        check_unique(cells[1:], path, "sample")
-    return Header(path, sep, cells[0], cells[1:])
+    return [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
 
 
 def first_ids(header: Header, n: int) -> list[str]:

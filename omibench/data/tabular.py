@@ -8,7 +8,6 @@ files share.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import zlib
 from collections import Counter
@@ -22,6 +21,7 @@ from .._errors import DataError
 from .ids import Match, check_unique, cut, is_tcga, pair_ids
 from .ids import read_id_list as _read_id_list
 from .paired import PairedData
+from .stream import header_cells
 
 __all__ = [
     "read_table",
@@ -58,7 +58,7 @@ def read_table(path: str | Path, numeric: bool = False, *, unique: bool = True) 
                 df = df.set_index(df.columns[0])
         elif name.endswith((".csv", ".tsv", ".txt", ".tab")):
             sep = "," if name.endswith(".csv") else "\t"
-            header = _first_line(path, sep)
+            header = header_cells(path, sep)
             if unique:
                 check_unique(header[1:], path, "column")  # before any value is parsed
             df = _read_float32(path, sep) if numeric else None
@@ -84,19 +84,6 @@ def read_table(path: str | Path, numeric: bool = False, *, unique: bool = True) 
     if unique:
         check_unique(list(df.index), path, "row")
     return df
-
-
-def _first_line(path: Path, sep: str) -> list[str]:
-    """The header cells as written (pandas renames a repeated name ``S004.1``)."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8", newline="") as fh:
-            line = fh.readline()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
-    except (OSError, EOFError, zlib.error):
-        raise DataError(f"{path}: cannot be read (truncated or corrupt compressed file?): download it again") from None
-    return [c.strip().strip('"') for c in line.rstrip("\r\n").split(sep)]
 
 
 def _read_float32(path: Path, sep: str) -> pd.DataFrame | None:
