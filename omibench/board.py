@@ -64,11 +64,11 @@ def _sorted(runs: list[Run], sort: str) -> list[Run]:
 def board_markdown(runs: list[Run], sort: str, experiment: str) -> str:
     """The leaderboard of summary runs ``runs`` as Markdown: Table 1 (test split, mean ± sd over
     seeds, best first by ``sort``) and, when any run has them, Table 3 (``downstream/*`` scores)."""
-    from .uncertainty import _control, _control_names
+    from .uncertainty import control_names, is_control_run
 
-    names = _control_names()
-    controls = [r for r in _sorted(runs, sort) if _control(r, names)]
-    runs = [r for r in _sorted(runs, sort) if not _control(r, names)] + controls  # controls last, unranked
+    names = control_names()
+    controls = [r for r in _sorted(runs, sort) if is_control_run(r, names)]
+    runs = [r for r in _sorted(runs, sort) if not is_control_run(r, names)] + controls  # controls last, unranked
     header = ["#", "translator", *METRIC_NAMES, "fit s", "run"]
     # the UI shows a description's first line until it is expanded: the ranking itself goes there
     ranking = " · ".join(

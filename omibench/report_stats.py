@@ -158,6 +158,10 @@ _IDEAL = {"mse": 0.0, "rmse": 0.0, "mean_ae": 0.0, "median_ae": 0.0}
 def _ideal(metric: str) -> float | None:
     if metric in _IDEAL:
         return _IDEAL[metric]
+    if metric.startswith("pct_"):
+        return 100.0
+    if metric.startswith("count_"):
+        return None  # the ideal count is the number of genes, which the summary does not carry
     if "r2" in metric or metric.startswith("downstream/"):
         return 1.0
     return None

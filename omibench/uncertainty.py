@@ -26,6 +26,8 @@ __all__ = [
     "TranslatorResults",
     "collect",
     "comparisons",
+    "control_names",
+    "is_control_run",
     "is_lower_better",
     "logged_metrics",
     "metric_key",
@@ -62,12 +64,13 @@ def logged_metrics(runs: Sequence[Run]) -> list[str]:
     return sorted({k for run in runs for k in _result_values(run)})
 
 
-def _control(run: Run, controls: frozenset[str]) -> bool:
+def is_control_run(run: Run, controls: frozenset[str]) -> bool:
+    """A summary run of a control: tagged so, or of a translator named in ``controls``."""
     tag = run.other_tags.get("omibench.control") or run.other_tags.get("control") or ""
     return tag.lower() in {"1", "true", "yes"} or (run.tags.translator or "") in controls
 
 
-def _control_names() -> frozenset[str]:
+def control_names() -> frozenset[str]:
     """Registered translators whose class sets ``control = True`` (none if the registry fails to load)."""
     from ._errors import OmibenchError
     from .registry import load_registry
@@ -132,7 +135,7 @@ def results_of(store: Store, summary: Run, controls: frozenset[str] = frozenset(
         label=summary.label,
         run_id=summary.run_id,
         translator=summary.tags.translator,
-        control=_control(summary, controls),
+        control=is_control_run(summary, controls),
         tuned=bool(summary.tags.tuned_from),
     )
     per_split: dict[str, dict[str, list[float]]] = {}
@@ -163,7 +166,7 @@ def collect(
     """Per-split results of the newest summary of each label in ``summaries`` (newest first), or of
     every summary with ``latest_only=False``. Today's runner writes one summary per (label, split):
     those of one label are merged split by split, the newest run of a split winning."""
-    controls = _control_names() if controls is None else controls
+    controls = control_names() if controls is None else controls
     if not latest_only:
         return [results_of(store, run, controls) for run in summaries]
     by_label: dict[str, TranslatorResults] = {}
