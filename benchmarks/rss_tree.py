@@ -4,7 +4,8 @@
 
 Each line of LOG: UTC time, summed RSS of PID and all its descendants (GiB), the largest single
 process (GiB, pid, command), MemAvailable (GiB), the 1-minute load average, the number of processes.
-At the end (PID gone) the peak of the sum and when it happened are appended. With
+The summed PSS beside it counts pages shared between the processes (the memory-mapped data cache)
+once. At the end (PID gone) the peaks of the sums and when it happened are appended. With
 ``--stop-below-gib``, when MemAvailable drops under that, PID's children (or PID) get SIGTERM once (an
 omibench run stops cleanly on it, as on Ctrl-C, and keeps what finished). Reads /proc only: no
 dependency. ``/usr/bin/time -v`` reports the largest single process, not the sum over a parent and its
@@ -54,6 +55,19 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages (a memory-mapped data cache read by the driver and its
+    worker) counted once over the processes sharing them, where RSS counts them in each."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
 def command(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -78,22 +92,28 @@ def main() -> None:
     ap.add_argument("--stop-below-gib", type=float, default=None)
     args = ap.parse_args()
     peak, peak_at, stopped = 0, "", False
+    peak_pss, peak_pss_at = 0, ""
     with open(args.log, "a", buffering=1) as log:
-        log.write("time\ttree_rss_gib\tlargest_gib\tlargest_pid\tavailable_gib\tload1\tn_procs\tlargest_cmd\n")
+        log.write(
+            "time\ttree_rss_gib\ttree_pss_gib\tlargest_gib\tlargest_pid\tavailable_gib\tload1\tn_procs\tlargest_cmd\n"
+        )
         while os.path.exists(f"/proc/{args.pid}"):
             pids = tree(args.pid)
             sizes = {p: rss_bytes(p) for p in pids}
             total = sum(sizes.values())
+            pss = sum(pss_bytes(p) for p in pids)
             big = max(sizes, key=lambda p: sizes[p])
             avail = mem_available()
             now = datetime.now(timezone.utc).strftime("%H:%M:%S")
             load1 = os.getloadavg()[0]
             log.write(
-                f"{now}\t{total / GIB:.2f}\t{sizes[big] / GIB:.2f}\t{big}\t{avail / GIB:.2f}\t{load1:.2f}\t"
-                f"{len(pids)}\t{command(big)}\n"
+                f"{now}\t{total / GIB:.2f}\t{pss / GIB:.2f}\t{sizes[big] / GIB:.2f}\t{big}\t{avail / GIB:.2f}\t"
+                f"{load1:.2f}\t{len(pids)}\t{command(big)}\n"
             )
             if total > peak:
                 peak, peak_at = total, now
+            if pss > peak_pss:
+                peak_pss, peak_pss_at = pss, now
             if args.stop_below_gib is not None and not stopped and avail < args.stop_below_gib * GIB:
                 # SIGTERM, not SIGINT: a job started in the background of a non-interactive shell
                 # ignores SIGINT; omibench stops on SIGTERM as on Ctrl-C. To the children of PID
@@ -105,7 +125,10 @@ def main() -> None:
                     os.kill(target, signal.SIGTERM)
                 stopped = True
             time.sleep(args.every)
-        log.write(f"# peak tree RSS {peak / GIB:.2f} GiB at {peak_at}\n")
+        log.write(
+            f"# peak tree RSS {peak / GIB:.2f} GiB at {peak_at}; "
+            f"peak tree PSS {peak_pss / GIB:.2f} GiB at {peak_pss_at}\n"
+        )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ Sections (each measurement runs in its own subprocess, so its peak resident memo
   OmiTrans-CNN at the paper's widths on shared BRCA (with OmiTrans-FC's peak memory on the same
   data) and at size S, LASSO's per-gene cost on the four shared cohorts, Table 3's classifier
   against its FLOP floor; each row says measured value, target, met / not met. Threads: ``--threads``.
+- ``workers``, ``cpu_hog``, ``quickstart``, ``test_run``: issue 17's thread and waiting-time
+  targets (``parallel_targets.py``): two local workers against one, an inline job beside a CPU hog,
+  the README's two commands' wall time. Run them on an otherwise idle machine.
 - ``harness``: ``omibench --help`` latency, and the wall time of a run through the harness
   (preparation excluded: ``run_experiment`` with the inline executor) against the same
   translator's ``fit`` + ``predict`` called directly on the same prepared data.
@@ -363,6 +366,11 @@ def _worker(spec: dict) -> None:
         rows = out if isinstance(out, list) else [out]
         for row in rows:
             row.update(section=spec["name"], translator=row.pop("target"), size=spec["size"])
+    elif kind == "parallel":
+        sys.path.insert(0, str(HERE))
+        import parallel_targets
+
+        rows = getattr(parallel_targets, spec["name"])()
     elif kind == "neural":
         rows = [measure_neural(spec["name"], spec["size"], spec["steps"])]
     elif kind == "lasso_paper":
@@ -466,6 +474,11 @@ def main() -> None:
         "lasso_p": [("lasso_p", "P", {**threads, "genes": args.lasso_genes})],
         "classifier": [("classifier", "BRCA", threads)],
     }
+    specs += [
+        {"kind": "parallel", "name": name, "size": "quickstart"}
+        for name in ("workers", "cpu_hog", "quickstart", "test_run")
+        if name in sections
+    ]
     specs += [
         {"kind": "target", "name": f, "size": size, "kwargs": kw}
         for section in sections

@@ -180,7 +180,11 @@ def run_experiment(
                     f"MSE {m['test/mse']:.4f}, fit {m['fit_time_s']:.1f}s"
                 )
             else:
-                echo(f"    {title}: FAILED: {result.error.splitlines()[0] if result.error else ''}")
+                first = result.error.splitlines()[0] if result.error else ""
+                if result.failure_kind == "not-applicable":  # a verdict, not a fault: say which
+                    echo(f"    {title}: not applicable: {first.split('NotApplicable: ', 1)[-1]}")
+                else:
+                    echo(f"    {title}: FAILED ({result.failure_kind or 'error'}): {first}")
             fault_point("seed_recorded")
             if entry.complete():
                 outcomes[entry.label] = _close(entry, judges if judge else None, echo)

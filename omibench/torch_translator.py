@@ -28,7 +28,15 @@ from .constraints import Interval, Options
 from .data.paired import PairedData
 from .translator import Chosen, FitContext, ParamConstraints, Translator, read_model_meta
 
-__all__ = ["TorchTranslator", "DivergenceError", "TORCH_CONSTRAINTS", "adam", "batches", "linear_decay_multiplier"]
+__all__ = [
+    "TorchTranslator",
+    "DivergenceError",
+    "TORCH_CONSTRAINTS",
+    "adam",
+    "batches",
+    "linear_decay_multiplier",
+    "as_tensor",
+]
 
 #: Constraints of the parameters every ``TorchTranslator`` has; merge them into your own.
 TORCH_CONSTRAINTS: ParamConstraints = {
@@ -42,6 +50,19 @@ TORCH_CONSTRAINTS: ParamConstraints = {
 
 class DivergenceError(FloatingPointError):
     """A training loss became NaN or infinite: the run fails instead of scoring garbage."""
+
+
+def as_tensor(x: np.ndarray, device: torch.device | str) -> torch.Tensor:
+    """``x`` (samples x features) as a float32 tensor on ``device``, sharing memory on CPU when it can.
+
+    Prepared data read from the data cache are read-only memory maps; torch warns that it cannot
+    protect such an array from writes. A fit only reads its inputs, so the warning is silenced here.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
 
 
 def linear_decay_multiplier(epochs: int, epochs_decay: int) -> Callable[[int], float]:
@@ -175,11 +196,11 @@ class TorchTranslator(Translator):
         self.n_in_, self.n_out_ = train.b.shape[1], train.a.shape[1]
         self.prepare(train)
         self.net.to(self.device_)
-        b = torch.from_numpy(np.ascontiguousarray(train.b)).to(self.device_)
-        a = self.to_model_scale(torch.from_numpy(np.ascontiguousarray(train.a)).to(self.device_))
+        b = as_tensor(train.b, self.device_)
+        a = self.to_model_scale(as_tensor(train.a, self.device_))
         has_val = val.n_samples >= 2
-        vb = torch.from_numpy(np.ascontiguousarray(val.b)).to(self.device_) if has_val else None
-        va = torch.from_numpy(np.ascontiguousarray(val.a)).to(self.device_) if has_val else None
+        vb = as_tensor(val.b, self.device_) if has_val else None
+        va = as_tensor(val.a, self.device_) if has_val else None
 
         select = self.params["select"]
         best: tuple[float, int, dict[str, Any] | None] = (math.inf, -1, None)
@@ -210,7 +231,7 @@ class TorchTranslator(Translator):
 
     def predict(self, b: np.ndarray) -> np.ndarray:
         device = getattr(self, "device_", torch.device("cpu"))
-        x = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)).to(device)
+        x = as_tensor(b, device)
         return self._predict_tensor(x).cpu().numpy().astype(np.float32)
 
     # --- persistence: weights as a plain state dict, loadable with weights_only=True ----------

@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from torch import nn
 
 from omibench import FitContext, PairedData, PluginError, Resources, hookimpl
 from omibench.constraints import Interval, Options
-from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, batches
+from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, as_tensor, batches
 
 
 class TDimpute(TorchTranslator):
@@ -104,8 +103,8 @@ class TDimpute(TorchTranslator):
         self.build(train.b.shape[1], train.a.shape[1])
         device = torch.device(context.device)
         self.net.to(device)
-        b = torch.from_numpy(np.ascontiguousarray(source.b)).to(device)
-        a = self.to_model_scale(torch.from_numpy(np.ascontiguousarray(source.a)).to(device)).clamp(0, 1)
+        b = as_tensor(source.b, device)
+        a = self.to_model_scale(as_tensor(source.a, device)).clamp(0, 1)
         self._batch_size = self.params["pretrain_batch_size"]
         for epoch in range(1, self.params["pretrain_epochs"] + 1):
             losses = self.train_epoch(b, a, epoch, generator)

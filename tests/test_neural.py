@@ -149,3 +149,21 @@ def test_fc_runs_on_gpu_when_present():
     )
     assert next(model.net.parameters()).is_cuda
     assert np.isfinite(model.predict(test.b)).all()
+
+
+@pytest.mark.parametrize("name", ["omitrans_fc", "tdimpute"])
+def test_read_only_data_cache_arrays_train_without_warnings(name):
+    """The data cache hands fits read-only memory maps: training on them must not warn (or write)."""
+    import warnings
+
+    parts = _parts()
+    for part in parts:
+        part.b.setflags(write=False), part.a.setflags(write=False)
+    before = [(p.b.copy(), p.a.copy()) for p in parts]
+    params = {**SMALL_FC, "epochs": 2, "epochs_decay": 1} if name == "omitrans_fc" else {"hidden": 16, "epochs": 2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = REG.translator(name)(**params).fit(parts[0], parts[1], FitContext(seed=0))
+        model.predict(parts[2].b)
+    for part, (b, a) in zip(parts, before):
+        assert np.array_equal(part.b, b) and np.array_equal(part.a, a)

@@ -86,7 +86,10 @@ def test_run_tags_the_declined_cnn_not_applicable_and_finishes_the_rest(write_co
             {"name": "omitrans_cnn", "params": {"filters": 2, "disc_filters": 2, "epochs": 1, "epochs_decay": 0}},
         ],
     )
-    results = api.run(write_config(body), store=tmp_path / "store", executor="inline")  # the patch holds in-process
+    said: list[str] = []
+    results = api.run(write_config(body), store=tmp_path / "store", executor="inline", echo=said.append)
+    # (inline: the patch holds in-process)
+    assert any(": not applicable: omitrans_cnn needs about" in line for line in said), said  # a verdict, not FAILED
     status = {o.label: o for o in results.outcomes}
     assert status["linear_regression"].status == "FINISHED"
     assert status["omitrans_cnn"].status == "FAILED"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .base import Store
 from .errors import StoreError
 from .schema import PARENT_TAG, TAG, Run, RunStatus, Tags
+from .schema_seed import seed_schema
 
 if TYPE_CHECKING:
     from mlflow.entities import Run as MlflowRun
@@ -87,6 +88,8 @@ class MlflowStore(Store):
                 # MLflow creates and migrates the schema on first use: two processes doing that on a
                 # new store at once collide ("table already exists"), so the first use is serialised
                 with store_lock(self.path):
+                    assert self.db_file is not None
+                    seed_schema(self.db_file)
                     client = MlflowClient(tracking_uri=self.uri)
                     client.search_experiments(max_results=1)
                 self._client = client
