@@ -91,6 +91,7 @@ class Entry:
     job_runs: dict[Job, str] = field(default_factory=dict)  # job -> run opened by this process
     chosen: dict[Job, dict[str, str | float]] = field(default_factory=dict)  # job -> its chosen settings
     errors: list[str] = field(default_factory=list)
+    failure_kinds: list[str] = field(default_factory=list)  # beside errors: out-of-memory | ... (failures.py)
     returned: set[Job] = field(default_factory=set)  # jobs that came back, finished or failed
     closed: bool = False
     # creates the summary run; a new one is made when its first job starts, so MLflow's start time
@@ -157,6 +158,7 @@ class Entry:
             self.done_runs[job] = result.run_id
         else:
             self.errors.append(result.error)
+            self.failure_kinds.append(result.failure_kind or "error")
         self.returned.add(job)
 
     def complete(self) -> bool:

@@ -41,6 +41,7 @@ class Outcome:
     run_id: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    failure_kind: str = ""  # a FAILED outcome: out-of-memory | time-out | not-applicable | error (failures.py)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -262,7 +263,8 @@ def _close(entry: Entry, judges: _Judges | None, echo: Echo) -> Outcome:
                 if scored:
                     entry.done[job] = {**entry.done[job], **scored}
     status, metrics, error = entry.close()
-    return Outcome(entry.label, status, entry.parent, metrics, error)
+    kind = entry.failure_kinds[0] if error and entry.failure_kinds else ""
+    return Outcome(entry.label, status, entry.parent, metrics, error, kind)
 
 
 def add_downstream(prepared: Prepared, store: Store, echo: Echo = lambda _: None) -> int:

@@ -197,3 +197,53 @@ def test_neural_translator_logs_epochs_as_steps(write_config, store):
     assert [m.step for m in history] == [1, 2, 3]
     files = {f.path for f in Tracker(store).client.list_artifacts(run.info.run_id, "model")}
     assert "model/weights.pt" in files
+
+
+DECLINING_PLUGINS = """
+import numpy as np
+from omibench import Translator, hookimpl
+from omibench.failures import NotApplicable
+
+
+class Declines(Translator):
+    name = "declines"
+
+    def fit(self, train, val, context):
+        raise NotApplicable("declines: needs at least 10,000 genes, the data have 15")
+
+    def predict(self, b):
+        raise AssertionError("never fitted")
+
+
+class Breaks(Translator):
+    name = "breaks"
+
+    def fit(self, train, val, context):
+        raise ValueError("a bug in the plugin")
+
+    def predict(self, b):
+        raise AssertionError("never fitted")
+
+
+@hookimpl
+def omibench_register_translators(register):
+    register(Declines)
+    register(Breaks)
+"""
+
+
+def test_a_declined_translator_is_said_and_keeps_exit_0_a_failed_one_exits_1(write_config, store, tmp_path):
+    plugdir = tmp_path / "declining"
+    plugdir.mkdir()
+    (plugdir / "declining.py").write_text(DECLINING_PLUGINS)
+    base = {"plugins_dir": str(plugdir)}
+    cfg = write_config(small_experiment(translators=[{"name": "declines"}, {"name": "ridge"}], **base), "a.yaml")
+    out = invoke("run", cfg, "--store", store)
+    assert out.exit_code == 0, out.output
+    assert "not applicable: declines: declines: needs at least 10,000 genes" in out.output
+    assert "FAILED" not in out.output and "ridge" in out.output
+    cfg = write_config(small_experiment(translators=[{"name": "declines"}, {"name": "breaks"}], **base), "b.yaml")
+    out = invoke("run", cfg, "--store", tmp_path / "store2")
+    assert out.exit_code == 1
+    assert "FAILED (error)" in out.output and "FAILED breaks: ValueError: a bug in the plugin" in out.output
+    assert "not applicable: declines" in out.output
