@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +83,7 @@ class Downstream:
     rows that can be scored (labelled with a class seen in training)."""
 
     classifier: OmiEmbedClassifier
-    train_latent: np.ndarray
+    train_inputs: Callable[[], np.ndarray]  # the labelled training expression, read when first needed
     train_labels: list[str]
     test_rows: np.ndarray
     test_labels: list[str]
@@ -92,6 +92,16 @@ class Downstream:
     seed: int
     note: str = ""
     reference_run: str = ""
+    _train_latent: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def train_latent(self) -> np.ndarray:
+        """Latent means of the labelled training rows (the t-SNE figures and the reference run's
+        copy for ``omibench translate --labels``), encoded on first use: at the paper's size the
+        encoding costs about 10 s, which a run with a cached classifier and no t-SNE never needs."""
+        if self._train_latent is None:
+            self._train_latent = self.classifier.encode(self.train_inputs())[0]
+        return self._train_latent
 
     def score(
         self, prediction: np.ndarray, out: Path, title: str, kind: str = "synthetic"
@@ -177,10 +187,9 @@ def setup_downstream(
     if not test_rows:
         echo("    downstream: no labelled test sample of a class seen in training; Table 3 is skipped")
         return None
-    train_latent, _ = classifier.encode(train.a[labelled])
     ds = Downstream(
         classifier,
-        train_latent,
+        lambda: train.a[labelled],
         [str(train_labels[i]) for i in labelled],
         np.array(test_rows),
         test_labels,
