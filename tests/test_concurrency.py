@@ -35,7 +35,11 @@ def finish(proc, timeout=300):
 @pytest.mark.slow  # ~30 s: two full runs
 def test_two_runs_of_one_experiment_never_run_a_job_twice(write_config, tmp_path):
     store = tmp_path / "store"
-    cfg = write_config(small_experiment(seeds=[0, 1]))
+    # seed-dependent translators (a seed-independent one is fitted once, whatever the seeds)
+    td = {"hidden": 8, "epochs": 5, "batch_size": 16}
+    cfg = write_config(
+        small_experiment(seeds=[0, 1], translators=[{"name": "sklearn"}, {"name": "tdimpute", "params": td}])
+    )
     a, b = start(cfg, store, "--wait", 300), start(cfg, store, "--wait", 300)
     (rc_a, _, err_a), (rc_b, _, err_b) = finish(a), finish(b)
     assert rc_a == 0 and rc_b == 0, err_a + err_b

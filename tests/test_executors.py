@@ -96,6 +96,8 @@ def _metrics(store, experiment="t"):
 @pytest.mark.slow  # starts a two-node Ray cluster
 def test_ray_cluster_gives_the_same_metrics_as_inline(write_config, tmp_path):
     pytest.importorskip("ray", reason="ray is not installed (pip install 'omibench[ray]')")
+    import secrets
+
     ray_bin = shutil.which("ray", path=os.path.dirname(sys.executable))
     # a venv layered over another may lack the console script: run Ray's CLI module instead
     ray_cmd = (
@@ -104,7 +106,10 @@ def test_ray_cluster_gives_the_same_metrics_as_inline(write_config, tmp_path):
         else [sys.executable, "-c", "import sys; from ray.scripts.scripts import main; sys.argv[0] = 'ray'; main()"]
     )
     port = "6391"
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # Ray >= 2.5x refuses a second node without the cluster's token: one token for the head, the worker
+    # node and the run (a fresh process: Ray reads it when imported), never a user's ~/.ray/auth_token
+    token = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **token}
     common = ["--num-cpus", "1", "--num-gpus", "0", "--disable-usage-stats"]
     subprocess.run(
         [
@@ -134,8 +139,13 @@ def test_ray_cluster_gives_the_same_metrics_as_inline(write_config, tmp_path):
         inline = invoke("run", cfg, "--store", tmp_path / "inline")
         assert inline.exit_code == 0, inline.output
         ray_cfg = write_config(small_experiment(executor={"kind": "ray", "address": f"127.0.0.1:{port}"}), "ray.yaml")
-        on_ray = invoke("run", ray_cfg, "--store", tmp_path / "ray")
-        assert on_ray.exit_code == 0, on_ray.output
+        on_ray = subprocess.run(
+            [sys.executable, "-m", "omibench.cli", "run", str(ray_cfg), "--store", str(tmp_path / "ray")],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert on_ray.returncode == 0, on_ray.stderr
         a, b = _metrics(tmp_path / "inline"), _metrics(tmp_path / "ray")
         assert set(a) == set(b) == {"linear_regression", "lasso"}
         for label in a:
