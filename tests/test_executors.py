@@ -106,7 +106,7 @@ def test_ray_cluster_gives_the_same_metrics_as_inline(write_config, tmp_path):
         else [sys.executable, "-c", "import sys; from ray.scripts.scripts import main; sys.argv[0] = 'ray'; main()"]
     )
     port = "6391"
-    # Ray >= 2.5x refuses a second node without the cluster's token: one token for the head, the worker
+    # Ray 2.60 refuses a second node without the cluster's token: one token for the head, the worker
     # node and the run (a fresh process: Ray reads it when imported), never a user's ~/.ray/auth_token
     token = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **token}
