@@ -235,11 +235,8 @@ def run(
     # a not-applicable verdict (the translator declined this data or this machine, e.g. too little
     # memory) is a result, as in Open Problems, not a fault: it is said, and the exit status stays 0
     for o in failed:
-        first = o.error.splitlines()[0] if o.error else ""
-        if o.failure_kind == "not-applicable":
-            _echo_err(f"warning: not applicable: {o.label}: {first.split('NotApplicable: ', 1)[-1]} (run {o.run_id})")
-        else:
-            _echo_err(f"FAILED {o.label}: {first} (run {o.run_id})")
+        said = "warning: not applicable:" if o.failure_kind == "not-applicable" else "FAILED"
+        _echo_err(f"{said} {o.label}: {o.reason} (run {o.run_id})")
     if any(o.failure_kind != "not-applicable" for o in failed):
         sys.exit(1)
 

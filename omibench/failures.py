@@ -14,7 +14,7 @@ from typing import Literal
 
 from ._errors import PluginError
 
-__all__ = ["FAILURE_KINDS", "FailureKind", "NotApplicable", "failure_kind"]
+__all__ = ["FAILURE_KINDS", "FailureKind", "NotApplicable", "failure_kind", "failure_line"]
 
 FailureKind = Literal["out-of-memory", "time-out", "not-applicable", "error"]
 FAILURE_KINDS: tuple[FailureKind, ...] = ("out-of-memory", "time-out", "not-applicable", "error")
@@ -53,3 +53,12 @@ def failure_kind(error: str, exit_signal: int | None, timed_out: bool) -> Failur
     if _NOT_APPLICABLE.search(error or ""):
         return "not-applicable"
     return "error"
+
+
+def failure_line(error: str, kind: str) -> str:
+    """What to tell people about a failed run: the first line of its ``error``, and for a
+    not-applicable verdict only the translator's reason (without the exception's name)."""
+    first = error.splitlines()[0] if error else ""
+    if kind == "not-applicable":
+        return _NOT_APPLICABLE.sub("", first, count=1).removeprefix(":").strip()
+    return first

@@ -23,6 +23,7 @@ from ._faults import fault_point
 from .downstream import Downstream, setup_downstream
 from .entries import Entry, Job, aggregate, open_entry, record_result
 from .executors import Executor, JobResult, JobSpec, make_executor
+from .failures import failure_line
 from .fitting import prepare_process
 from .jobs import JobWork
 from .preparation import Prepared, for_split
@@ -42,6 +43,11 @@ class Outcome:
     metrics: dict[str, float] = field(default_factory=dict)
     error: str = ""
     failure_kind: str = ""  # a FAILED outcome: out-of-memory | time-out | not-applicable | error (failures.py)
+
+    @property
+    def reason(self) -> str:
+        """A FAILED outcome's error in one line (a not-applicable verdict: the translator's reason)."""
+        return failure_line(self.error, self.failure_kind)
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -181,11 +187,9 @@ def run_experiment(
                     f"MSE {m['test/mse']:.4f}, fit {m['fit_time_s']:.1f}s"
                 )
             else:
-                first = result.error.splitlines()[0] if result.error else ""
-                if result.failure_kind == "not-applicable":  # a verdict, not a fault: say which
-                    echo(f"    {title}: not applicable: {first.split('NotApplicable: ', 1)[-1]}")
-                else:
-                    echo(f"    {title}: FAILED ({result.failure_kind or 'error'}): {first}")
+                kind = result.failure_kind or "error"
+                said = "not applicable" if kind == "not-applicable" else f"FAILED ({kind})"  # a verdict, or a fault
+                echo(f"    {title}: {said}: {failure_line(result.error, kind)}")
             fault_point("seed_recorded")
             if entry.complete():
                 outcomes[entry.label] = _close(entry, judges if judge else None, echo)

@@ -56,7 +56,9 @@ def as_tensor(x: np.ndarray, device: torch.device | str) -> torch.Tensor:
     """``x`` (samples x features) as a float32 tensor on ``device``, sharing memory on CPU when it can.
 
     Prepared data read from the data cache are read-only memory maps; torch warns that it cannot
-    protect such an array from writes. A fit only reads its inputs, so the warning is silenced here.
+    protect such an array from writes, and the warning is silenced here: the tensor may share that
+    read-only memory, so never modify it in place (``x.clamp(0, 1)``, not ``x.clamp_(0, 1)``; an
+    in-place write would crash the job).
     """
     import warnings
 

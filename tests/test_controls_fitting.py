@@ -15,7 +15,7 @@ import pytest
 
 from omibench import ConfigError, FitContext, PairedData, PluginError, Translator
 from omibench.conformance import check_translator, parametrize_with_checks
-from omibench.failures import NotApplicable, failure_kind
+from omibench.failures import NotApplicable, failure_kind, failure_line
 from omibench.fitting import WITHIN_TYPE_METRIC, fit_and_score
 from omibench.registry import load_registry
 
@@ -272,6 +272,17 @@ def test_resources_are_recorded_per_fit():
 )
 def test_failure_kind(error: str, exit_signal: int | None, timed_out: bool, kind: str):
     assert failure_kind(error, exit_signal, timed_out) == kind
+
+
+def test_failure_line_is_the_first_line_and_a_verdict_without_its_exception_name():
+    assert failure_line("NotApplicable: class_mean: no labels\nTraceback ...", "not-applicable") == (
+        "class_mean: no labels"
+    )
+    assert failure_line("omibench.failures.NotApplicable: no locations", "not-applicable") == "no locations"
+    assert failure_line("ValueError: NotApplicable is not the type\nTraceback", "error") == (
+        "ValueError: NotApplicable is not the type"
+    )
+    assert failure_line("", "error") == ""
 
 
 class CudaBlock(Shrink):
