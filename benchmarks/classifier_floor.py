@@ -1,4 +1,4 @@
-"""Table 3's classifier (OmiEmbed VAE + classifier, ``omibench.classifier``) against its FLOP floor.
+"""Table 3's classifier (OmiEmbed VAE + classifier, ``omibench.downstream.classifier``) against its FLOP floor.
 
     python benchmarks/classifier_floor.py --threads 1            # BRCA's shape: 233 x 645, 5 classes
     python benchmarks/classifier_floor.py --threads 1 --epochs 40 --json
@@ -49,8 +49,8 @@ def measure(n: int = 233, genes: int = 645, classes: int = 5, epochs: int = 200,
     """Fit time scaled to the default 200 epochs, the FLOP floor in seconds and their ratio."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from omibench.classifier import ClassifierSettings, OmiEmbedClassifier
-    from omibench.threads import limit_threads
+    from omibench.downstream.classifier import ClassifierSettings, OmiEmbedClassifier
+    from omibench.run.threads import limit_threads
 
     rng = np.random.default_rng(0)
     a = rng.standard_normal((n, genes)).astype(np.float32)

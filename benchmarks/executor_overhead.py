@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from omibench.api import prepare_experiment
-from omibench.runner import run_experiment
+from omibench.run.runner import run_experiment
 from omibench.store import MlflowStore
 
 

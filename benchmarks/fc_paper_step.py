@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
+from omibench.contract.registry import load_registry
 from omibench.data import make_synthetic
-from omibench.registry import load_registry
 
 GIB = 1024**3
 

@@ -31,9 +31,9 @@ def measure_cohort(
     ``genes`` genes of one cohort."""
     from omibench import FitContext, OmibenchError
     from omibench.config import load_config
-    from omibench.preparation import prepare
-    from omibench.registry import load_registry
-    from omibench.threads import limit_threads
+    from omibench.contract.registry import load_registry
+    from omibench.run.preparation import prepare
+    from omibench.run.threads import limit_threads
 
     config = ROOT / "experiments" / f"{cohort}.yaml"
     cfg = load_config(config, [f"data.root={ROOT / '..' / 'shared' / 'data' / _folder(config)}"])

@@ -14,9 +14,9 @@ import numpy as np
 
 from omibench import FitContext
 from omibench.config import load_config
-from omibench.metrics import score
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.contract.registry import load_registry
+from omibench.metrics.reconstruction import score
+from omibench.run.preparation import prepare
 
 
 def main() -> None:

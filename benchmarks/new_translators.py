@@ -114,7 +114,7 @@ def _synthetic(workdir: Path, n: int, p: int, g: int) -> tuple[PairedData, Paire
 
 
 def _median_r2f(pred: np.ndarray, truth: np.ndarray) -> float:
-    from omibench.metrics import score
+    from omibench.metrics.reconstruction import score
 
     return float(score(truth, pred).summary["median_r2_featurewise"])
 

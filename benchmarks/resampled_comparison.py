@@ -22,9 +22,9 @@ from sklearn.neighbors import KNeighborsRegressor
 
 from omibench.data.resampling import outer_splits
 from omibench.data.sources import FilesSource
-from omibench.metrics import score
-from omibench.metrics_extra import within_type_r2
-from omibench.stats import mean_interval, paired_comparison, split_sizes
+from omibench.metrics.extra import within_type_r2
+from omibench.metrics.reconstruction import score
+from omibench.stats.intervals import mean_interval, paired_comparison, split_sizes
 
 
 def _models() -> dict[str, Any]:

@@ -15,9 +15,9 @@ import argparse
 import math
 from collections.abc import Sequence
 
-from omibench.stats import paired_comparison
+from omibench.results.collect import TranslatorResults, collect
+from omibench.stats.intervals import paired_comparison
 from omibench.store import MlflowStore
-from omibench.uncertainty import TranslatorResults, collect
 
 R2F = "median_r2_featurewise"
 WITHIN = "within_type_median_r2_featurewise"

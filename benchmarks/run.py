@@ -97,7 +97,7 @@ def measure_neural(name: str, size: str, steps: int) -> dict:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from omibench.registry import load_registry
+    from omibench.contract.registry import load_registry
 
     data = _data(size)
     params = dict(NEURAL[name])
@@ -153,7 +153,7 @@ def measure_neural(name: str, size: str, steps: int) -> dict:
 # --- linear ---------------------------------------------------------------------------------
 def measure_linear(name: str, size: str, genes: int) -> dict:
     from omibench import FitContext
-    from omibench.registry import load_registry
+    from omibench.contract.registry import load_registry
 
     n, p, g = SIZES[size]
     lasso_genes = genes if name == "lasso" else None
@@ -272,10 +272,10 @@ def measure_harness(size: str) -> list[dict]:
 
     from omibench import FitContext
     from omibench.config import ExperimentConfig
-    from omibench.downstream import setup_downstream
-    from omibench.preparation import prepare
-    from omibench.registry import load_registry
-    from omibench.runner import run_experiment
+    from omibench.contract.registry import load_registry
+    from omibench.downstream.scoring import setup_downstream
+    from omibench.run.preparation import prepare
+    from omibench.run.runner import run_experiment
     from omibench.store import open_store
 
     rows = []

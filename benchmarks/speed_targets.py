@@ -25,8 +25,8 @@ OFFICIAL_S_PER_SAMPLE = 113 / 278  # the official code's fastest recorded epoch 
 
 def _brca_train():  # type: ignore[no-untyped-def]
     from omibench.config import load_config
-    from omibench.preparation import prepare
-    from omibench.registry import load_registry
+    from omibench.contract.registry import load_registry
+    from omibench.run.preparation import prepare
 
     root = HERE.parent / ".." / "shared" / "data" / "tcga_brca_lockdunson"
     cfg = load_config(HERE.parent / "experiments" / "brca.yaml", [f"data.root={root}"])
@@ -53,8 +53,8 @@ def _step(name: str, params: dict, train, steps: int, threads: int) -> dict:  # 
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from omibench.registry import load_registry
-    from omibench.threads import limit_threads
+    from omibench.contract.registry import load_registry
+    from omibench.run.threads import limit_threads
 
     with limit_threads(threads):
         model = load_registry().translator(name)(**params)
@@ -170,9 +170,9 @@ def lasso_p(genes: int = 3, threads: int = 1) -> dict:
     import numpy as np
 
     from omibench import FitContext
+    from omibench.contract.registry import load_registry
     from omibench.data import make_synthetic
-    from omibench.registry import load_registry
-    from omibench.threads import limit_threads
+    from omibench.run.threads import limit_threads
 
     data = make_synthetic(n_samples=9081, n_cpgs=39464, n_genes=genes, seed=0)
     train, val = data.subset(np.arange(7265)), data.subset(np.arange(7265, 7265 + 908))

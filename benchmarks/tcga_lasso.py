@@ -19,8 +19,8 @@ import numpy as np
 
 from omibench import FitContext, PairedData
 from omibench.config import load_config
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.contract.registry import load_registry
+from omibench.run.preparation import prepare
 
 GIB = 1024**3
 

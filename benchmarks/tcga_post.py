@@ -6,7 +6,7 @@
 It loads the experiment's prepared data through the store's data cache (a hit after one ``omibench
 run`` or ``omibench data prepare``), makes a stand-in prediction of the test part's shape (the
 training mean per gene plus noise; the cost of scoring and writing does not depend on the values),
-then times ``omibench.metrics.score`` and ``omibench.artifacts.write_run_artifacts`` (the test
+then times ``omibench.metrics.score`` and ``omibench.run.artifacts.write_run_artifacts`` (the test
 predictions parquet, genes x samples, the per-gene and per-sample R² tables and the figures) and
 prints the process's peak resident memory after each.
 """
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from omibench.artifacts import write_run_artifacts
 from omibench.config import load_config
-from omibench.metrics import score
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.contract.registry import load_registry
+from omibench.metrics.reconstruction import score
+from omibench.run.artifacts import write_run_artifacts
+from omibench.run.preparation import prepare
 
 GIB = 1024**3
 

@@ -25,8 +25,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from omibench.config import load_config
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.contract.registry import load_registry
+from omibench.run.preparation import prepare
 
 GIB = 1024**3
 

@@ -15,25 +15,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from ._errors import ConfigError, OmibenchError
-from .experiment import Echo, _quiet, _registry, prepare_experiment
-from .store.schema import RunStatus
+from omibench.errors import ConfigError, OmibenchError
+from omibench.run.setup import Echo, _quiet, load_plugins, prepare_experiment, quiet
+from omibench.store.schema import RunStatus
 
 if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-    from .board import Board
-    from .config import ExperimentConfig
-    from .preparation import Prepared
-    from .registry import Registry
-    from .report import Report
-    from .report_stats import CrossCohort
-    from .runner import Outcome
-    from .store import Store
-    from .uncertainty import IntervalMethod
+    from omibench.config import ExperimentConfig
+    from omibench.contract.registry import Registry
+    from omibench.report.cohorts import CrossCohort
+    from omibench.report.document import Report
+    from omibench.report.mlflow_page import Board
+    from omibench.results.analysis import PairedMethod
+    from omibench.run.preparation import Prepared
+    from omibench.run.runner import Outcome
+    from omibench.store import Store
 
 __all__ = [
     "ReportResult",
@@ -42,12 +42,14 @@ __all__ = [
     "TuneResult",
     "add_downstream",
     "check_plugin",
+    "format_leaderboard",
     "inspect",
     "leaderboard",
     "plugins",
     "prepare_experiment",
     "report",
     "run",
+    "stop_on_sigterm",
     "translate",
     "tune",
     "ui_pages",
@@ -128,10 +130,10 @@ def run(
     ``log_models``, each of its translators is logged as an MLflow pyfunc model. With ``direction:
     both`` the experiment runs B -> A, then A -> B as ``<name>_reverse`` on the same outer splits; the
     forward results are returned with the reverse ones in ``Results.reverse``."""
-    from .leaderboard import DEFAULT_SORT, leaderboard
-    from .metrics import METRIC_NAMES
-    from .runner import run_experiment
-    from .store import ExperimentLock, open_store
+    from omibench.metrics.reconstruction import METRIC_NAMES
+    from omibench.report.leaderboard import DEFAULT_SORT
+    from omibench.run.runner import run_experiment
+    from omibench.store import ExperimentLock, open_store
 
     sort = sort or DEFAULT_SORT
     if sort not in METRIC_NAMES:
@@ -139,7 +141,7 @@ def run(
     if wait_s < 0:
         raise ConfigError(f"wait {wait_s}: must be 0 or more seconds")
     source, source_overrides = _source or (config, overrides)  # what --tuned looks the studies up by
-    from .experiment import _config
+    from omibench.run.setup import _config
 
     loaded = _config(config, overrides)
     if loaded.direction == "both":
@@ -172,7 +174,7 @@ def run(
     prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, echo=echo)
     cfg = prepared.config
     st = open_store(store_dir, cfg.tracking.uri)
-    from .runner import build_executor
+    from omibench.run.runner import build_executor
 
     # built before anything is written: an unreachable Ray cluster is one line, with the store untouched
     runner = build_executor(
@@ -186,7 +188,7 @@ def run(
     )
     with ExperimentLock(st.path, cfg.experiment_name, "omibench run", wait_s):
         if tuned:
-            from .tuning import TuneRequest, apply_tuned
+            from omibench.run.tuning import TuneRequest, apply_tuned
 
             base = TuneRequest(
                 str(source), tuple(source_overrides), tuple(dirs), "", storage=storage, store=str(st.path)
@@ -202,14 +204,14 @@ def run(
             plugin_dirs=dirs,
             timeout_s=cfg.timeout_s,
         )
-    table = leaderboard(
+    table = leaderboard_of(
         st, cfg.experiment_name, sort=sort, split_hash=prepared.split.hash, dataset_hash=prepared.dataset_hash
     )
-    from .board import refresh
+    from omibench.report.mlflow_page import refresh
 
     board = refresh(st, cfg.experiment_name, prepared.split.hash, sort)
     if log_models and board is not None:
-        from .models import log_pyfunc_models
+        from omibench.run.pyfunc_models import log_pyfunc_models
 
         log_pyfunc_models(st, board.runs, echo)
     return Results(cfg.experiment_name, outcomes, table, st, prepared.split.hash, sort, list(cfg.seeds), board)
@@ -217,7 +219,7 @@ def run(
 
 def _only(config: str | Path | ExperimentConfig, overrides: Sequence[str], wanted: Sequence[str]) -> ExperimentConfig:
     """The experiment with only the translators whose label or registered name is in ``wanted``."""
-    from .experiment import _config
+    from omibench.run.setup import _config
 
     cfg = _config(config, overrides)
     known = {t.display for t in cfg.translators} | {t.name for t in cfg.translators}
@@ -253,8 +255,8 @@ def tune(
 ) -> TuneResult:
     """Tune one translator (by label) with Optuna on the validation split; mirror the study into the
     store; optionally write the experiment YAML with the best parameters to ``export``."""
-    from .store import ExperimentLock, open_store
-    from .tuning import TUNE_METRICS, TuneRequest, export_tuned, run_trials, study_name, sync_to_mlflow
+    from omibench.run.tuning import TUNE_METRICS, TuneRequest, export_tuned, run_trials, study_name, sync_to_mlflow
+    from omibench.store import ExperimentLock, open_store
 
     if trials < 1:
         raise ConfigError(f"trials {trials}: must be at least 1")
@@ -299,31 +301,77 @@ def leaderboard(
     baseline: str = "ridge",
     interval: str = "corrected_t",
     columns: Sequence[str] = (),
+    ci: str = "corrected",
 ) -> pd.DataFrame:
     """An experiment's leaderboard read from the store (one row per translator, best first): each
-    metric's mean over outer splits with its interval, and the paired difference to ``baseline``.
+    metric's mean over outer splits with its interval (``ci``: ``corrected``, the default, or ``plain``),
+    the ranking on matched splits, the skill score and the paired difference to ``baseline``.
     ``sort`` and ``columns`` must be logged metrics (checked before the runs' children are read)."""
-    from .leaderboard import DEFAULT_SORT
-    from .leaderboard import leaderboard as table_of
-    from .store import MlflowStore
+    from omibench.store import MlflowStore
 
     st = MlflowStore(store, uri)
     if st.exists():
         st.check(write=False)
-    table = table_of(
-        st,
-        experiment,
-        sort=sort or DEFAULT_SORT,
-        latest_only=latest_only,
-        baseline=baseline,
-        interval="bootstrap" if interval == "bootstrap" else "corrected_t",
-        columns=columns,
+    table = leaderboard_of(
+        st, experiment, sort=sort, latest_only=latest_only, baseline=baseline, interval=interval, columns=columns, ci=ci
     )
     if table.empty:
         raise OmibenchError(
             f"no finished runs of experiment {experiment!r} in {st.uri}: run `omibench run` first or check --store"
         )
     return table
+
+
+def leaderboard_of(
+    st: Store,
+    experiment: str,
+    *,
+    sort: str | None = None,
+    split_hash: str | None = None,
+    dataset_hash: str | None = None,
+    latest_only: bool = True,
+    baseline: str = "ridge",
+    interval: str = "corrected_t",
+    columns: Sequence[str] = (),
+    ci: str = "corrected",
+) -> pd.DataFrame:
+    """:func:`leaderboard` on an open store (empty when the experiment has no finished run)."""
+    from omibench import results
+    from omibench.report.leaderboard import DEFAULT_SORT, check_metric, frame
+
+    available = results.available_metrics(st, experiment, split_hash, dataset_hash)
+    if not available:
+        return pd.DataFrame()
+    sort = check_metric(sort or DEFAULT_SORT, available)
+    for column in columns:
+        check_metric(column, available, "--columns")
+    found = results.load(
+        st,
+        experiment,
+        split_hash=split_hash,
+        dataset_hash=dataset_hash,
+        latest_only=latest_only,
+        legacy_controls=registered_controls,
+    )
+    return frame(
+        found,
+        sort,
+        baseline=baseline,
+        interval="bootstrap" if interval == "bootstrap" else "corrected_t",
+        ci="plain" if ci == "plain" else "corrected",
+    )
+
+
+def registered_controls() -> frozenset[str]:
+    """Names of the registered translators that are controls: only for runs written before the runner
+    tagged each run's control status (loading the registry imports every plugin)."""
+    from omibench.contract.registry import load_registry
+
+    try:
+        registry = load_registry()
+    except OmibenchError:
+        return frozenset()
+    return frozenset(name for name, reg in registry.translators.items() if getattr(reg.cls, "control", False))
 
 
 def add_downstream(
@@ -336,8 +384,8 @@ def add_downstream(
     echo: Echo = _quiet,
 ) -> tuple[int, Prepared]:
     """Add Table 3 to an experiment's finished runs that lack it; return how many have it, and the data."""
-    from .runner import add_downstream as add
-    from .store import ExperimentLock, open_store
+    from omibench.run.runner import add_downstream as add
+    from omibench.store import ExperimentLock, open_store
 
     prepared, _, store_dir = prepare_experiment(config, overrides, plugin_dirs, store)
     st = open_store(store_dir, prepared.config.tracking.uri)
@@ -362,20 +410,28 @@ def report(
     and logged as a ``report`` run. Given several experiments (cohorts), write the report across them
     instead: average ranks on ``metric`` with critical-difference diagrams and each cohort's paired
     differences (not logged: it belongs to no single experiment)."""
-    from .report import build_report, default_out, log_report, write_cross_report, write_report
-    from .report_stats import cross_cohort
-    from .store import ExperimentLock, MlflowStore
+    from omibench import results
+    from omibench.report.cohorts import cross_cohort
+    from omibench.report.document import build_report, default_out, log_report, write_cross_report, write_report
+    from omibench.store import ExperimentLock, MlflowStore
 
-    method: IntervalMethod = "bootstrap" if interval == "bootstrap" else "corrected_t"
+    method: PairedMethod = "bootstrap" if interval == "bootstrap" else "corrected_t"
     names = [experiment] if isinstance(experiment, str) else list(experiment)
     st = MlflowStore(store, uri)
+    st.check(write=log and len(names) == 1)
+    found = []
+    for name in names:
+        one = results.load(st, name, split_hash=split_hash, legacy_controls=registered_controls)
+        if not len(one):
+            raise OmibenchError(
+                f"no finished runs of experiment {name!r} in {st.uri}: run `omibench run` first or check --store"
+            )
+        found.append(one)
     if len(names) > 1:
-        st.check(write=False)
-        cross = cross_cohort(st, names, metric=metric, baseline=baseline, method=method)
+        cross = cross_cohort(found, metric=metric, baseline=baseline, method=method)
         html_path, md_path = write_cross_report(cross, out or default_out("+".join(names)))
         return ReportResult(cross, html_path, md_path, None)  # ReportResult.report: Report or CrossCohort
-    st.check(write=log)
-    built = build_report(st, names[0], split_hash, baseline=baseline, interval=method)
+    built = build_report(st, found[0], sort=metric, baseline=baseline, interval=method)
     html_path, md_path = write_report(built, out or default_out(names[0]))
     run_id = None
     if log:
@@ -399,8 +455,9 @@ def translate(
     """Predict expression for new methylation with a trained translator (a run id or a model folder)."""
     import tempfile
 
-    from .data.tabular import read_table
-    from .inference import (
+    from omibench.contract.registry import load_registry
+    from omibench.data.tabular import read_table
+    from omibench.run.translate import (
         OUTPUT_TYPES,
         load_trained,
         orient_samples,
@@ -409,15 +466,14 @@ def translate(
         translation_figure,
         write_matrix,
     )
-    from .registry import load_registry
-    from .store import MlflowStore
+    from omibench.store import MlflowStore
 
     output_path, input_path = Path(output_path), Path(input_path)
     kinds = (".csv", ".tsv", ".txt", ".parquet", ".pq", ".h5ad")
     if not output_path.name.lower().removesuffix(".gz").endswith(kinds):
         raise OmibenchError(f"{output_path}: unknown output type; {OUTPUT_TYPES}")
     if output_path.suffix.lower() == ".h5ad":
-        from .inference import _anndata
+        from omibench.run.translate import _anndata
 
         _anndata()  # a missing anndata is one line before any work
     st = MlflowStore(store, uri)
@@ -447,8 +503,8 @@ def ui_pages(
     command (argv) that starts the MLflow UI on it with this environment's MLflow."""
     import sys
 
-    from .board import leaderboard_url
-    from .store import MlflowStore
+    from omibench.report.mlflow_page import leaderboard_url
+    from omibench.store import MlflowStore
 
     st = MlflowStore(store)
     if not st.exists():
@@ -463,24 +519,52 @@ def ui_pages(
     return pages, command
 
 
-def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet) -> Registry:
+def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = quiet) -> Registry:
     """Every registered translator and data source (plugin problems go to ``echo``)."""
-    return _registry([str(d) for d in plugin_dirs], echo)
+    return load_plugins([str(d) for d in plugin_dirs], echo)
 
 
 def check_plugin(
-    name: str, plugin_dirs: Sequence[str | Path] = (), echo: Echo = _quiet, timeout_s: float | None = 600
+    name: str, plugin_dirs: Sequence[str | Path] = (), echo: Echo = quiet, timeout_s: float | None = 600
 ) -> list[Any]:
     """The conformance check of translator ``name``: one result per check (``name``, ``passed``,
     ``detail``). The checks run in a child process: a translator that exits (``sys.exit``,
     ``os._exit``), interrupts or hangs fails the check instead of ending it silently."""
-    from .conformance import run_checks
+    from omibench.contract.conformance import run_checks
 
     return list(run_checks(name, [str(d) for d in plugin_dirs], timeout_s=timeout_s or 900.0, on_problem=echo))
 
 
 def inspect(file: str | Path) -> dict[str, Any]:
     """Shape, orientation guess, value range, missing values and scale guess of a matrix file."""
-    from .data.inspect import inspect_matrix
+    from omibench.data.inspect import inspect_matrix
 
     return dict(inspect_matrix(Path(file)))
+
+
+def format_leaderboard(
+    table: pd.DataFrame,
+    fmt: Literal["table", "markdown", "csv"] = "table",
+    columns: Sequence[str] = (),
+    sort: str | None = None,
+    cell: Literal["sd", "ci"] = "sd",
+) -> str:
+    """A leaderboard (from :func:`leaderboard` or ``Results.leaderboard``) as text: aligned columns,
+    Markdown or CSV; ``columns`` the metrics to show, ``cell`` ``mean ± sd`` or ``mean [95% interval]``."""
+    from omibench.report.leaderboard import format_table
+
+    return format_table(table, fmt, columns=columns, sort=sort, cell=cell)
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (a batch scheduler, ``kill``) stop a run as Ctrl-C does: unfinished runs are
+    marked KILLED, finished ones kept. Call it from the main thread before :func:`run` or :func:`tune`."""
+    import signal
+
+    from omibench.run import interrupts
+
+    def handler(signum: int, frame: Any) -> None:
+        interrupts.mark()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ._errors import ConfigError
+from omibench.errors import ConfigError, one_line
 
 __all__ = [
     "DEFAULT_CONTROLS",
@@ -100,7 +100,7 @@ class ExecutorConfig(_Strict):
 
 class DownstreamConfig(_Strict):
     """The Table 3 judge: an OmiEmbed classifier trained on the real training expression and labels,
-    applied to real and translated test expression (see omibench.classifier). ``enabled: null``
+    applied to real and translated test expression (see omibench.downstream.classifier). ``enabled: null``
     turns it on when the training split has labels of at least two classes."""
 
     enabled: bool | None = None
@@ -229,14 +229,6 @@ class ExperimentConfig(_Strict):
         listed = {t.name for t in self.translators} | {t.display for t in self.translators}
         return tuple(dict.fromkeys(n for n in wanted if n not in listed))
 
-    @property
-    def n_outer(self) -> int:
-        """Outer splits the scheme asks for (a given test list makes it one)."""
-        s = self.split
-        if s.test_ids or s.given or s.scheme == "holdout":
-            return 1
-        return s.repeats * (s.folds if s.scheme == "kfold" else 1)
-
 
 _NEW_SPLIT_DEFAULTS: dict[str, Any] = {"scheme": "holdout", "repeats": 1, "folds": 5, "group_by": None}
 
@@ -257,7 +249,7 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentCo
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or one_line(exc, with_type=False)
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
     if raw is None:
         raw = {}

@@ -22,9 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.linalg
 
-from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
-from omibench.constraints import Interval, ListOf, Options
-from omibench.translator import Chosen
+from omibench import Chosen, FitContext, Interval, ListOf, Options, PairedData, PluginError, Translator, hookimpl
 
 POSITIVE = Interval(float, 0.0, None, closed="neither")
 BOOL = Options(True, False)

@@ -14,6 +14,8 @@ As in Open Problems' "predict modality" task, controls bound what a score means:
 Control contract (extra class attributes next to the translator contract):
 
 - ``control = True``: shown as a reference line, never ranked or compared as a winner.
+- ``anchors_skill``: whether the control's score anchors the skill score; ``random_profile`` (median
+  R² near -1) sets False, ``class_mean`` (like ``train_mean``) keeps True.
 - ``uses_test_labels``: the harness must call ``predict_with_labels(b, labels)`` with the test
   split's labels instead of ``predict(b)``; ``predict(b)`` alone raises.
 """
@@ -26,8 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
-from omibench.failures import NotApplicable
+from omibench import FitContext, NotApplicable, PairedData, PluginError, Translator, hookimpl
 
 __all__ = ["ClassMean", "RandomProfile"]
 
@@ -43,6 +44,7 @@ class RandomProfile(Translator):
     name = "random_profile"
     default_params: ClassVar[Mapping[str, Any]] = {}
     control: ClassVar[bool] = True
+    anchors_skill: ClassVar[bool] = False  # a random profile never anchors the skill score
     uses_test_labels: ClassVar[bool] = False
     seed_dependent: ClassVar[bool] = True
 

@@ -22,9 +22,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse
 
-from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
-from omibench.constraints import Interval
-from omibench.translator import Chosen
+from omibench import Chosen, FitContext, Interval, PairedData, PluginError, Translator, hookimpl
 
 POSITIVE = Interval(float, 0.0, None, closed="neither")
 GENE_BLOCK = 2048  # genes per block of linear_regression's U^T Y

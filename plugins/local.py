@@ -40,8 +40,7 @@ import scipy.linalg
 import scipy.sparse
 from sklearn.utils.extmath import randomized_svd
 
-from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
-from omibench.data.annotation import load_locations
+from omibench import FitContext, PairedData, PluginError, Translator, hookimpl, load_locations
 
 __all__ = ["Local", "gene_neighbourhoods"]
 

@@ -24,11 +24,21 @@ from omibench_plugins._memory import available_bytes, memory_reason, step_memory
 from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
 from torch import nn
 
-from omibench import PairedData, Resources, hookimpl
-from omibench.constraints import Interval, ListOf, Options
-from omibench.failures import NotApplicable
-from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, batches, linear_decay_multiplier
-from omibench.translator import FitContext
+from omibench import (
+    TORCH_CONSTRAINTS,
+    FitContext,
+    Interval,
+    ListOf,
+    NotApplicable,
+    Options,
+    PairedData,
+    Resources,
+    TorchTranslator,
+    adam,
+    batches,
+    hookimpl,
+    linear_decay_multiplier,
+)
 
 COMMON: Mapping[str, Any] = {
     "epochs": 800,  # total epochs (the paper's 800 = code's epoch_num 700 + epoch_num_decay 100)

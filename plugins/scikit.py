@@ -30,8 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from omibench import FitContext, PairedData, PluginError, Translator
-from omibench.translator import Chosen, read_model_meta
+from omibench import Chosen, FitContext, PairedData, PluginError, Translator, read_model_meta
 
 __all__ = ["SklearnTranslator"]
 

@@ -26,9 +26,7 @@ import scipy.linalg
 import scipy.optimize
 from omibench_plugins.baselines import KNN, POSITIVE, Ridge
 
-from omibench import FitContext, PairedData, PluginError, Translator, hookimpl
-from omibench.constraints import Interval, ListOf, Options
-from omibench.translator import Chosen
+from omibench import Chosen, FitContext, Interval, ListOf, Options, PairedData, PluginError, Translator, hookimpl
 
 MEMBERS = ("ridge", "ridge_std", "krr", "knn")
 

@@ -19,9 +19,20 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from omibench import FitContext, PairedData, PluginError, Resources, hookimpl
-from omibench.constraints import Interval, Options
-from omibench.torch_translator import TORCH_CONSTRAINTS, TorchTranslator, adam, as_tensor, batches
+from omibench import (
+    TORCH_CONSTRAINTS,
+    FitContext,
+    Interval,
+    Options,
+    PairedData,
+    PluginError,
+    Resources,
+    TorchTranslator,
+    adam,
+    as_tensor,
+    batches,
+    hookimpl,
+)
 
 
 class TDimpute(TorchTranslator):

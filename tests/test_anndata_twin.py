@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from omibench.artifacts import read_predictions
 from omibench.cli import cli
 from omibench.data.synthetic import make_synthetic
-from omibench.entries import _log_anndata_twin
+from omibench.run.artifacts import read_predictions
+from omibench.run.records import _log_anndata_twin
 from omibench.store import TAG, MemoryStore, Tags
 from omibench.store import MlflowStore as Tracker
 

@@ -5,9 +5,9 @@ from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.neighbors import KNeighborsRegressor
 
 from omibench import FitContext, PluginError
+from omibench.contract.registry import load_registry
 from omibench.data import make_synthetic
-from omibench.metrics import score
-from omibench.registry import load_registry
+from omibench.metrics.reconstruction import score
 
 REG = load_registry()
 

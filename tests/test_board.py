@@ -13,9 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from click.testing import CliRunner
 
-from omibench.board import board_markdown, refresh
 from omibench.cli import cli
-from omibench.progress import progress
+from omibench.report.mlflow_page import board_markdown, refresh
+from omibench.results import from_summaries
+from omibench.run.progress import progress
 from omibench.store import MemoryStore, MlflowStore, RunLevel, RunStatus, Tags
 from omibench.store.schema import NOTE_TAG
 
@@ -47,14 +48,16 @@ def test_refresh_marks_the_newest_finished_run_per_translator_and_writes_the_tab
     assert store.get_run(new).tags.board == "current" and store.get_run(old).tags.board is None
     assert store.get_run(other_split).tags.board is None
     note = store.experiment_note(exp)
-    assert note.index("| 1 | lasso") < note.index("| 2 | ridge") and "Table 3" in note and "accuracy" in note
+    rows = [line for line in note.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1:3] for row in rows[1:3]] == [[" 1   ", " lasso        "], [" 2   ", " ridge        "]]
+    assert "Table 3" in note and "acc" in note
     assert store.get_run(new).other_tags[NOTE_TAG] == note
     # a later rerun takes the place of the current one, which is then marked superseded
     newer = _summary(store, exp, "ridge", "s1", 0.2)
     refresh(store, "e", "s1", "mse")
     assert store.get_run(new).tags.board == "superseded" and store.get_run(newer).tags.board == "current"
-    assert "sorted by mse" in store.experiment_note(exp)
-    assert store.experiment_note(exp).splitlines()[0].startswith("**e** by test mse: 1. lasso 0.5 · 2. ridge 0.8")
+    assert "ranked by mean squared error (lower is better)" in store.experiment_note(exp)
+    assert store.experiment_note(exp).splitlines()[0].startswith("**e** by test mse: 1. lasso 0.500 · 2. ridge 0.800")
 
 
 def test_the_url_opens_a_saved_view_with_metric_columns():
@@ -76,9 +79,12 @@ def test_markdown_has_mean_and_sd_in_one_cell():
     store = MemoryStore()
     exp = store.experiment_id("e")
     run_id = _summary(store, exp, "ridge", "s", 0.25)
-    store.log_metrics(run_id, {"test/median_r2_featurewise_std": 0.05})
-    text = board_markdown([store.get_run(run_id)], "median_r2_featurewise", "e")
-    assert "0.25 ± 0.05" in text and "Table 3" in text
+    for seed, r2 in ((0, 0.2), (1, 0.3)):  # one outer split, two seeds: the paper's mean ± sd over seeds
+        child = store.create_run(exp, f"seed {seed}", Tags(level=RunLevel.SEED, seed=seed), parent_id=run_id)
+        store.log_metrics(child, {"test/median_r2_featurewise": r2, "downstream/accuracy": 0.5})
+        store.end_run(child)
+    text = board_markdown(from_summaries(store, [store.get_run(run_id)]), "median_r2_featurewise", "e")
+    assert "0.250 ± 0.071" in text and "Table 3" in text and "over seeds (one outer split)" in text
 
 
 def test_plain_progress_lines_when_not_a_terminal():
@@ -187,15 +193,15 @@ def test_controls_are_listed_but_never_ranked_in_the_description():
     store = MemoryStore()
     exp = store.experiment_id("e")
     _summary(store, exp, "ridge", "s1", 0.3)
-    cm = store.create_run(
-        exp, "class_mean", Tags(level=RunLevel.SUMMARY, label="class_mean", translator="class_mean", split_hash="s1")
-    )
+    tags = Tags(level=RunLevel.SUMMARY, label="class_mean", translator="class_mean", split_hash="s1", control="anchor")
+    cm = store.create_run(exp, "class_mean", tags)
     store.log_metrics(cm, {"test/median_r2_featurewise": 0.9})
     store.end_run(cm, RunStatus.FINISHED)
     refresh(store, "e", "s1", "median_r2_featurewise")
     note = store.experiment_note(exp)
     assert (
         note.splitlines()[0]
-        == "**e** by test median_r2_featurewise: 1. ridge 0.3 · controls (not ranked): class_mean 0.9"
+        == "**e** by test median_r2_featurewise: 1. ridge 0.300 · controls (not ranked): class_mean 0.900"
     )
-    assert "| 1 | ridge" in note and "| – | class_mean" in note
+    rows = [[c.strip() for c in line.split("|")[1:3]] for line in note.splitlines() if line.startswith("| ")]
+    assert ["1", "ridge"] in rows and ["–", "class_mean"] in rows

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from omibench import api
-from omibench._errors import ConfigError, PluginError
 from omibench.config import DEFAULT_CONTROLS, load_config
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.contract.registry import load_registry
+from omibench.errors import ConfigError, PluginError
+from omibench.run.preparation import prepare
 
 from .conftest import small_experiment
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from omibench import api
-from omibench._errors import ConfigError
 from omibench.config import canonical_hash, load_config
-from omibench.preparation import for_split, prepare
-from omibench.registry import load_registry
+from omibench.contract.registry import load_registry
+from omibench.errors import ConfigError
+from omibench.run.preparation import for_split, prepare
 
 from .conftest import REPO, small_experiment
 from .test_cfg_groups import UNIQUE, _cohort

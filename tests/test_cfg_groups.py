@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from omibench.config import canonical_hash, load_config
+from omibench.contract.registry import load_registry
 from omibench.data.resampling import resolve_group_by, tcga_patient_groups
-from omibench.preparation import for_split, prepare
-from omibench.registry import load_registry
+from omibench.run.preparation import for_split, prepare
 
 from .conftest import small_experiment
 

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from omibench.cli import cli
-from omibench.metrics import METRIC_NAMES
+from omibench.metrics.reconstruction import METRIC_NAMES
 from omibench.store import TAG
 from omibench.store import MlflowStore as Tracker
 
@@ -202,7 +202,7 @@ def test_neural_translator_logs_epochs_as_steps(write_config, store):
 DECLINING_PLUGINS = """
 import numpy as np
 from omibench import Translator, hookimpl
-from omibench.failures import NotApplicable
+from omibench.run.failures import NotApplicable
 
 
 class Declines(Translator):

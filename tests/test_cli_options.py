@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
-from omibench.cli import _rerun_command, cli
+from omibench.cli import cli
+from omibench.cli.run import _rerun_command
 
 
 def test_verbose_raises_only_omibench_loggers():
@@ -31,6 +32,35 @@ def test_plugins_lists_one_line_per_translator():
     ridge = next(line for line in out.splitlines() if line.strip().startswith("ridge "))
     assert "Ridge regression" in ridge and "{" not in ridge  # a description, not raw JSON
     assert "defaults {" in CliRunner().invoke(cli, ["plugins", "--params"]).output
+
+
+UNDOCUMENTED_PLUGIN = """
+import numpy as np
+from omibench import Translator, hookimpl
+
+
+class Undocumented(Translator):
+    name = "undocumented"
+
+    def fit(self, train, val, context):
+        return self
+
+    def predict(self, b):
+        return np.zeros((len(b), 1), dtype=np.float32)
+
+
+@hookimpl
+def omibench_register_translators(register):
+    register(Undocumented)
+"""
+
+
+def test_plugins_shows_a_plugins_own_description_never_its_base_class(tmp_path):
+    (tmp_path / "undocumented.py").write_text(UNDOCUMENTED_PLUGIN)
+    result = CliRunner().invoke(cli, ["plugins", "--plugins-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if line.strip().startswith("undocumented "))
+    assert "(no description)" in line and "Base class" not in line
 
 
 def test_every_option_has_help_and_every_command_an_example():

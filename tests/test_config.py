@@ -54,9 +54,9 @@ def test_bad_override(write_config):
 
 
 def test_every_shipped_experiment_validates():
+    from omibench.contract.registry import load_registry
+    from omibench.contract.translator import validate_params
     from omibench.data.steps import build_steps
-    from omibench.registry import load_registry
-    from omibench.translator import validate_params
 
     from .conftest import REPO
 

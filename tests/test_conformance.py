@@ -1,13 +1,14 @@
-import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from omibench import PluginError, Translator
-from omibench.conformance import check_translator, parametrize_with_checks, run_checks, translator_checks
-from omibench.constraints import Interval
-from omibench.registry import load_registry
+from omibench.contract.conformance import check_translator, parametrize_with_checks, run_checks, translator_checks
+from omibench.contract.constraints import Interval
+from omibench.contract.registry import load_registry
 
+PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
 BUILTINS = [load_registry().translator(name) for name in sorted(load_registry().translators)]
 
 
@@ -154,70 +155,9 @@ def test_check_catches_a_load_that_crashes_on_a_garbled_file():
     assert "JSONDecodeError" in by_name["load_rejects_garbled_file"].detail
 
 
-ESCAPING_PLUGIN = """
-import os
-import sys
-
-import numpy as np
-from omibench import Translator, hookimpl
-
-
-class Mean(Translator):
-    default_params = {}
-    seed_dependent = False
-
-    def fit(self, train, val, context):
-        self.m = train.a.mean(axis=0)
-        return self
-
-    def predict(self, b):
-        return np.tile(self.m, (len(b), 1)).astype(np.float32)
-
-    def get_state(self):
-        return {"m": self.m}
-
-    def set_state(self, state):
-        self.m = state["m"]
-
-
-class ExitZero(Mean):
-    name = "exit_zero"
-
-    def fit(self, train, val, context):
-        sys.exit(0)
-
-
-class RaisesInterrupt(Mean):
-    name = "raises_interrupt"
-
-    def predict(self, b):
-        raise KeyboardInterrupt
-
-
-class HardExit(Mean):
-    name = "hard_exit"
-
-    def predict(self, b):
-        print("about to leave")
-        os._exit(0)
-
-
-class Good(Mean):
-    name = "good_mean"
-
-
-@hookimpl
-def omibench_register_translators(register):
-    for cls in (ExitZero, RaisesInterrupt, HardExit, Good):
-        register(cls)
-"""
-
-
 @pytest.fixture(scope="module")
-def escaping(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("escaping")
-    (folder / "escaping.py").write_text(ESCAPING_PLUGIN)
-    return folder
+def escaping():
+    return PLUGINS / "escaping"  # translators that call sys.exit, raise KeyboardInterrupt or os._exit, and a good one
 
 
 @pytest.mark.parametrize(
@@ -251,33 +191,15 @@ def test_a_good_plugin_passes_in_a_child_process(escaping):
     assert problems == []
 
 
-def test_run_checks_names_an_unknown_translator_and_reports_broken_plugins(tmp_path):
-    (tmp_path / "broken.py").write_text("import sys\nsys.exit(3)\n")
+def test_run_checks_names_an_unknown_translator_and_reports_broken_plugins():
     problems = []
     with pytest.raises(PluginError, match="unknown translator 'nope'"):
-        run_checks("nope", [tmp_path], on_problem=problems.append)
+        run_checks("nope", [PLUGINS / "exits_at_import"], on_problem=problems.append)  # broken.py: sys.exit(3)
     assert any("broken.py" in p and "SystemExit" in p for p in problems)
 
 
-def test_a_hanging_check_is_stopped_and_named(tmp_path):
-    (tmp_path / "slow.py").write_text(
-        textwrap.dedent("""
-        import time
-        import numpy as np
-        from omibench import Translator, hookimpl
-
-        class Hang(Translator):
-            name = "hang"
-
-            def fit(self, train, val, context):
-                time.sleep(600)
-
-        @hookimpl
-        def omibench_register_translators(register):
-            register(Hang)
-    """)
-    )
-    results = run_checks("hang", [tmp_path], timeout_s=6)
+def test_a_hanging_check_is_stopped_and_named():
+    results = run_checks("hang", [PLUGINS / "hang"], timeout_s=6)
     by_name = {r.name: r for r in results}
     assert not by_name["fit_returns_self"].passed
     assert "timed out after 6 s" in by_name["fit_returns_self"].detail

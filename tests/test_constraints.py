@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from omibench import FitContext, PluginError, Translator
-from omibench.constraints import Interval, ListOf, Options, describe
+from omibench.contract.constraints import Interval, ListOf, Options, describe
+from omibench.contract.registry import load_registry
+from omibench.contract.translator import read_model_meta, validate_params
 from omibench.data import make_synthetic
-from omibench.registry import load_registry
-from omibench.translator import read_model_meta, validate_params
 
 REG = load_registry()
 

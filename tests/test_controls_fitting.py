@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,13 +13,14 @@ import numpy as np
 import pytest
 
 from omibench import ConfigError, FitContext, PairedData, PluginError, Translator
-from omibench.conformance import check_translator, parametrize_with_checks
-from omibench.failures import NotApplicable, failure_kind, failure_line
-from omibench.fitting import WITHIN_TYPE_METRIC, fit_and_score
-from omibench.registry import load_registry
+from omibench.contract.conformance import check_translator, parametrize_with_checks
+from omibench.contract.registry import load_registry
+from omibench.run.failures import NotApplicable, failure_kind, failure_line
+from omibench.run.fitting import WITHIN_TYPE_METRIC, fit_and_score
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 REG = load_registry()
+PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
 
 
 def _data(labels: list[str | None] | None, n_features: int = 6, seed: int = 0, name: str = "d") -> PairedData:
@@ -114,28 +114,8 @@ def test_an_ordinary_translator_asking_for_labels_gets_an_error():
         model.predict_with_labels(np.zeros((2, 6), np.float32), np.array(["x", "y"], dtype=object))
 
 
-def test_a_non_control_declaring_uses_test_labels_is_refused(tmp_path: Path):
-    (tmp_path / "sneaky.py").write_text(
-        textwrap.dedent("""
-        from typing import ClassVar
-        from omibench import Translator, hookimpl
-
-        class Sneaky(Translator):
-            name = "sneaky_labels"
-            uses_test_labels: ClassVar[bool] = True
-
-        class Honest(Translator):
-            name = "honest_control"
-            control: ClassVar[bool] = True
-            uses_test_labels: ClassVar[bool] = True
-
-        @hookimpl
-        def omibench_register_translators(register):
-            register(Sneaky)
-            register(Honest)
-    """)
-    )
-    registry = load_registry([tmp_path])
+def test_a_non_control_declaring_uses_test_labels_is_refused():
+    registry = load_registry([PLUGINS / "sneaky"])  # a non-control declaring uses_test_labels, an honest control
     assert "sneaky_labels" not in registry.translators and "honest_control" in registry.translators
     assert any("sneaky_labels" in p and "uses_test_labels without control" in p for p in registry.problems)
     # used directly, past the registry, the fit path refuses it too, and conformance fails it
@@ -264,7 +244,7 @@ def test_resources_are_recorded_per_fit():
         ("worker killed at the time limit", signal.SIGKILL, True, "time-out"),
         ("", None, True, "time-out"),
         ("NotApplicable: class_mean: the data have no labels", None, False, "not-applicable"),
-        ("omibench.failures.NotApplicable: no locations", None, False, "not-applicable"),
+        ("omibench.run.failures.NotApplicable: no locations", None, False, "not-applicable"),
         ("ValueError: NotApplicable is not the error type here", None, False, "error"),
         ("worker died", signal.SIGSEGV, False, "error"),
         ("FloatingPointError: ridge predicted 12 NaN/inf values (diverged?)", None, False, "error"),
@@ -278,7 +258,7 @@ def test_failure_line_is_the_first_line_and_a_verdict_without_its_exception_name
     assert failure_line("NotApplicable: class_mean: no labels\nTraceback ...", "not-applicable") == (
         "class_mean: no labels"
     )
-    assert failure_line("omibench.failures.NotApplicable: no locations", "not-applicable") == "no locations"
+    assert failure_line("omibench.run.failures.NotApplicable: no locations", "not-applicable") == "no locations"
     assert failure_line("ValueError: NotApplicable is not the type\nTraceback", "error") == (
         "ValueError: NotApplicable is not the type"
     )

@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from omibench.classifier import ClassifierSettings, OmiEmbedClassifier
+from omibench.contract.registry import load_registry
 from omibench.data import make_synthetic
-from omibench.downstream import REFERENCE_LABEL, classification_scores
-from omibench.inference import load_trained
-from omibench.registry import load_registry
+from omibench.downstream.classifier import ClassifierSettings, OmiEmbedClassifier
+from omibench.downstream.scoring import REFERENCE_LABEL, classification_scores
+from omibench.run.translate import load_trained
 from omibench.store import TAG
 from omibench.store import MlflowStore as Tracker
 

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,39 +19,7 @@ from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
 
-GPU_SLEEPER = '''
-import json, os, time
-import numpy as np
-from omibench import Resources, Translator, hookimpl
-
-class GpuSleeper(Translator):
-    """Wants one GPU; records which one it was given and when it ran."""
-    name = "gpu_sleeper"
-    resources = Resources(gpus=1)
-    default_params = {"log_dir": "", "seconds": 1.0}
-
-    def fit(self, train, val, context):
-        start = time.time()
-        time.sleep(self.params["seconds"])
-        record = {"gpu": os.environ.get("CUDA_VISIBLE_DEVICES"), "start": start, "end": time.time()}
-        with open(os.path.join(self.params["log_dir"], f"{os.getpid()}.json"), "w") as fh:
-            json.dump(record, fh)
-        self.mean_ = train.a.mean(axis=0)
-        return self
-
-    def predict(self, b):
-        return np.tile(self.mean_, (len(b), 1)).astype(np.float32)
-
-    def get_state(self):
-        return {"mean": self.mean_}
-
-    def set_state(self, state):
-        self.mean_ = state["mean"]
-
-@hookimpl
-def omibench_register_translators(register):
-    register(GpuSleeper)
-'''
+GPU_SLEEPER = Path(__file__).parent / "fixtures" / "plugins" / "gpu_sleeper"  # wants a GPU, logs which it got
 
 
 def invoke(*args):
@@ -58,10 +27,8 @@ def invoke(*args):
 
 
 def test_two_pretended_gpus_are_never_shared_and_both_used(write_config, tmp_path):
-    plugdir, logs = tmp_path / "plugins", tmp_path / "gpu_logs"
-    plugdir.mkdir()
+    plugdir, logs = GPU_SLEEPER, tmp_path / "gpu_logs"
     logs.mkdir()
-    (plugdir / "sleeper.py").write_text(GPU_SLEEPER)
     entries = [
         {"name": "gpu_sleeper", "label": f"sleeper{i}", "params": {"log_dir": str(logs), "seconds": 2.0}}
         for i in range(4)

@@ -9,9 +9,9 @@ import yaml
 
 from omibench import DataError
 from omibench.config import load_config
+from omibench.contract.registry import load_registry
 from omibench.data.ids import cut, listed_keys, pair_ids, read_id_list, read_labels
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.run.preparation import prepare
 
 BARCODES = [f"TCGA-AB-{i:04d}-01A" for i in range(20)]
 

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 from omibench import ConfigError, DataError
 from omibench.cli import cli
 from omibench.config import load_config
+from omibench.contract.registry import load_registry
 from omibench.data import Preprocessor, make_synthetic
 from omibench.data.annotation import location_order
 from omibench.data.steps import build_steps
 from omibench.data.tabular import read_paired_files
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.run.preparation import prepare
 
 from .conftest import REPO, SHARED_DATA, small_experiment
 

@@ -1,10 +1,12 @@
 """A translator that exits, interrupts or hangs fails alone, under every executor."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -16,60 +18,14 @@ from .conftest import small_experiment
 
 TAG = "omibench."
 
-ROGUE = '''
-import os, sys, time
-import numpy as np
-from omibench import Translator, hookimpl
-
-class Rogue(Translator):
-    """Misbehaves in fit or predict, as its parameters say."""
-    name = "rogue"
-    default_params = {"how": "sys_exit", "where": "fit", "pid_file": ""}
-
-    def _act(self, where):
-        if self.params["where"] != where:
-            return
-        how = self.params["how"]
-        if how == "sys_exit":
-            sys.exit(0)
-        if how == "system_exit":
-            raise SystemExit(3)
-        if how == "keyboard_interrupt":
-            raise KeyboardInterrupt
-        if how == "os_exit":
-            os._exit(7)
-        if how == "hang":
-            if self.params["pid_file"]:
-                with open(self.params["pid_file"], "w") as fh:
-                    fh.write(str(os.getpid()))
-            time.sleep(600)
-
-    def fit(self, train, val, context):
-        self.mean_ = train.a.mean(axis=0)
-        self._act("fit")
-        return self
-
-    def predict(self, b):
-        self._act("predict")
-        return np.tile(self.mean_, (len(b), 1)).astype(np.float32)
-
-    def get_state(self):
-        return {"mean": self.mean_}
-
-    def set_state(self, state):
-        self.mean_ = state["mean"]
-
-@hookimpl
-def omibench_register_translators(register):
-    register(Rogue)
-'''
+ROGUE = Path(__file__).parent / "fixtures" / "plugins" / "rogue" / "rogue.py"
 
 
 @pytest.fixture
 def plugdir(tmp_path):
     path = tmp_path / "plugins"
     path.mkdir()
-    (path / "rogue.py").write_text(ROGUE)
+    shutil.copy(ROGUE, path / "rogue.py")  # a copy: a test edits it
     return path
 
 
@@ -197,7 +153,8 @@ def test_killing_the_driver_leaves_no_worker_and_no_job_folder(write_config, tmp
 
 @pytest.mark.parametrize("how", ["sys_exit", "os_exit", "keyboard_interrupt"])
 def test_check_plugin_fails_a_translator_that_exits(plugdir, how):
-    source = ROGUE.replace('"how": "sys_exit"', f'"how": "{how}"')
+    source = ROGUE.read_text().replace('"how": "sys_exit"', f'"how": "{how}"')
+    assert f'"how": "{how}"' in source
     (plugdir / "rogue.py").write_text(source)
     result = invoke("check-plugin", "rogue", "--plugins-dir", plugdir)
     assert result.exit_code == 1, result.output

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from omibench._errors import ConfigError
-from omibench.leaderboard import format_table, leaderboard
-from omibench.stats import corrected_t_interval, mean_interval, prob_better
+from omibench.errors import ConfigError
+from omibench.api import leaderboard_of as leaderboard
+from omibench.report.leaderboard import format_table
+from omibench.stats.intervals import corrected_t_interval, mean_interval, prob_better
 from omibench.store import RunLevel, RunStatus, Tags
 from omibench.store.memory import MemoryStore
 
@@ -29,9 +30,14 @@ def fabricate(
     """A summary run with one child per (outer split, seed); seed s shifts the value by +-0.01."""
     exp = store.experiment_id(experiment)
     assert exp is not None
-    other = {"omibench.control": "true"} if control else None
-    tags = Tags(level=RunLevel.SUMMARY, label=label, translator=label, tuned_from="study" if tuned else None)
-    parent = store.create_run(exp, label, tags, other_tags=other)
+    tags = Tags(
+        level=RunLevel.SUMMARY,
+        label=label,
+        translator=label,
+        tuned_from="study" if tuned else None,
+        control="reference" if control else "no",
+    )
+    parent = store.create_run(exp, label, tags)
     store.log_params(parent, {**SIZES, "seeds": ",".join(map(str, seeds))})
     for split, value in zip(SPLITS[: len(per_split)], per_split, strict=True):
         for i, seed in enumerate(seeds):
@@ -69,12 +75,13 @@ def store() -> MemoryStore:
 
 def test_intervals_match_stats_functions(store):
     table = leaderboard(store, "exp").set_index("translator")
-    expected = mean_interval(STACK)  # seeds (+-0.01) average out within each split
+    # the corrected interval with the sizes fitted on (n_train: refit none); seeds (+-0.01) average out
+    expected = mean_interval(STACK, n_fit=60, n_test=20)
     assert table.loc["stack", "median_r2_featurewise"] == pytest.approx(expected.estimate)
     assert table.loc["stack", "median_r2_featurewise lo"] == pytest.approx(expected.low)
     assert table.loc["stack", "median_r2_featurewise hi"] == pytest.approx(expected.high)
     assert table.loc["stack", "median_r2_featurewise sd"] == pytest.approx(np.std(STACK, ddof=1))
-    diff, _ = corrected_t_interval(np.subtract(STACK, RIDGE), 80.0, 20.0)
+    diff, _ = corrected_t_interval(np.subtract(STACK, RIDGE), 60.0, 20.0)  # n_fit = n_train (refit: none)
     assert table.loc["stack", "diff"] == pytest.approx(diff.estimate)
     assert (table.loc["stack", "diff lo"], table.loc["stack", "diff hi"]) == pytest.approx((diff.low, diff.high))
     assert bool(table.loc["stack", "crosses_zero"]) is diff.crosses_zero
@@ -130,7 +137,7 @@ def test_sort_validated_before_work(store, monkeypatch):
     def no_work(*args, **kwargs):
         raise AssertionError("children read before --sort was checked")
 
-    monkeypatch.setattr("omibench.leaderboard.runs_table", no_work)
+    monkeypatch.setattr("omibench.results.load", no_work)
     with pytest.raises(ConfigError, match="median_r2_featurewise") as err:
         leaderboard(store, "exp", sort="nonsense")
     assert "\n" not in str(err.value)

@@ -1,22 +1,22 @@
-"""One message style on stderr: ``omibench: ``, ``omibench: warning: ``, ``error: `` (see omibench/cli.py)."""
+"""One message style on stderr: ``omibench: ``, ``omibench: warning: ``, ``error: `` (see omibench/cli/_common.py)."""
 
 import logging
 import os
 import subprocess
 import sys
 
-from omibench.cli import _LogStyle, _styled
+from omibench.cli._common import LogStyle, styled
 
 from .conftest import small_experiment
 
 
 def test_library_messages_get_one_prefix_and_warnings_keep_theirs():
-    assert _styled("preparing 'quickstart'") == "omibench: preparing 'quickstart'"
-    assert _styled("omibench: preparing 'x'") == "omibench: preparing 'x'"  # never twice
-    assert _styled("warning: plugin problem: p.py") == "omibench: warning: plugin problem: p.py"
-    assert _styled("    ridge seed 0: fit 0.1s") == "omibench:     ridge seed 0: fit 0.1s"
-    assert _styled("error: x.yaml: fix it") == "error: x.yaml: fix it"
-    assert _styled("interrupted: 1 finished") == "interrupted: 1 finished"
+    assert styled("preparing 'quickstart'") == "omibench: preparing 'quickstart'"
+    assert styled("omibench: preparing 'x'") == "omibench: preparing 'x'"  # never twice
+    assert styled("warning: plugin problem: p.py") == "omibench: warning: plugin problem: p.py"
+    assert styled("    ridge seed 0: fit 0.1s") == "omibench:     ridge seed 0: fit 0.1s"
+    assert styled("error: x.yaml: fix it") == "error: x.yaml: fix it"
+    assert styled("interrupted: 1 finished") == "interrupted: 1 finished"
 
 
 def _record(name: str, level: int, message: str) -> logging.LogRecord:
@@ -24,12 +24,15 @@ def _record(name: str, level: int, message: str) -> logging.LogRecord:
 
 
 def test_log_records_read_like_the_other_messages():
-    style = _LogStyle("%(message)s")
+    style = LogStyle("%(message)s")
     assert style.format(_record("omibench.data.ids", logging.WARNING, "2 samples dropped")) == (
         "omibench: warning: 2 samples dropped"
     )
     assert style.format(_record("omibench.data.cache", logging.INFO, "cache hit")) == "omibench: cache hit"
-    assert style.format(_record("omibench.runner", logging.DEBUG, "job 3")) == "omibench: debug: omibench.runner: job 3"
+    assert (
+        style.format(_record("omibench.run.runner", logging.DEBUG, "job 3"))
+        == "omibench: debug: omibench.run.runner: job 3"
+    )
     assert style.format(_record("mlflow.store", logging.WARNING, "slow")) == "omibench: warning: mlflow.store: slow"
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from omibench.metrics import score
-from omibench.metrics_extra import control_scaled, correlation_panel, share_outside_controls, within_type_r2
+from omibench.metrics.extra import correlation_panel, within_type_r2
+from omibench.metrics.reconstruction import score
 
 
 def test_within_type_r2_hand_computed():
@@ -88,18 +88,3 @@ def test_correlation_panel_against_scipy_with_degenerate_input():
     perfect = correlation_panel(t, t)
     assert perfect["overall_pearson"] == pytest.approx(1.0) and perfect["mean_pearson_per_gene"] < 1.0  # gene 7 -> 0
     assert correlation_panel(t, np.zeros_like(t))["overall_pearson"] == 0.0
-
-
-def test_control_scaled_hand_computed():
-    # R² (maximise): controls random_profile -0.8, train_mean 0.0, truth 1.0 -> (v + 0.8) / 1.8
-    r2 = control_scaled([0.1, -1.0, 1.2, np.nan], [-0.8, 0.0, 1.0], lower_is_better=False)
-    assert r2.tolist() == pytest.approx([0.5, 0.0, 1.0, 0.0])
-    # mse (minimise): controls random 2.0, train_mean 1.0, truth 0.0 -> (2 - v) / 2, flipped
-    mse = control_scaled([0.5, 3.0], [2.0, 1.0, 0.0], lower_is_better=True)
-    assert mse.tolist() == pytest.approx([0.75, 0.0])
-    raw = control_scaled([0.5, 3.0, -0.2], [2.0, 1.0, 0.0], lower_is_better=True, clip=False)
-    assert raw.tolist() == pytest.approx([0.75, -0.5, 1.1])
-    assert share_outside_controls(raw) == pytest.approx(2 / 3)
-    assert math.isnan(float(control_scaled(0.3, [1.0, 1.0], lower_is_better=False)))
-    with pytest.raises(ValueError, match="two"):
-        control_scaled(0.3, [1.0], lower_is_better=False)

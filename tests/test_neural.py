@@ -6,9 +6,9 @@ import torch
 from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator
 
 from omibench import FitContext
+from omibench.contract.registry import load_registry
+from omibench.contract.torch_translator import DivergenceError, linear_decay_multiplier
 from omibench.data import make_synthetic
-from omibench.registry import load_registry
-from omibench.torch_translator import DivergenceError, linear_decay_multiplier
 
 B_DIM, A_DIM = 39_464, 60_483
 REG = load_registry()

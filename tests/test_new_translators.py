@@ -318,7 +318,7 @@ def test_random_profile_draws_training_rows_seeded_and_batch_free(tmp_path):
 
 @pytest.mark.parametrize("cls", [svd_krr.SvdKrr, local.Local, controls.RandomProfile], ids=lambda c: c.name)
 def test_conformance(cls):
-    from omibench.conformance import check_translator
+    from omibench.contract.conformance import check_translator
 
     failed = [r for r in check_translator(cls) if not r.passed]
     assert not failed, failed
@@ -329,7 +329,7 @@ def test_end_to_end_through_the_cli_with_a_real_store(tmp_path, write_config):
     from click.testing import CliRunner
 
     from omibench.cli import cli
-    from omibench.registry import load_registry
+    from omibench.contract.registry import load_registry
     from omibench.store import RunStatus, open_store
 
     data, probes, genes = _local_cohort(tmp_path, n=120, genes=8)

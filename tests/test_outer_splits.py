@@ -3,11 +3,12 @@ for a seed-independent translator, chosen settings logged, refit on train+val on
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from omibench import api
-from omibench.runner import run_experiment
+from omibench.run.runner import run_experiment
 from omibench.store import MemoryStore, RunLevel, RunStatus, Tags
 
 from .conftest import small_experiment
@@ -15,44 +16,7 @@ from .conftest import small_experiment
 FOLDS = 3
 KFOLD = {"scheme": "kfold", "folds": FOLDS, "repeats": 1, "seed": 0, "val_fraction": 0.2}
 
-RECORDER = '''
-import json, os
-import numpy as np
-from omibench import hookimpl
-from omibench.translator import Translator
-
-class Recorder(Translator):
-    """Predicts the training mean; writes every fit's training sample ids to $SEEN_FILE."""
-    name = "recorder"
-    default_params = {"shift": None}
-    seed_dependent = False
-
-    def fit(self, train, val, context):
-        with open(os.environ["SEEN_FILE"], "a") as fh:
-            fh.write(json.dumps({"train": train.sample_ids.tolist(), "val": val.sample_ids.tolist()}) + "\\n")
-        self.mean_ = train.a.mean(axis=0).astype(np.float32)
-        return self
-
-    def predict(self, b):
-        return np.repeat(self.mean_[None, :], len(b), axis=0)
-
-    def chosen(self):
-        return {"shift": 0.5}
-
-    def get_state(self):
-        return {"mean": self.mean_}
-
-    def set_state(self, state):
-        self.mean_ = state["mean"]
-
-    def refit_params(self):
-        return {"shift": 0.5}
-
-
-@hookimpl
-def omibench_register_translators(register):
-    register(Recorder)
-'''
+RECORDER = Path(__file__).parent / "fixtures" / "plugins" / "recorder"  # logs each fit's sample ids to $SEEN_FILE
 
 
 def _prepare(write_config, tmp_path, **body):
@@ -108,7 +72,7 @@ def test_kfold_outer_splits_disjoint_stratified_and_one_fit_per_split(write_conf
 
 def test_preprocessing_fitted_per_outer_split(write_config, tmp_path):
     """Each split's parts are scaled with its own training rows (no leakage from its test rows)."""
-    from omibench.preparation import for_split
+    from omibench.run.preparation import for_split
 
     prep = _prepare(write_config, tmp_path, split=KFOLD, translators=[{"name": "ridge"}], preprocess={"impute": "mean"})
     other = for_split(prep, 1)
@@ -119,9 +83,7 @@ def test_preprocessing_fitted_per_outer_split(write_config, tmp_path):
 
 
 def test_refit_never_sees_test_rows(write_config, tmp_path, monkeypatch):
-    plugins = tmp_path / "plug"
-    plugins.mkdir()
-    (plugins / "recorder.py").write_text(RECORDER)
+    plugins = RECORDER
     seen = tmp_path / "seen.jsonl"
     monkeypatch.setenv("SEEN_FILE", str(seen))
     prep = _prepare(
@@ -146,7 +108,7 @@ def test_refit_never_sees_test_rows(write_config, tmp_path, monkeypatch):
 
 
 def test_refit_refused_for_a_translator_that_cannot(write_config, tmp_path):
-    from omibench._errors import ConfigError
+    from omibench.errors import ConfigError
 
     with pytest.raises(ConfigError, match="refit"):
         _prepare(write_config, tmp_path, refit="train+val", translators=[{"name": "linear_regression"}])
@@ -202,10 +164,11 @@ def test_editing_a_plugin_file_changes_its_job_key(write_config, tmp_path, monke
 
     plugins = tmp_path / "plug"
     plugins.mkdir()
-    (plugins / "recorder.py").write_text(RECORDER)
+    source = (RECORDER / "recorder.py").read_text()
+    (plugins / "recorder.py").write_text(source)  # a copy: the test edits it
     body = {"plugins_dir": str(plugins), "translators": [{"name": "recorder"}, {"name": "ridge"}]}
     first = _prepare(write_config, tmp_path, **body).translators
-    (plugins / "recorder.py").write_text(RECORDER + "\n# a change\n")
+    (plugins / "recorder.py").write_text(source + "\n# a change\n")
     for name in [m for m in sys.modules if "recorder" in m]:  # the registry imports the file afresh
         monkeypatch.delitem(sys.modules, name)
     second = _prepare(write_config, tmp_path, **body).translators

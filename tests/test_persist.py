@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from omibench import DataError, OmibenchError
+from omibench.contract.registry import load_registry
 from omibench.data import Preprocessor, make_synthetic
 from omibench.data.steps import build_steps
-from omibench.inference import load_trained, save_preprocessing
-from omibench.registry import load_registry
+from omibench.run.translate import load_trained, save_preprocessing
 
 
 def _fitted(tmp_path):
@@ -46,7 +46,7 @@ def test_planted_pickle_never_runs_and_garbled_files_are_one_line(tmp_path):
     data, pre = _fitted(tmp_path)
     folder = tmp_path / "model"
     model = load_registry().translator("linear_regression")()
-    from omibench.translator import FitContext
+    from omibench.contract.translator import FitContext
 
     model.fit(pre.transform(data, "train"), pre.transform(data, "val"), FitContext(seed=0))
     model.save(folder)
@@ -78,8 +78,8 @@ def test_translate_fills_non_finite_cells_like_missing_ones(tmp_path):
     NaN predictions with exit 0."""
     import pandas as pd
 
-    from omibench.inference import translate_frame
-    from omibench.translator import FitContext
+    from omibench.contract.translator import FitContext
+    from omibench.run.translate import translate_frame
 
     data, pre = _fitted(tmp_path)
     train = pre.transform(data, "train")

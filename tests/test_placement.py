@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import optuna
 
+from omibench.run.tuning import sync_to_mlflow
 from omibench.store import MemoryStore, RunLevel, Tags, tune_experiment
-from omibench.tuning import sync_to_mlflow
 
 
 def _study(name: str) -> optuna.Study:

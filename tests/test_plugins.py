@@ -1,38 +1,14 @@
-import textwrap
+import shutil
+from pathlib import Path
 
 import pytest
 
 from omibench import PluginError
-from omibench.registry import load_registry
+from omibench.contract.registry import load_registry
 
-MEAN_PLUGIN = '''
-"""A whole translator plugin in one small file: predicts each gene's training mean."""
-import numpy as np
-from omibench import Translator, hookimpl
-
-
-class TrainingMean(Translator):
-    name = "training_mean"
-    default_params = {"shrink": 0.0}
-
-    def fit(self, train, val, context):
-        self.mean_ = train.a.mean(axis=0) * (1.0 - self.params["shrink"])
-        return self
-
-    def predict(self, b):
-        return np.tile(self.mean_, (len(b), 1)).astype(np.float32)
-
-    def get_state(self):
-        return {"mean": self.mean_}
-
-    def set_state(self, state):
-        self.mean_ = state["mean"]
-
-
-@hookimpl
-def omibench_register_translators(register):
-    register(TrainingMean)
-'''
+PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
+MEAN = PLUGINS / "training_mean"  # the complete plugin of docs/writing-a-translator.md
+BROKEN = PLUGINS / "broken"  # fails to import, registers a non-translator, misspells the hook
 
 
 def test_builtins_come_through_the_entry_point():
@@ -44,17 +20,16 @@ def test_builtins_come_through_the_entry_point():
     assert reg.problems == []
 
 
-def test_local_plugin_file_is_found(tmp_path):
-    (tmp_path / "mean.py").write_text(MEAN_PLUGIN)
-    reg = load_registry([tmp_path])
+def test_local_plugin_file_is_found():
+    reg = load_registry([MEAN])
     assert reg.translator("training_mean").__name__ == "TrainingMean"
     assert reg.translators["training_mean"].source.kind == "file"
     assert reg.problems == []
 
 
 def test_duplicate_name_names_both_sources(tmp_path):
-    (tmp_path / "a.py").write_text(MEAN_PLUGIN)
-    (tmp_path / "b.py").write_text(MEAN_PLUGIN)
+    shutil.copy(MEAN / "training_mean.py", tmp_path / "a.py")
+    shutil.copy(MEAN / "training_mean.py", tmp_path / "b.py")
     reg = load_registry([tmp_path])
     assert any("a.py" in p and "b.py" in p and "training_mean" in p for p in reg.problems)
     with pytest.raises(PluginError, match="registered twice.*a.py.*b.py"):
@@ -62,25 +37,8 @@ def test_duplicate_name_names_both_sources(tmp_path):
 
 
 def test_broken_plugins_are_reported_and_others_stay_usable(tmp_path):
-    (tmp_path / "good.py").write_text(MEAN_PLUGIN)
-    (tmp_path / "broken.py").write_text("import numpy\nraise RuntimeError('boom')\n")
-    (tmp_path / "notatranslator.py").write_text(
-        textwrap.dedent("""
-        from omibench import hookimpl
-        class Thing: name = "thing"
-        @hookimpl
-        def omibench_register_translators(register):
-            register(Thing)
-    """)
-    )
-    (tmp_path / "typo.py").write_text(
-        textwrap.dedent("""
-        from omibench import hookimpl
-        @hookimpl
-        def omibench_register_translator(register):
-            pass
-    """)
-    )
+    shutil.copytree(BROKEN, tmp_path, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(MEAN / "training_mean.py", tmp_path / "good.py")
     reg = load_registry([tmp_path])
     text = "\n".join(reg.problems)
     assert "broken.py" in text and "RuntimeError: boom" in text

@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from omibench.cli import cli
 from omibench.config import load_config
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.contract.registry import load_registry
+from omibench.run.preparation import prepare
 from omibench.store import open_store
 
 from .conftest import REPO
@@ -92,7 +92,7 @@ def test_every_shipped_cohort_experiment_prepares(name, tmp_path, monkeypatch):
     """Each experiment YAML over ../shared/data reads, pairs, splits and preprocesses as shipped
     (its data only; the translators are not fitted): a reader change that refuses a real file
     (TCGA LAML repeats two gene symbols) fails here, not in a user's run."""
-    from omibench.experiment import prepare_experiment
+    from omibench.run.setup import prepare_experiment
 
     from .conftest import SHARED_DATA
 

@@ -7,7 +7,6 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from omibench._errors import ConfigError, DataError
 from omibench.data.paired import PairedData
 from omibench.data.resampling import (
     is_tcga_barcodes,
@@ -16,6 +15,7 @@ from omibench.data.resampling import (
     tcga_patient_groups,
 )
 from omibench.data.splits import Split, make_split
+from omibench.errors import ConfigError, DataError
 
 
 def _data(ids: list[str], labels: list[str | None] | None = None) -> PairedData:

@@ -4,10 +4,11 @@ turns a finished run into KILLED."""
 
 import pytest
 
-import omibench.jobs
-import omibench.runner
-from omibench import _interrupts, api
-from omibench.runner import RunInterrupted, run_experiment
+import omibench.run.jobs
+import omibench.run.runner
+from omibench import api
+from omibench.run import interrupts as _interrupts
+from omibench.run.runner import RunInterrupted, run_experiment
 from omibench.store import MemoryStore, RunLevel, RunStatus, Tags
 
 from .conftest import small_experiment
@@ -131,8 +132,8 @@ def _interrupt_at(monkeypatch, point, nth):
                 _interrupts.mark()  # as Ctrl-C does (a translator's own KeyboardInterrupt fails its job alone)
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr(omibench.jobs, "fault_point", fault)
-    monkeypatch.setattr(omibench.runner, "fault_point", fault)
+    monkeypatch.setattr(omibench.run.jobs, "fault_point", fault)
+    monkeypatch.setattr(omibench.run.runner, "fault_point", fault)
 
 
 @pytest.mark.parametrize("point, nth", [("fit", 2), ("fit", 5), ("seed_recorded", 3), ("seed_recorded", 6)])

@@ -1,5 +1,7 @@
 """A run's start and end in MLflow are its job's: Duration is the fit's wall time, not the queue's."""
 
+from pathlib import Path
+
 from click.testing import CliRunner
 
 from omibench.cli import cli
@@ -8,40 +10,11 @@ from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
 
-SLEEPER = '''
-import time
-import numpy as np
-from omibench import Translator, hookimpl
-
-class Sleeper(Translator):
-    """Sleeps in fit, then predicts the training mean."""
-    name = "sleeper"
-    default_params = {"seconds": 0.0}
-
-    def fit(self, train, val, context):
-        time.sleep(self.params["seconds"])
-        self.mean_ = train.a.mean(axis=0)
-        return self
-
-    def predict(self, b):
-        return np.tile(self.mean_, (len(b), 1)).astype(np.float32)
-
-    def get_state(self):
-        return {"mean": self.mean_}
-
-    def set_state(self, state):
-        self.mean_ = state["mean"]
-
-@hookimpl
-def omibench_register_translators(register):
-    register(Sleeper)
-'''
+SLEEPER = Path(__file__).parent / "fixtures" / "plugins" / "sleeper"  # sleeps in fit, predicts the mean
 
 
 def test_a_queued_jobs_run_starts_when_the_job_starts(write_config, tmp_path):
-    plugdir = tmp_path / "plugins"
-    plugdir.mkdir()
-    (plugdir / "sleeper.py").write_text(SLEEPER)
+    plugdir = SLEEPER
     entries = [
         {"name": "sleeper", "label": "slow", "params": {"seconds": 3.0}},
         {"name": "sleeper", "label": "fast", "params": {"seconds": 0.0}},

@@ -9,9 +9,9 @@ from omibench_plugins._memory import StepMemory, memory_reason, step_memory
 from omibench_plugins._nets import CNNDiscriminator, UNetGenerator
 
 from omibench import FitContext
+from omibench.contract.registry import load_registry
 from omibench.data import make_synthetic
-from omibench.failures import NotApplicable
-from omibench.registry import load_registry
+from omibench.run.failures import NotApplicable
 
 GIB = 1024**3
 

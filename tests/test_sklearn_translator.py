@@ -5,8 +5,8 @@ from sklearn.cross_decomposition import PLSRegression
 from sklearn.svm import SVR
 
 from omibench import FitContext, PluginError
+from omibench.contract.registry import load_registry
 from omibench.data import make_synthetic
-from omibench.registry import load_registry
 
 SK = load_registry().translator("sklearn")
 

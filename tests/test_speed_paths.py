@@ -6,8 +6,8 @@ import pytest
 from sklearn.linear_model import Lasso as SkLasso
 
 from omibench import FitContext
+from omibench.contract.registry import load_registry
 from omibench.data import make_synthetic
-from omibench.registry import load_registry
 
 REG = load_registry()
 

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 
 from omibench.cli import cli
 from omibench.config import load_config
+from omibench.contract.registry import load_registry
 from omibench.data import Preprocessor
 from omibench.data.paired import PairedData
 from omibench.data.steps import build_steps
 from omibench.data.stream import read_header, stream_matrix
-from omibench.preparation import prepare
-from omibench.registry import load_registry
+from omibench.run.preparation import prepare
 
 STEPS_B = [{"max_missing": 0.1}, {"variance": {"min": 0.05}}, {"variance": {"top_k": 15}}]
 STEPS_A = [{"transform": "log1p"}, {"variance": {"min": 0.2}}]

@@ -4,7 +4,7 @@ import scipy.linalg  # noqa: F401 - loads scipy's BLAS so threadpoolctl sees its
 import torch
 from threadpoolctl import threadpool_info
 
-from omibench.threads import current_threads, limit_threads
+from omibench.run.threads import current_threads, limit_threads
 
 
 @pytest.mark.parametrize("n", [1, 3])

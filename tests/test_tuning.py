@@ -187,8 +187,8 @@ def test_cv_tuning_scores_folds_of_train_and_val_never_test(write_config, tmp_pa
     import pytest
 
     from omibench import api
-    from omibench._errors import ConfigError
-    from omibench.tuning import TuneRequest, _cv_folds, run_trials
+    from omibench.errors import ConfigError
+    from omibench.run.tuning import TuneRequest, _cv_folds, run_trials
 
     cfg = write_config(small_experiment(translators=[{"name": "ridge"}]))
     prepared, dirs, _ = api.prepare_experiment(cfg, store=tmp_path / "store")

@@ -6,11 +6,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .paired import PairedData
-    from .preprocess import Preprocessor
-    from .sources import DataSource
-    from .splits import Split, make_split
-    from .synthetic import make_synthetic
+    from omibench.data.paired import PairedData
+    from omibench.data.preprocess import Preprocessor
+    from omibench.data.sources import DataSource
+    from omibench.data.splits import Split, make_split
+    from omibench.data.synthetic import make_synthetic
 
 __all__ = ["DataSource", "PairedData", "Preprocessor", "Split", "make_split", "make_synthetic"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError
+from omibench.errors import DataError
 
 __all__ = ["load_locations", "location_order", "CHROMOSOMES"]
 

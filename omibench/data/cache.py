@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import canonical_hash
-from .paired import PairedData
-from .paths import resolve
-from .sources import DataSource, FilesSource
+from omibench.config import canonical_hash
+from omibench.data.paired import PairedData
+from omibench.data.paths import resolve
+from omibench.data.sources import DataSource, FilesSource
 
 __all__ = ["load_cached", "cache_key", "prepared_key", "read_prepared", "write_prepared"]
 
@@ -89,7 +89,8 @@ def _write(entry: Path, data: PairedData) -> None:
 
 def _read(entry: Path) -> PairedData:
     meta = json.loads((entry / "meta.json").read_text())
-    data = PairedData(
+    return PairedData.with_fingerprint(
+        meta["fingerprint"],
         b=np.load(entry / "b.npy", mmap_mode="r"),
         a=np.load(entry / "a.npy", mmap_mode="r"),
         sample_ids=np.array(meta["sample_ids"], dtype=object),
@@ -99,8 +100,6 @@ def _read(entry: Path) -> PairedData:
         name=meta["name"],
         given_test_ids=None if meta["given_test_ids"] is None else tuple(meta["given_test_ids"]),
     )
-    data._fingerprint.append(meta["fingerprint"])
-    return data
 
 
 def prepared_key(source: FilesSource, config: Any, extra_files: list[Path]) -> str:
@@ -124,9 +123,9 @@ def prepared_key(source: FilesSource, config: Any, extra_files: list[Path]) -> s
 
 def read_prepared(entry: Path) -> Any | None:
     """A prepared dataset written by :func:`write_prepared` (arrays memory-mapped), or None."""
-    from .preprocess import Preprocessor
-    from .splits import Split
-    from .xena import Streamed
+    from omibench.data.preprocess import Preprocessor
+    from omibench.data.splits import Split
+    from omibench.data.xena import Streamed
 
     if not (entry / "meta.json").is_file():
         return None

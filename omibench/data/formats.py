@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from .._errors import ConfigError, DataError
-from .paired import PairedData
-from .sources import DataSource
+from omibench.data.paired import PairedData
+from omibench.data.sources import DataSource
+from omibench.errors import ConfigError, DataError
 
 __all__ = ["MogonetSource", "AnnDataSource"]
 

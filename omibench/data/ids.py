@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError
+from omibench.errors import DataError, one_line
 
 __all__ = ["Match", "Pairing", "cut", "check_unique", "pair_ids", "read_id_list", "listed_keys", "read_labels"]
 
@@ -201,7 +201,7 @@ def read_labels(
     try:
         table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=True, encoding="utf-8")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError, ValueError) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = one_line(exc, with_type=False)
         raise DataError(f"{path}: cannot be read as a label table ({why})") from None
     if table.shape[1] < 2:
         raise DataError(f"{path}: a label table needs a sample-id column and a label column")

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError
-from .stream import first_ids, is_text_matrix, iter_chunks, read_header
-from .tabular import read_table
+from omibench.data.stream import first_ids, is_text_matrix, iter_chunks, read_header
+from omibench.data.tabular import read_table
+from omibench.errors import DataError
 
 __all__ = ["inspect_matrix"]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from .._errors import DataError
+from omibench.errors import DataError
 
 __all__ = ["PairedData"]
 
@@ -35,7 +36,7 @@ class PairedData:
     labels: np.ndarray | None = None
     name: str = "data"
     given_test_ids: tuple[str, ...] | None = None  # a split published with the data, if any
-    _fingerprint: list[str] = field(default_factory=list, repr=False)
+    _fingerprint: list[str] = field(default_factory=list, init=False, repr=False)  # fingerprint(), once known
 
     def __post_init__(self) -> None:
         n = len(self.sample_ids)
@@ -57,6 +58,38 @@ class PairedData:
     @property
     def has_labels(self) -> bool:
         return self.labels is not None and any(lab is not None for lab in self.labels)
+
+    @classmethod
+    def with_fingerprint(cls, fingerprint: str, **fields: Any) -> PairedData:
+        """``PairedData(**fields)`` whose :meth:`fingerprint` is already known (a cache entry read
+        back: its memory-mapped matrices are not read again to hash them)."""
+        data = cls(**fields)
+        data._fingerprint.append(fingerprint)
+        return data
+
+    @classmethod
+    def concat(cls, *parts: PairedData) -> PairedData:
+        """Parts of one dataset stacked row-wise, in the order given (e.g. training + validation rows
+        for a refit). The parts must share their features; labels are kept when every part has
+        them; the name is the first part's."""
+        if not parts:
+            raise ValueError("PairedData.concat needs at least one part")
+        first = parts[0]
+        for part in parts[1:]:
+            if not (
+                np.array_equal(part.b_features, first.b_features) and np.array_equal(part.a_features, first.a_features)
+            ):
+                raise DataError(f"{first.name}: cannot stack parts with different features ({part.name})")
+        labelled = all(p.labels is not None for p in parts)
+        return cls(
+            b=np.concatenate([p.b for p in parts]),
+            a=np.concatenate([p.a for p in parts]),
+            sample_ids=np.concatenate([p.sample_ids for p in parts]),
+            b_features=first.b_features,
+            a_features=first.a_features,
+            labels=np.concatenate([p.labels for p in parts if p.labels is not None]) if labelled else None,
+            name=first.name,
+        )
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> PairedData:
         """The same dataset restricted to ``rows`` (integer positions), in that order."""

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import DataError
-from .steps import FeatureList, LocationOrder, MaxMissing, Step, Transform, Variance
+from omibench.data.steps import FeatureList, LocationOrder, MaxMissing, Step, Transform, Variance
+from omibench.errors import DataError
 
 __all__ = ["JSON_FILE", "NPZ_FILE", "save_preprocessor", "load_preprocessor"]
 
@@ -85,7 +85,7 @@ def save_preprocessor(pre: Any, folder: Path, meta: dict[str, Any] | None = None
 
 def load_preprocessor(folder: Path) -> tuple[Any, dict[str, Any]]:
     """The Preprocessor saved in ``folder`` and its ``meta``; DataError naming the file if absent or garbled."""
-    from .preprocess import Preprocessor
+    from omibench.data.preprocess import Preprocessor
 
     folder = Path(folder)
     where = folder / JSON_FILE

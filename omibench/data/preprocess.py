@@ -9,9 +9,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .._errors import DataError
-from .paired import PairedData
-from .steps import Step
+from omibench.data.paired import PairedData
+from omibench.data.steps import Step
+from omibench.errors import DataError
 
 __all__ = ["Preprocessor"]
 
@@ -92,14 +92,14 @@ class Preprocessor:
 
     def save(self, folder: str | Path, meta: dict[str, Any] | None = None) -> None:
         """Write the fitted preprocessing as data (JSON + ``.npz``; see :mod:`omibench.data.persist`)."""
-        from .persist import save_preprocessor
+        from omibench.data.persist import save_preprocessor
 
         save_preprocessor(self, Path(folder), meta)
 
     @classmethod
     def load(cls, folder: str | Path) -> tuple[Preprocessor, dict[str, Any]]:
         """The preprocessing saved in ``folder`` and its ``meta``; never unpickles anything."""
-        from .persist import load_preprocessor
+        from omibench.data.persist import load_preprocessor
 
         pre, meta = load_preprocessor(Path(folder))
         return pre, meta

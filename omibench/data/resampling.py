@@ -27,9 +27,9 @@ from typing import Literal
 
 import numpy as np
 
-from .._errors import ConfigError, DataError
-from .paired import PairedData
-from .splits import Split, make_split
+from omibench.data.paired import PairedData
+from omibench.data.splits import Split, make_split
+from omibench.errors import ConfigError, DataError
 
 __all__ = [
     "SCHEMES",

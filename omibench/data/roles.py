@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .paired import PairedData
+from omibench.data.paired import PairedData
 
 __all__ = ["swapped"]
 

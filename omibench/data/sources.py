@@ -14,13 +14,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .._errors import ConfigError, DataError
-from ..hookspecs import hookimpl
-from .ids import read_labels
-from .paired import PairedData
-from .paths import resolve
-from .synthetic import make_synthetic
-from .tabular import read_paired_files
+from omibench.contract.hookspecs import hookimpl
+from omibench.data.ids import read_labels
+from omibench.data.paired import PairedData
+from omibench.data.paths import resolve
+from omibench.data.synthetic import make_synthetic
+from omibench.data.tabular import read_paired_files
+from omibench.errors import ConfigError, DataError
 
 __all__ = ["DataSource", "SyntheticSource", "FilesSource", "build_source", "read_labels"]
 
@@ -142,7 +142,7 @@ def build_source(cls: type[DataSource], fields: Mapping[str, Any]) -> DataSource
 
 @hookimpl
 def omibench_register_datasets(register: Callable[[type], None]) -> None:
-    from .formats import AnnDataSource, MogonetSource
+    from omibench.data.formats import AnnDataSource, MogonetSource
 
     for cls in (SyntheticSource, FilesSource, MogonetSource, AnnDataSource):
         register(cls)

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import DataError
-from .paired import PairedData
+from omibench.data.paired import PairedData
+from omibench.errors import DataError
 
 __all__ = ["Split", "make_split", "draw_split"]
 

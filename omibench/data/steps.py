@@ -23,9 +23,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .._errors import ConfigError, DataError
-from .annotation import location_order
-from .paths import resolve
+from omibench.data.annotation import location_order
+from omibench.data.paths import resolve
+from omibench.errors import ConfigError, DataError
 
 __all__ = ["Step", "build_steps"]
 

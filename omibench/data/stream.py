@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .._errors import DataError
-from .ids import check_unique
-from .steps import FeatureList, MaxMissing, Step, Transform, Variance
+from omibench.data.ids import check_unique
+from omibench.data.steps import FeatureList, MaxMissing, Step, Transform, Variance
+from omibench.errors import DataError
 
 __all__ = [
     "Header",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .paired import PairedData
+from omibench.data.paired import PairedData
 
 __all__ = ["make_synthetic"]
 

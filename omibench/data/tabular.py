@@ -17,11 +17,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .._errors import DataError
-from .ids import Match, check_unique, cut, is_tcga, pair_ids
-from .ids import read_id_list as _read_id_list
-from .paired import PairedData
-from .stream import header_cells
+from omibench.data.ids import Match, check_unique, is_tcga, pair_ids
+from omibench.data.ids import read_id_list as _read_id_list
+from omibench.data.paired import PairedData
+from omibench.data.stream import header_cells
+from omibench.errors import DataError, one_line
 
 __all__ = [
     "read_table",
@@ -73,7 +73,7 @@ def read_table(path: str | Path, numeric: bool = False, *, unique: bool = True) 
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, ValueError, zlib.error) as exc:
-        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        why = one_line(exc, with_type=False)
         if isinstance(exc, (EOFError, zlib.error)) or "compressed file ended" in why.lower():
             why = "the compressed file is truncated or corrupt; download it again"
         raise DataError(f"{path}: cannot be read as a table ({why})") from None
@@ -178,11 +178,6 @@ def unique_feature_names(names: list[str], path: str | Path, duplicates: Duplica
             f"{first}.1",
         )
     return out
-
-
-def tcga_key(sample: str, match: Match) -> str:
-    """The part of a TCGA barcode that pairing uses; other ids are returned unchanged."""
-    return cut(sample, match)
 
 
 def _tcga_axis(df: pd.DataFrame) -> pd.DataFrame:

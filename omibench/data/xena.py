@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import DataError
-from .ids import cut, listed_keys, pair_ids, read_id_list, read_labels
-from .paired import PairedData
-from .paths import resolve
-from .preprocess import Preprocessor
-from .sources import FilesSource
-from .splits import Split, draw_split
-from .steps import build_steps
-from .stream import first_ids, gather, is_text_matrix, read_header, stream_matrix, streamable_prefix
+from omibench.data.ids import cut, listed_keys, pair_ids, read_id_list, read_labels
+from omibench.data.paired import PairedData
+from omibench.data.paths import resolve
+from omibench.data.preprocess import Preprocessor
+from omibench.data.sources import FilesSource
+from omibench.data.splits import Split, draw_split
+from omibench.data.steps import build_steps
+from omibench.data.stream import first_ids, gather, is_text_matrix, read_header, stream_matrix, streamable_prefix
+from omibench.errors import DataError
 
 __all__ = ["can_stream", "prepare_streamed", "Streamed"]
 

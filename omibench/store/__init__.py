@@ -13,18 +13,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Store, report_experiment, tune_experiment
-from .errors import StoreBusy, StoreError
-from .lock import ExperimentLock, owner_id
-from .memory import MemoryStore
-from .mlflow_store import MlflowStore
-from .schema import RESULT_METRICS, TAG, Run, RunLevel, RunStatus, Tags
+from omibench.store.base import Store, report_experiment, tune_experiment
+from omibench.store.errors import StoreBusy, StoreError
+from omibench.store.lock import ExperimentLock, owner_id
+from omibench.store.memory import MemoryStore
+from omibench.store.mlflow_store import MlflowStore
+from omibench.store.schema import TAG, Run, RunLevel, RunStatus, Tags, control_tag
 
 __all__ = [
     "ExperimentLock",
     "MemoryStore",
     "MlflowStore",
-    "RESULT_METRICS",
     "Run",
     "RunLevel",
     "RunStatus",
@@ -33,6 +32,7 @@ __all__ = [
     "StoreError",
     "TAG",
     "Tags",
+    "control_tag",
     "open_store",
     "owner_id",
     "report_experiment",

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .schema import NOTE_TAG, Run, RunLevel, RunStatus, Tags
+from omibench.store.schema import NOTE_TAG, Run, RunLevel, RunStatus, Tags
 
 __all__ = ["BOARD_FILTER", "VIEW_TAG", "Store", "report_experiment", "tune_experiment"]
 
@@ -113,6 +113,23 @@ class Store(ABC):
     @abstractmethod
     def experiment_names(self) -> list[str]:
         """Names of the store's experiments (those not deleted), oldest first."""
+
+    @abstractmethod
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        """Every ``(step, value)`` logged for metric ``key`` of a run, in the order logged."""
+
+    @abstractmethod
+    def artifact_paths(self, run_id: str, path: str | None = None) -> list[str]:
+        """The artifacts of a run directly under ``path`` (the top when None), as paths from the run's root."""
+
+    # --- optional capabilities: check the ``supports_*`` flag before calling ----------------------
+    supports_pyfunc: bool = False  # whether log_pyfunc works (MLflow models need an MLflow store)
+
+    def log_pyfunc(self, run_id: str, model_dir: Path, requirements: list[str]) -> str:
+        """Log a run's model folder as an MLflow pyfunc model (``mlflow models predict``, the
+        registry) with pip ``requirements``; return its model URI. Only where :attr:`supports_pyfunc`
+        is true; by default it raises ``NotImplementedError``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot hold MLflow pyfunc models")
 
     def set_experiment_note(self, experiment_id: str, text: str) -> None:
         """Set an experiment's description (Markdown, shown above its runs in the MLflow UI)."""

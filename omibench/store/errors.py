@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._errors import OmibenchError
+from omibench.errors import OmibenchError
 
 __all__ = ["StoreError", "StoreBusy"]
 

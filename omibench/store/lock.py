@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import StoreBusy, StoreError
+from omibench.store.errors import StoreBusy, StoreError
 
 if TYPE_CHECKING:
     from filelock import FileLock

@@ -16,8 +16,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .base import Store
-from .schema import PARENT_TAG, Run, RunStatus, Tags
+from omibench.store.base import Store
+from omibench.store.schema import PARENT_TAG, Run, RunStatus, Tags
 
 __all__ = ["MemoryStore"]
 
@@ -25,6 +25,8 @@ __all__ = ["MemoryStore"]
 class MemoryStore(Store):
     """Runs in dictionaries. ``fail_on`` makes a named method raise (to simulate an interruption
     at a given write): ``{"set_status": KeyboardInterrupt}``."""
+
+    supports_pyfunc = False  # MLflow models need MLflow: log_pyfunc raises NotImplementedError (Store's)
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="omibench-memstore-"))

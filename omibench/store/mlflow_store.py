@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .base import Store
-from .errors import StoreError
-from .schema import PARENT_TAG, TAG, Run, RunStatus, Tags
-from .schema_seed import seed_schema
+from omibench.store.base import Store
+from omibench.store.errors import StoreError
+from omibench.store.schema import PARENT_TAG, TAG, Run, RunStatus, Tags
+from omibench.store.schema_seed import seed_schema
 
 if TYPE_CHECKING:
     from mlflow.entities import Run as MlflowRun
@@ -63,6 +63,8 @@ def filter_string(where: Tags, status: RunStatus | None = None, parent_id: str |
 class MlflowStore(Store):
     """A thin, explicit wrapper over ``MlflowClient`` (no global active-run state)."""
 
+    supports_pyfunc = True
+
     def __init__(self, store: str | Path = "mlruns", uri: str | None = None) -> None:
         self.path = Path(store).resolve()
         self.uri = uri or f"sqlite:///{self.path / 'mlflow.db'}"
@@ -82,7 +84,7 @@ class MlflowStore(Store):
             from mlflow.tracking import MlflowClient
 
             if self.local:
-                from .lock import store_lock
+                from omibench.store.lock import store_lock
 
                 self.check(write=True)
                 # MLflow creates and migrates the schema on first use: two processes doing that on a
@@ -274,7 +276,7 @@ class MlflowStore(Store):
 
     def log_pyfunc(self, run_id: str, model_dir: Path, requirements: list[str]) -> str:
         """Log a run's model folder as an MLflow pyfunc model (see :mod:`.pyfunc`); its model URI."""
-        from .pyfunc import log_pyfunc
+        from omibench.store.pyfunc import log_pyfunc
 
         return log_pyfunc(self.uri, run_id, model_dir, requirements)
 

@@ -24,13 +24,13 @@ class TranslatorModel(PythonModel):
     """A fitted omibench translator and its preprocessing behind MLflow's pyfunc interface."""
 
     def load_context(self, context: Any) -> None:
-        from omibench.inference import load_trained
-        from omibench.registry import load_registry
+        from omibench.contract.registry import load_registry
+        from omibench.run.translate import load_trained
 
         self.trained = load_trained(context.artifacts["model"], load_registry([]))
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        from omibench.inference import translate_frame
+        from omibench.run.translate import translate_frame
 
         frame = pd.DataFrame(model_input)
         if "sample" in frame.columns:  # a CSV read by `mlflow models predict` keeps the id column

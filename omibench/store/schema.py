@@ -11,13 +11,20 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
 
-__all__ = ["NOTE_TAG", "PARENT_TAG", "RESULT_METRICS", "TAG", "Run", "RunLevel", "RunStatus", "Tags"]
+__all__ = ["NOTE_TAG", "PARENT_TAG", "TAG", "Run", "RunLevel", "RunStatus", "Tags", "control_tag"]
 
 TAG = "omibench."
 NOTE_TAG = "mlflow.note.content"  # MLflow's description of a run or an experiment (Markdown, shown on its page)
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's own nesting tag: the UI shows children under their parent
-# what a job reports as its result (per-epoch step metrics such as loss_d are not seed results)
-RESULT_METRICS = ("test/", "val/", "downstream/", "fit_time_s", "predict_time_s")
+
+
+def control_tag(is_control: bool, anchors: bool) -> str:
+    """The ``omibench.control`` tag of a translator's runs: ``"anchor"`` for a control whose score
+    anchors the skill score (``train_mean``, ``class_mean``), ``"reference"`` for a control that never
+    does (``random_profile``), ``"no"`` for an ordinary translator (``anchors`` is then ignored)."""
+    if not is_control:
+        return "no"
+    return "anchor" if anchors else "reference"
 
 
 class RunLevel(str, Enum):
@@ -78,6 +85,9 @@ class Tags:
     fit_note: str | None = None  # e.g. classes skipped by the within-type R²
     # TCGA barcodes: test samples sharing a patient with a training/validation sample (a given test list's leak)
     split_leaky_test_samples: int | None = None
+    # "anchor" (a control whose score anchors the skill score), "reference" (a control that never
+    # does, e.g. random_profile) or "no" (an ordinary translator): see control_tag
+    control: str | None = None
 
     _LONG = ("error", "downstream_note", "split_notes", "fit_note")  # free text, truncated to what MLflow stores
 
@@ -137,6 +147,3 @@ class Run:
     @property
     def label(self) -> str:
         return self.tags.label or self.name
-
-    def result_metrics(self) -> dict[str, float]:
-        return {k: v for k, v in self.metrics.items() if k.startswith(RESULT_METRICS)}

@@ -1,0 +1,1 @@
+"""Table 3: the OmiEmbed-style classifier trained on real expression, scoring translated expression."""

@@ -1,0 +1,55 @@
+"""Files written for each run before they are logged to MLflow: predictions, R² tables, figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from omibench.data.paired import PairedData
+from omibench.metrics.reconstruction import R2_THRESHOLD, Scores
+from omibench.plots.paper import r2_histograms, top_gene_scatter
+from omibench.results.artifacts import read_predictions
+
+__all__ = ["read_predictions", "write_run_artifacts"]
+
+
+
+def write_run_artifacts(
+    out: Path, test: PairedData, prediction: np.ndarray, scores: Scores, top_genes: int = 6, figures: bool = True
+) -> None:
+    """Write into ``out``: test predictions (parquet, genes in rows and samples in columns like the
+    paper's and Xena's files, original scale; written this way because parquet pays per column, 10 s
+    for 60,483 gene columns against 0.04 s for 100 sample columns), the per-gene
+    and per-sample R² tables (CSV), histograms of both (the paper's Figs 6 and 7) and real against
+    predicted expression of the ``top_genes`` best-predicted genes (supplementary Fig. 5). ``figures``
+    False skips the two pictures (the tables and predictions are always written)."""
+    out.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(
+        prediction.T, index=pd.Index(test.a_features.astype(str), name="gene"), columns=test.sample_ids.astype(str)
+    )
+    frame.to_parquet(out / "predictions_test.parquet")
+    pd.DataFrame(
+        {
+            "gene": test.a_features.astype(str),
+            "r2": scores.r2_featurewise,
+            "true_mean": test.a.mean(axis=0),
+            "true_std": test.a.std(axis=0),
+        }
+    ).to_csv(out / "r2_per_gene.csv", index=False)
+    pd.DataFrame({"sample": test.sample_ids.astype(str), "r2": scores.r2_samplewise}).to_csv(
+        out / "r2_per_sample.csv", index=False
+    )
+    if not figures:
+        return
+    r2_histograms(out / "r2_histograms.png", scores.r2_samplewise, scores.r2_featurewise, R2_THRESHOLD)
+    if top_genes:
+        top_gene_scatter(
+            out / "top_genes_scatter.png",
+            test.a,
+            prediction,
+            list(test.a_features.astype(str)),
+            scores.r2_featurewise,
+            top_genes,
+        )

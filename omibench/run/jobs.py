@@ -1,0 +1,258 @@
+"""One unit of work, one translator fitted with one seed, runnable in any process.
+
+:class:`JobWork` is what the runner hands to every executor: ``here`` runs a job on the driver's
+prepared data (the ``process`` executor's forked child, or ``inline``); a fresh process (``python
+-m omibench.run.jobs SPEC.json``, the ``local`` executor) or a Ray task rebuilds the data from the
+resolved config in the spec, checks the dataset and split hashes against the driver's, then runs
+the same :func:`execute_job`. The driver alone writes the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from omibench.contract.translator import FitContext, Translator, resolve_device
+from omibench.data.paired import PairedData
+from omibench.run import interrupts as _interrupts
+from omibench.run.artifacts import write_run_artifacts
+from omibench.run.executors.spec import FAILED, FINISHED, JobResult, JobSpec, Reporter
+from omibench.run.faults import fault_point
+from omibench.run.fitting import FitScore, fit_and_score
+from omibench.run.records import CHOSEN_FILE
+from omibench.run.translate import save_preprocessing
+
+if TYPE_CHECKING:
+    from omibench.run.preparation import PlannedTranslator, Prepared
+
+__all__ = ["JobResult", "JobSpec", "JobWork", "execute_job", "run_spec"]
+
+
+def execute_job(
+    spec: JobSpec, prepared: Prepared, reporter: Reporter | None = None, show_progress: bool = False
+) -> JobResult:
+    """Fit ``spec``'s translator on ``prepared``, score it, write artifacts to ``spec.out_dir``.
+
+    With ``reporter`` per-epoch values are sent live; otherwise they come back in
+    ``JobResult.reports``. Anything the translator raises, ``sys.exit`` and ``KeyboardInterrupt``
+    included, becomes a FAILED result with its traceback; a real Ctrl-C still interrupts.
+    """
+    from omibench.run.preparation import for_split, split_index
+
+    index = split_index(prepared, spec.split_hash)
+    prepared = for_split(prepared, index)
+    plan = _plan(prepared, spec.label)
+    device = resolve_device(plan.cls.resources)
+    context = FitContext(
+        seed=spec.seed,
+        device=device,
+        n_jobs=spec.n_jobs,
+        reporter=reporter,
+        show_progress=show_progress,
+        source=prepared.source,
+    )
+    try:
+        with _interrupts.watching():
+            fault_point("fit")
+            fitted = fit_and_score(plan.cls, spec.params, prepared.train, prepared.val, context, prepared.test)
+            chosen = dict(fitted.model.chosen())
+            if prepared.config.refit == "train+val":
+                fitted, chosen = _refit(plan.cls, spec.params, fitted.model, prepared, context, chosen)
+            out = Path(spec.out_dir)
+            (out / "results").mkdir(parents=True, exist_ok=True)
+            (out / CHOSEN_FILE).write_text(json.dumps(chosen, default=str))
+            fitted.metrics.update(chosen_metrics(chosen))
+            assert fitted.test is not None and fitted.test_pred is not None
+            # pictures of the first outer split only (the one the report and the UI show): drawing them
+            # costs more than fitting most translators, and ten copies of a histogram add nothing
+            write_run_artifacts(
+                out / "results",
+                prepared.test,
+                fitted.test_pred,
+                fitted.test,
+                prepared.config.downstream.top_genes,
+                figures=index == 0,
+            )
+            fitted.model.save(out / "model")
+            if prepared.preprocessor is not None:
+                save_preprocessing(
+                    out / "model", prepared.preprocessor, prepared.train.b_features, prepared.train.a_features
+                )
+    except KeyboardInterrupt as exc:
+        if _interrupts.real():
+            raise
+        return _failed(spec, exc, context, reporter, "the translator raised KeyboardInterrupt")
+    except SystemExit as exc:
+        return _failed(spec, exc, context, reporter, f"the translator called sys.exit({exc.code!r})")
+    except Exception as exc:  # the job fails alone; the driver records it
+        return _failed(spec, exc, context, reporter)
+    return JobResult(
+        spec.run_id,
+        FINISHED,
+        fitted.metrics,
+        [] if reporter else context.reported,
+        out_dir=spec.out_dir,
+        device=device,
+        note="; ".join(fitted.notes),
+    )
+
+
+def chosen_metrics(chosen: Mapping[str, Any]) -> dict[str, float]:
+    """The numeric chosen settings as metrics ``chosen.<name>`` (strings stay params only)."""
+    return {
+        f"chosen.{k}": float(v)
+        for k, v in chosen.items()
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    }
+
+
+def _refit(
+    cls: type[Translator],
+    params: Mapping[str, Any],
+    model: Translator,
+    prepared: Prepared,
+    context: FitContext,
+    chosen: dict[str, Any],
+) -> tuple[FitScore, dict[str, Any]]:
+    """Refit after selection: ``model``'s choices pinned (``refit_params``), fitted again on the
+    training + validation rows, scored on the test rows (which it never sees, as before)."""
+    pins = model.refit_params()
+    if pins is None:
+        raise RuntimeError(f"translator {cls.name} cannot refit (refit_params() is None)")
+    both = concat_parts(prepared.train, prepared.val)
+    refitted = fit_and_score(cls, {**params, **pins}, both, prepared.val, context, prepared.test)
+    return refitted, {**chosen, **{f"refit.{k}": _flat(v) for k, v in pins.items()}}
+
+
+def _flat(value: Any) -> str | float:
+    return (
+        float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+        else json.dumps(value, default=str)
+    )
+
+
+def concat_parts(first: PairedData, second: PairedData) -> PairedData:
+    """Two preprocessed parts of one split stacked (rows of ``first``, then ``second``)."""
+    labels = None
+    if first.labels is not None and second.labels is not None:
+        labels = np.concatenate([first.labels, second.labels])
+    return PairedData(
+        b=np.concatenate([first.b, second.b]),
+        a=np.concatenate([first.a, second.a]),
+        sample_ids=np.concatenate([first.sample_ids, second.sample_ids]),
+        b_features=first.b_features,
+        a_features=first.a_features,
+        labels=labels,
+        name=first.name,
+    )
+
+
+def _failed(
+    spec: JobSpec, exc: BaseException, context: FitContext, reporter: Reporter | None, what: str = ""
+) -> JobResult:
+    from omibench.run.failures import failure_kind
+
+    error = what or f"{type(exc).__name__}: {exc}"
+    kind = failure_kind(f"{type(exc).__name__}: {exc}", None, False)
+    return JobResult(
+        spec.run_id,
+        FAILED,
+        reports=[] if reporter else context.reported,
+        error=error,
+        traceback="".join(traceback.format_exception(exc)),
+        failure_kind=kind,
+    )
+
+
+def run_spec(spec: JobSpec, reporter: Reporter | None = None) -> JobResult:
+    """Rebuild the data from the spec in this process (a worker), then execute the job."""
+    from omibench.config import ExperimentConfig
+    from omibench.contract.registry import load_registry
+    from omibench.run.preparation import prepare
+
+    os.chdir(spec.cwd)
+    try:
+        cache = Path(spec.cache_dir) if spec.cache_dir and Path(spec.cache_dir).is_dir() else None
+        prepared = prepare(ExperimentConfig(**spec.config), load_registry(spec.plugin_dirs), cache)
+        hashes = [s.hash for s in prepared.splits]
+        if prepared.dataset_hash != spec.dataset_hash or spec.split_hash not in hashes:
+            raise RuntimeError(
+                f"this worker sees dataset {prepared.dataset_hash} / splits {', '.join(hashes)}, the driver "
+                f"{spec.dataset_hash} / {spec.split_hash}: the data differ between machines"
+            )
+    except Exception as exc:
+        return JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+    return execute_job(spec, prepared, reporter)
+
+
+def run_remote(spec_json: str) -> JobResult:
+    """A Ray task: execute in a scratch directory and ship the artifacts back in the result."""
+    spec = JobSpec.from_json(spec_json)
+    with tempfile.TemporaryDirectory() as tmp:
+        spec.out_dir = tmp
+        result = run_spec(spec)
+        if result.status == FINISHED:
+            root = Path(tmp)
+            result.files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+        result.out_dir = ""
+    return result
+
+
+@dataclass
+class JobWork:
+    """The work every executor carries (see :class:`omibench.run.executors.Work`)."""
+
+    prepared: Prepared
+    show_progress: bool = False
+    module: str = "omibench.run.jobs"
+    remote = staticmethod(run_remote)  # module-level: Ray pickles it by reference
+    _last: Prepared | None = field(default=None, repr=False)
+
+    def here(self, spec: JobSpec, reporter: Reporter | None) -> JobResult:
+        """Run on the driver's data (in a fork of it, or inline). Another outer split's parts are
+        built here, in the job's process, and the last one is kept for the next job (jobs come
+        split by split): at most the whole dataset, the first split's parts and one more split's
+        parts are held at once, never every split's."""
+        from omibench.run.preparation import for_split, split_index
+
+        index = split_index(self.prepared, spec.split_hash)
+        if index == self.prepared.outer_index:
+            prepared = self.prepared
+        else:
+            if self._last is None or self._last.outer_index != index:
+                self._last = None  # release the previous split's parts before building the next
+                self._last = for_split(self.prepared, index)
+            prepared = self._last
+        return execute_job(spec, prepared, reporter, self.show_progress)
+
+
+def _plan(prepared: Prepared, label: str) -> PlannedTranslator:
+    return next(p for p in prepared.translators if p.entry.display == label)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Worker entry point: run the spec file, write result.json beside its artifacts. SIGTERM (the
+    driver stopped the job, or died) removes the job's folder."""
+    from omibench.run.executors._children import remove_on_term
+
+    args = sys.argv[1:] if argv is None else argv
+    spec = JobSpec.from_json(Path(args[0]).read_text())
+    remove_on_term(spec.out_dir)
+    result = run_spec(spec)
+    Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(spec.out_dir) / "result.json").write_text(result.to_json())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

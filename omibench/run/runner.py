@@ -1,0 +1,357 @@
+"""The benchmark loop: one job per translator and seed, sent to an executor, logged by the driver.
+
+Resume is by key (see :mod:`omibench.run.records`): a rerun of an interrupted experiment runs only what
+did not finish, and always closes what can be closed. An interruption (Ctrl-C, SIGTERM) marks only
+the runs still RUNNING as KILLED, never a finished one, and raises :class:`RunInterrupted`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from omibench.downstream.scoring import Downstream, setup_downstream
+from omibench.run import interrupts as _interrupts
+from omibench.run.executors import Executor, JobResult, JobSpec, make_executor
+from omibench.run.failures import failure_line
+from omibench.run.faults import fault_point
+from omibench.run.fitting import prepare_process
+from omibench.run.jobs import JobWork
+from omibench.run.preparation import Prepared, for_split
+from omibench.run.records import Entry, Job, aggregate, open_entry, record_result
+from omibench.store import RunStatus, Store, Tags
+
+__all__ = ["Outcome", "RunInterrupted", "add_downstream", "build_executor", "run_experiment"]
+
+Echo = Callable[[str], None]
+SKIPPED = "SKIPPED"
+
+
+@dataclass
+class Outcome:
+    label: str
+    status: str  # FINISHED | FAILED | SKIPPED
+    run_id: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+    failure_kind: str = ""  # a FAILED outcome: out-of-memory | time-out | not-applicable | error (failures.py)
+
+    @property
+    def reason(self) -> str:
+        """A FAILED outcome's error in one line (a not-applicable verdict: the translator's reason)."""
+        return failure_line(self.error, self.failure_kind)
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run loop was interrupted; what had finished is kept, what was running is KILLED."""
+
+    def __init__(self, finished: list[str], stopped: list[str], experiment: str) -> None:
+        super().__init__(f"{len(finished)} finished, {len(stopped)} stopped")
+        self.finished = finished
+        self.stopped = stopped
+        self.experiment = experiment
+
+    def summary(self) -> str:
+        done = f"{len(self.finished)} translator(s) finished and kept" + (
+            f" ({', '.join(self.finished)})" if self.finished else ""
+        )
+        stopped = f"{len(self.stopped)} stopped" + (f" ({', '.join(self.stopped)})" if self.stopped else "")
+        return (
+            f"interrupted: {done}, {stopped}; rerun the same command to finish the rest (finished runs are not redone)"
+        )
+
+
+def run_experiment(
+    prepared: Prepared,
+    store: Store,
+    force: bool = False,
+    show_progress: bool = False,
+    echo: Echo = lambda _: None,
+    executor: str | Executor = "process",
+    plugin_dirs: Sequence[str] = (),
+    timeout_s: float | None = None,
+    **executor_options: Any,
+) -> list[Outcome]:
+    """Run every planned translator for every seed; return one outcome per translator.
+
+    The caller holds the experiment's lock (:class:`omibench.store.ExperimentLock`). Resume: a
+    translator with a finished run of the same key is skipped (unless ``force``); of an unfinished
+    multi-seed run, seeds already finished are kept and only the others are run; one whose seeds
+    all finished is closed at once. Runs left RUNNING by a dead process are marked FAILED.
+    ``executor`` is a name (built here, see :func:`make_executor`) or an executor built by
+    :func:`build_executor` (the API builds it first, to refuse an unreachable cluster before any
+    write). ``timeout_s`` limits each job (fit, predict, scoring).
+    """
+    config = prepared.config
+    _interrupts.reset()
+    prepare_process()  # before the driver's first torch allocation (Table 3's classifier), inherited by job forks
+    exp_id = store.experiment_id(config.experiment_name)
+    assert exp_id is not None
+    split_files = [s.save(store.path / "splits" / f"{s.hash}.json") for s in prepared.splits]
+    entries: dict[str, Entry] = {}
+    outcomes: dict[str, Outcome] = {}
+    by_run: dict[str, tuple[Entry, Job]] = {}
+    waiting: dict[str, tuple[Entry, Job]] = {}  # submitted, not started: no run yet
+    jobs_dir = store.path / "jobs"
+    labels = _sample_labels(prepared)  # for the AnnData twin of each run's predictions
+    runner = (
+        executor
+        if isinstance(executor, Executor)
+        else build_executor(executor, prepared, store, show_progress, **executor_options)
+    )
+
+    def on_start(spec: JobSpec) -> None:
+        # the job's run (and its translator's summary run) is created as the job starts, so the
+        # run's start time in MLflow, and its Duration, are the job's, not the queue's
+        entry, job = waiting.pop(spec.run_id)
+        spec.run_id = entry.job_run(job)
+        spec.out_dir = str(jobs_dir / spec.run_id)
+        by_run[spec.run_id] = (entry, job)
+
+    runner.on_start = on_start
+    try:
+        judges = _Judges(prepared, store, exp_id, echo)
+        judge = judges.first()
+        n = len(prepared.translators)
+        for i, plan in enumerate(prepared.translators, 1):
+            label = plan.entry.display
+            finished = store.finished_run(exp_id, plan.key)
+            if finished is not None and not force:
+                echo(f"[{i}/{n}] {label}: finished run {finished.run_id} exists, skipped (--force reruns)")
+                outcomes[label] = Outcome(label, SKIPPED, finished.run_id)
+                if judge:  # finished before Table 3 existed: score its logged predictions
+                    backfill_downstream(judges, store, outcomes[label], echo)
+                continue
+            entry = open_entry(prepared, plan, store, exp_id, split_files, force)
+            entries[label] = entry
+            todo = entry.todo()
+            echo(
+                f"[{i}/{n}] {label}: {len(todo)} job(s) submitted"
+                + (f", {len(entry.done)} already finished" if entry.done else "")
+                + (
+                    ""
+                    if plan.cls.seed_dependent or len(config.seeds) == 1
+                    else f" (seed-independent: fitted with seed {config.seeds[0]} only)"
+                )
+            )
+            if not todo:  # every job finished before an interruption: only the summary was left open
+                outcomes[label] = _close(entry, judges if judge else None, echo)
+                continue
+            for job in todo:
+                split_i, seed = job
+                pending = f"pending:{label}:{split_i}:{seed}"  # becomes the run id when the job starts
+                waiting[pending] = (entry, job)
+                runner.submit(
+                    JobSpec(
+                        run_id=pending,
+                        label=label,
+                        params=plan.params,
+                        seed=seed,
+                        gpus=plan.cls.resources.gpus,
+                        out_dir="",
+                        config=config.model_dump(mode="json"),
+                        plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs],
+                        cwd=os.getcwd(),
+                        dataset_hash=prepared.dataset_hash,
+                        split_hash=prepared.splits[split_i].hash,
+                        cache_dir=str(store.path / "cache"),
+                        n_jobs=config.n_jobs or os.cpu_count() or 1,
+                        timeout_s=timeout_s,
+                    )
+                )
+        for result in runner.results():
+            entry, job = by_run[result.run_id]
+            title = _title(entry.label, job, len(prepared.splits))
+            split_judge = judges.get(job[0]) if judge else None
+            extra = _score_downstream(split_judge, result, title, echo) if split_judge else None
+            folder, note = extra or (None, "")
+            chosen = record_result(store, result, folder, note, test_labels=labels)
+            if chosen:
+                entry.chosen[job] = chosen
+            if extra:
+                shutil.rmtree(extra[0], ignore_errors=True)
+            shutil.rmtree(jobs_dir / result.run_id, ignore_errors=True)  # failed jobs' partial files too
+            entry.finish_job(job, result)
+            if result.status == RunStatus.FINISHED.value:
+                m = result.metrics
+                echo(
+                    f"    {title}: median featurewise R² {m['test/median_r2_featurewise']:.4f}, "
+                    f"MSE {m['test/mse']:.4f}, fit {m['fit_time_s']:.1f}s"
+                )
+            else:
+                kind = result.failure_kind or "error"
+                said = "not applicable" if kind == "not-applicable" else f"FAILED ({kind})"  # a verdict, or a fault
+                echo(f"    {title}: {said}: {failure_line(result.error, kind)}")
+            fault_point("seed_recorded")
+            if entry.complete():
+                outcomes[entry.label] = _close(entry, judges if judge else None, echo)
+    except BaseException as exc:
+        runner.close()
+        stopped = []
+        for entry in entries.values():  # leave nothing RUNNING, and never touch a finished run
+            if not entry.closed:
+                store.stop_if_running(entry.open_runs(), RunStatus.KILLED)
+                stopped.append(entry.label)
+        if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
+            raise RunInterrupted(
+                [o.label for o in outcomes.values() if o.status != RunStatus.FAILED.value],
+                stopped,
+                config.experiment_name,
+            ) from None
+        raise
+    return [outcomes[p.entry.display] for p in prepared.translators]
+
+
+def build_executor(
+    kind: str, prepared: Prepared, store: Store, show_progress: bool = False, **options: Any
+) -> Executor:
+    """The executor ``kind``, carrying this experiment's jobs; per-epoch values go to ``store``."""
+
+    def reporter_for(run_id: str) -> Callable[[int, Any], None]:
+        return lambda step, values: store.log_metrics(run_id, values, step)
+
+    return make_executor(kind, JobWork(prepared, show_progress), reporter_for, **options)
+
+
+class _Judges:
+    """Table 3's classifier per outer split (it is trained on that split's training rows), built
+    when first asked; ``None`` where Table 3 is off."""
+
+    def __init__(self, prepared: Prepared, store: Store, exp_id: str, echo: Echo) -> None:
+        self.prepared, self.store, self.exp_id, self.echo = prepared, store, exp_id, echo
+        self.built: dict[int, Downstream | None] = {}
+
+    def get(self, index: int) -> Downstream | None:
+        if index not in self.built:
+            self.built[index] = setup_downstream(for_split(self.prepared, index), self.store, self.exp_id, self.echo)
+        return self.built[index]
+
+    def first(self) -> Downstream | None:
+        return self.get(0)
+
+
+def _sample_labels(prepared: Prepared) -> dict[str, object] | None:
+    """Sample id -> class over the whole dataset, every outer split's test rows included (None
+    without labels)."""
+    parts = [prepared.raw] if prepared.raw is not None else [prepared.train, prepared.val, prepared.test]
+    if not any(p.has_labels for p in parts):
+        return None
+    return {
+        str(s): (None if lab is None else str(lab))
+        for p in parts
+        if p.labels is not None
+        for s, lab in zip(p.sample_ids, p.labels, strict=True)
+    }
+
+
+def _title(label: str, job: Job, n_splits: int) -> str:
+    return f"{label} split {job[0]} seed {job[1]}" if n_splits > 1 else f"{label} seed {job[1]}"
+
+
+def _close(entry: Entry, judges: _Judges | None, echo: Echo) -> Outcome:
+    if judges and not entry.errors:  # jobs from an earlier process that lack Table 3
+        for job, run_id in entry.done_runs.items():
+            judge = judges.get(job[0])
+            if judge and not any(k.startswith("downstream/") for k in entry.done[job]):
+                scored = _backfill_run(
+                    judge, entry.store, run_id, _title(entry.label, job, len(entry.split_hashes)), echo
+                )
+                if scored:
+                    entry.done[job] = {**entry.done[job], **scored}
+    status, metrics, error = entry.close()
+    kind = entry.failure_kinds[0] if error and entry.failure_kinds else ""
+    return Outcome(entry.label, status, entry.parent, metrics, error, kind)
+
+
+def add_downstream(prepared: Prepared, store: Store, echo: Echo = lambda _: None) -> int:
+    """Score Table 3 for every finished translator run of this experiment on the same data and split
+    that lacks it (e.g. runs from before the classifier existed); return how many runs have it now."""
+    exp_id = store.experiment_id(prepared.config.experiment_name)
+    assert exp_id is not None
+    judges = _Judges(prepared, store, exp_id, echo)
+    if judges.first() is None:
+        return 0
+    runs = store.summaries(prepared.config.experiment_name, prepared.split.hash, prepared.dataset_hash)
+    return sum(
+        backfill_downstream(judges, store, Outcome(run.label, RunStatus.FINISHED.value, run.run_id), echo)
+        for run in runs
+    )
+
+
+def _score_downstream(
+    judge: Downstream, result: JobResult, title: str, echo: Echo, predictions: Path | None = None
+) -> tuple[Path, str] | None:
+    """Table 3 for one finished job: classify its test predictions (from the job, or the file
+    ``predictions``); the metrics go into ``result.metrics``; return the figures' folder and a note."""
+    if result.status != RunStatus.FINISHED.value:
+        return None
+    from omibench.run.artifacts import read_predictions
+
+    fault_point("downstream")
+    rel = "results/predictions_test.parquet"
+    try:
+        if predictions is not None:
+            source: Any = predictions
+        else:
+            source = io.BytesIO(result.files[rel]) if rel in result.files else Path(result.out_dir) / rel
+        prediction = read_predictions(source).to_numpy(dtype=np.float32)
+        out = Path(tempfile.mkdtemp(prefix="omibench-downstream-"))
+        metrics, note = judge.score(prediction, out / "downstream", title)
+    except Exception as exc:  # Table 3 failing must not lose the translator's results
+        echo(f"warning: {title}: downstream scoring failed: {type(exc).__name__}: {exc}")
+        return None
+    result.metrics.update(metrics)
+    return out, note
+
+
+def _backfill_run(judge: Downstream, store: Store, run_id: str, title: str, echo: Echo) -> dict[str, float] | None:
+    """Score Table 3 for one finished run from its logged test predictions; log and return the metrics."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = store.download(run_id, "results/predictions_test.parquet", tmp)
+        except FileNotFoundError:
+            echo(f"warning: {title}: run {run_id} has no logged test predictions; Table 3 skipped")
+            return None
+        result = JobResult(run_id, RunStatus.FINISHED.value)
+        extra = _score_downstream(judge, result, title, echo, predictions=path)
+        if extra is None:
+            return None
+        store.log_metrics(run_id, result.metrics)
+        store.log_artifacts(run_id, extra[0])
+        if extra[1]:
+            store.set_tags(run_id, Tags(downstream_note=extra[1]))
+        shutil.rmtree(extra[0], ignore_errors=True)
+    accuracy = result.metrics["downstream/accuracy"]
+    echo(f"    {title}: Table 3 added to its finished run, downstream accuracy {accuracy:.4f}")
+    return result.metrics
+
+
+def backfill_downstream(judges: _Judges, store: Store, outcome: Outcome, echo: Echo) -> bool:
+    """Add Table 3 to a finished translator's runs that lack it, from their logged test predictions
+    (each scored by the classifier of its own outer split)."""
+    assert outcome.run_id is not None
+    children = store.seed_runs(outcome.run_id)
+    per_seed = []
+    for run in children or [store.get_run(outcome.run_id)]:
+        metrics = {k: v for k, v in run.metrics.items() if k.startswith("downstream/")}
+        judge = judges.get(run.tags.outer_split or 0)
+        if not metrics and judge is None:
+            return False
+        if not metrics:
+            assert judge is not None
+            scored = _backfill_run(judge, store, run.run_id, f"{outcome.label} seed {run.tags.seed}", echo)
+            if scored is None:
+                return False
+            metrics = scored
+        per_seed.append(metrics)
+    if children:
+        store.log_metrics(outcome.run_id, aggregate(per_seed))
+    return True
