@@ -169,8 +169,15 @@ def result_metrics(metrics: dict[str, float]) -> dict[str, float]:
 
 
 def ordered(names: Iterable[str]) -> list[str]:
-    """Short names in display order: Table 1, the extra metrics, Table 3, costs, then the rest by name."""
-    return sorted(set(names), key=lambda n: (lookup(n).order, n))
+    """Short names in display order: Table 1 and Table 3 in the paper's order, then every other metric
+    (the extra ones, costs, a plugin's own) by name, the order the leaderboard's CSV columns have."""
+
+    def place(name: str) -> tuple[int, int, str]:
+        metric = lookup(name)
+        group = {"table1": 0, "table3": 1}.get(metric.table, 2)
+        return group, metric.order if group < 2 else 0, name
+
+    return sorted(set(names), key=place)
 
 
 def describe(name: str) -> str:

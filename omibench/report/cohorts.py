@@ -129,9 +129,10 @@ def cross_cohort(
     means = {s.experiment: dict(s.ranking.means) if s.ranking else {} for s in sections}
     scores, datasets, methods = scores_matrix(means)
     notes = []
-    dropped = sorted({m for per in means.values() for m in per} - set(methods))
+    partial = {label for s in sections if s.ranking for label in s.ranking.partial}
+    dropped = sorted(({m for per in means.values() for m in per} | partial) - set(methods))
     if dropped:
-        notes.append(f"not ranked (not ranked in every experiment): {', '.join(dropped)}")
+        notes.append(f"not ranked (not ranked on matched splits in every experiment): {', '.join(dropped)}")
     if len(methods) < 2:
         raise OmibenchError(f"report across cohorts: fewer than two translators ranked in every experiment ({metric})")
     lower = catalogue.is_lower_better(metric)
