@@ -86,7 +86,7 @@ def intervals(s: np.ndarray, n_train: int, n_test: int, seed: int) -> dict[str, 
     out: dict[str, Interval] = {}
     for j, name in enumerate(("ridge", "ols")):
         out[f"{name}: plain t"] = mean_interval(s[:, j], CONFIDENCE)
-        out[f"{name}: corrected t"] = mean_interval(s[:, j], CONFIDENCE, n_train=n_train, n_test=n_test)
+        out[f"{name}: corrected t"] = mean_interval(s[:, j], CONFIDENCE, n_fit=n_train, n_test=n_test)
     out["ridge - ols: plain t"] = mean_interval(d, CONFIDENCE)
     out["ridge - ols: corrected t"] = corrected_t_interval(d, n_train, n_test, CONFIDENCE)[0]
     out["ridge - ols: bootstrap"] = bootstrap_interval(d, CONFIDENCE, n_boot=2_000, seed=seed)

@@ -24,7 +24,7 @@ from omibench.data.resampling import outer_splits
 from omibench.data.sources import FilesSource
 from omibench.metrics.extra import within_type_r2
 from omibench.metrics.reconstruction import score
-from omibench.stats.intervals import mean_interval, paired_comparison, split_sizes
+from omibench.stats.intervals import mean_interval, paired_comparison
 
 
 def _models() -> dict[str, Any]:
@@ -80,7 +80,9 @@ def main() -> None:
                 values[name].append(score(data.a[rows["test"]], pred).summary["median_r2_featurewise"])
                 if name == "ridge":
                     within.append(within_type_r2(data.a[rows["test"]], pred, labels[rows["test"]]).summary)
-        n_train, n_test = split_sizes(splits)
+        # the sizes the models were fitted on (training + validation rows here) and scored on
+        n_train = float(np.mean([len(s.train) + len(s.val) for s in splits]))
+        n_test = float(np.mean([len(s.test) for s in splits]))
         print(
             f"\n{scheme}: {len(splits)} outer splits, n_train {n_train:.0f}, n_test {n_test:.0f}, "
             f"{time.perf_counter() - t0:.1f} s"
@@ -90,7 +92,12 @@ def main() -> None:
         print(f"  ridge within-type median R²f (PAM50, class-size weighted) {mean_interval(within)}")
         for name in ("ridge_a10", "knn", "class_mean", "train_mean"):
             c = paired_comparison(
-                values[name], values["ridge"], metric="median_r2_featurewise", n_train=n_train, n_test=n_test
+                values[name],
+                values["ridge"],
+                metric="median_r2_featurewise",
+                lower_is_better=False,
+                n_fit=n_train,
+                n_test=n_test,
             )
             d = np.array(values[name]) - np.array(values["ridge"])
             plain = st.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=st.sem(d))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from omibench.errors import ConfigError, OmibenchError
-from omibench.run.setup import Echo, _quiet, load_plugins, prepare_experiment, quiet
+from omibench.run.setup import Echo, load_plugins, prepare_experiment, quiet
 from omibench.store.schema import RunStatus
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def run(
     show_progress: bool = False,
     translators: Sequence[str] = (),
     log_models: bool = False,
-    echo: Echo = _quiet,
+    echo: Echo = quiet,
     _source: tuple[str | Path | ExperimentConfig, Sequence[str]] | None = None,
 ) -> Results:
     """Run every translator of an experiment (resuming what an earlier run left unfinished) and
@@ -141,9 +141,9 @@ def run(
     if wait_s < 0:
         raise ConfigError(f"wait {wait_s}: must be 0 or more seconds")
     source, source_overrides = _source or (config, overrides)  # what --tuned looks the studies up by
-    from omibench.run.setup import _config
+    from omibench.run.setup import load_experiment_config
 
-    loaded = _config(config, overrides)
+    loaded = load_experiment_config(config, overrides)
     if loaded.direction == "both":
         forward, backward = loaded.directions()
 
@@ -219,9 +219,9 @@ def run(
 
 def _only(config: str | Path | ExperimentConfig, overrides: Sequence[str], wanted: Sequence[str]) -> ExperimentConfig:
     """The experiment with only the translators whose label or registered name is in ``wanted``."""
-    from omibench.run.setup import _config
+    from omibench.run.setup import load_experiment_config
 
-    cfg = _config(config, overrides)
+    cfg = load_experiment_config(config, overrides)
     known = {t.display for t in cfg.translators} | {t.name for t in cfg.translators}
     unknown = [w for w in wanted if w not in known]
     if unknown:
@@ -251,7 +251,7 @@ def tune(
     cv: int = 0,
     wait_s: float = DEFAULT_WAIT_S,
     on_trial: Callable[[Any], None] | None = None,
-    echo: Echo = _quiet,
+    echo: Echo = quiet,
 ) -> TuneResult:
     """Tune one translator (by label) with Optuna on the validation split; mirror the study into the
     store; optionally write the experiment YAML with the best parameters to ``export``."""
@@ -341,7 +341,9 @@ def leaderboard_of(
 
     available = results.available_metrics(st, experiment, split_hash, dataset_hash)
     if not available:
-        return pd.DataFrame()
+        import pandas
+
+        return pandas.DataFrame()
     sort = check_metric(sort or DEFAULT_SORT, available)
     for column in columns:
         check_metric(column, available, "--columns")
@@ -381,7 +383,7 @@ def add_downstream(
     plugin_dirs: Sequence[str | Path] = (),
     store: str | Path | None = None,
     wait_s: float = DEFAULT_WAIT_S,
-    echo: Echo = _quiet,
+    echo: Echo = quiet,
 ) -> tuple[int, Prepared]:
     """Add Table 3 to an experiment's finished runs that lack it; return how many have it, and the data."""
     from omibench.run.runner import add_downstream as add

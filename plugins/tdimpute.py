@@ -36,6 +36,8 @@ from omibench import (
 
 
 class TDimpute(TorchTranslator):
+    """TDimpute (Zhou et al. 2020): one sigmoid hidden layer from methylation to [0, 1]-scaled expression."""
+
     name = "tdimpute"
     resources = Resources(gpus=1)
     default_params: ClassVar[Mapping[str, Any]] = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from omibench.errors import ConfigError
 from omibench.api import leaderboard_of as leaderboard
+from omibench.errors import ConfigError
 from omibench.report.leaderboard import format_table
 from omibench.stats.intervals import corrected_t_interval, mean_interval, prob_better
 from omibench.store import RunLevel, RunStatus, Tags

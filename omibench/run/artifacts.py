@@ -15,7 +15,6 @@ from omibench.results.artifacts import read_predictions
 __all__ = ["read_predictions", "write_run_artifacts"]
 
 
-
 def write_run_artifacts(
     out: Path, test: PairedData, prediction: np.ndarray, scores: Scores, top_genes: int = 6, figures: bool = True
 ) -> None:

@@ -51,8 +51,6 @@ def load_plugins(dirs: Sequence[str | Path] = (), echo: Echo = quiet) -> Registr
 
 # the old private names, still used by api.run / api._only / api.tune / api.add_downstream (being
 # edited elsewhere): remove once they say quiet and load_experiment_config
-_quiet = quiet
-_config = load_experiment_config
 
 
 def prepare_experiment(
