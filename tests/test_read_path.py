@@ -21,6 +21,7 @@ from omibench.report.leaderboard import format_table, frame
 from omibench.report.mlflow_page import board_markdown
 from omibench.results import analysis
 from omibench.stats import mean_interval
+from omibench.stats.ranks import holm_min_datasets
 from omibench.store import MemoryStore, MlflowStore, RunLevel, RunStatus, Tags
 
 from .conftest import small_experiment
@@ -271,3 +272,33 @@ def test_leaderboard_csv_keeps_its_columns(legacy_store):
     before = (LEGACY / "leaderboard_columns_v1.csv").read_text().strip().split(",")
     assert header[: len(before)] == before
     assert header[len(before) :] == ["ci", "ranked_splits", "skill", "below_control"]
+
+
+# --- 7. honest cross-cohort notes --------------------------------------------------------------------------
+def _cohorts(store: MemoryStore, names: tuple[str, ...], spread: float) -> list[results.ResultSet]:
+    rng = np.random.default_rng(1)
+    for cohort in names:
+        for label, base in (("ridge", 0.30), ("knn", 0.30 - spread), ("pcr", 0.30 - 2 * spread)):
+            job_runs(store, label, on(list(base + rng.normal(0, 0.01, 4))), experiment=cohort)
+    return [results.load(store, c) for c in names]
+
+
+def test_critical_difference_groups_are_drawn_only_when_friedman_rejects(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(
+        "omibench.report.cohorts.critical_difference_figure", lambda *a, cliques, **k: drawn.append(cliques) or b""
+    )
+    cross = cross_cohort(_cohorts(MemoryStore(), ("a", "b", "c"), spread=0.0))  # no real difference
+    assert drawn == [[], []] and any("no groups are drawn" in n for n in cross.notes)
+    drawn.clear()
+    cross = cross_cohort(_cohorts(MemoryStore(), tuple("abcdefgh"), spread=0.1))  # the same order everywhere
+    assert any(drawn) and not any("no groups are drawn" in n for n in cross.notes)
+
+
+def test_the_minimum_n_for_wilcoxon_holm_is_stated_and_directions_are_not_mixed():
+    st = MemoryStore()
+    cross = cross_cohort(_cohorts(st, ("a", "b", "c", "d"), spread=0.1))
+    need = holm_min_datasets(3)  # 3 translators, 3 pairs: 2 / 2**N <= 0.05 / 3 from N = 7 on
+    assert need == 7 and any(f"only from {need} experiments on; with 4 it cannot" in n for n in cross.notes)
+    with pytest.raises(Exception, match="one direction"):
+        cross_cohort([results.load(st, "a"), results.load(st, "a_reverse")])

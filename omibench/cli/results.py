@@ -40,6 +40,14 @@ __all__ = ["leaderboard", "report", "ui"]
     show_default=True,
     help="Metric cells as mean ± sd or mean [95% interval] over outer splits.",
 )
+@click.option(
+    "--ci",
+    type=click.Choice(["corrected", "plain"]),
+    default="corrected",
+    show_default=True,
+    help="Per-translator interval: corrected resampled t (the expected score at this training size) or the "
+    "plain t over re-splits of this cohort.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "csv"]), default="table", show_default=True)
 @store_option(from_yaml=False)
 @uri_option
@@ -52,6 +60,7 @@ def leaderboard(
     baseline: str,
     interval: str,
     cell: str,
+    ci: str,
     fmt: str,
     store: Path,
     uri: str | None,
@@ -71,6 +80,7 @@ def leaderboard(
         baseline=baseline,
         interval=interval,
         columns=chosen,
+        ci=ci,
     )
     kind: Literal["table", "markdown", "csv"] = "csv" if fmt == "csv" else "markdown" if fmt == "markdown" else "table"
     click.echo(api.format_leaderboard(table, kind, chosen, sort, "ci" if cell == "ci" else "sd"))
