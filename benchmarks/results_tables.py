@@ -115,9 +115,10 @@ def cohort(stores: Sequence[MlflowStore], experiment: str) -> None:
     order += sorted(rs.controls, key=lambda r: -_mean(r, R2F))
     has_within = any(r.values.get(WITHIN) for r in rs)
     print(f"\n### {experiment}\n")
-    head = ["#", "translator", "splits", "median R²f [95% CI]"]
+    head = ["#", "translator", "splits", "median R²f [95% corrected t]"]
     head += ["within-type median R²f"] if has_within else []
-    head += ["MSE [95% CI]", "skill (median R²f)", "Δ median R²f vs ridge [95% CI], P(better)", "fit s", "peak MB"]
+    head += ["MSE [95% corrected t]", "skill (median R²f)", "Δ median R²f vs ridge [95% corrected t], P(better)"]
+    head += ["fit s", "peak MB"]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in order:

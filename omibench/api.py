@@ -510,14 +510,16 @@ def ui_pages(
 
     st = MlflowStore(store)
     if not st.exists():
-        raise ConfigError(f"{store}: no omibench store here (no mlflow.db); run `omibench run` first or fix --store")
+        raise ConfigError(
+            f"{store}: no omibench store here (no {st.database.name}); run `omibench run` first or fix --store"
+        )
     pages = leaderboard_url(st, experiment, port)
     if experiment is not None and not pages:
         raise ConfigError(f"{store}: no experiment {experiment!r} in this store; check the name (the YAML's name)")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", st.uri, "--host", "127.0.0.1"]
     command += ["--port", str(port)]
     if st.local:
-        command += ["--default-artifact-root", (Path(st.path) / "artifacts").as_uri()]
+        command += ["--default-artifact-root", st.artifact_root.as_uri()]
     return pages, command
 
 

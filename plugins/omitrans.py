@@ -5,6 +5,11 @@
   latent 256, 800 epochs of which the last 100 decay linearly) with the code's unstated choices
   (lambda 100, L1 distance, vanilla GAN loss, Adam beta1 0.5).
 - ``omitrans_cnn``: 1-D U-Net generator + CNN discriminator (OT ``unet_in`` + ``multi_conv_new``).
+  ``checkpoint`` (null or "auto", true, false): activation checkpointing per level (plugins/_nets.py),
+  on under null / "auto" exactly when the plain step's estimate does not fit the device's available memory
+  (plugins/_memory.py); same predictions, about 5x less activation memory, one more forward per
+  step. ``precision`` ("fp32", "bf16"): bf16 autocast of the training forwards, on a CUDA device
+  only (a fit on CPU with bf16 is declined as not-applicable); predictions stay float32.
 - ``cgan``: the FC networks with objective (4) only (lambda 0), the paper's cGAN baseline.
 
 One discriminator step then one generator step per batch (as the OmiTrans code's
@@ -16,6 +21,7 @@ whole matrix (which included test samples).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -155,27 +161,31 @@ class _ConditionalGAN(TorchTranslator):
         n_batches = 0
         for idx in batches(len(b), self.params["batch_size"], generator, b.device):
             real_b, real_a = b[idx], a[idx]
-            fake_a = self.net(real_b)
+            with self.autocast(b.device):
+                fake_a = self.net(real_b)
             # discriminator: 1/2 [L(D(G(B), B), fake) + L(D(A, B), real)]. Each half is backpropagated
             # as soon as it is computed, so only one discriminator graph is alive at a time (the two
             # passes share no activations; batch norm sees each batch alone either way). The weight
             # gradients are the same two terms summed, in the same forward order (dropout draws).
             self.disc.requires_grad_(True)
             self.opt_d.zero_grad(set_to_none=True)
-            pred_fake = self.disc(fake_a.detach(), real_b)
-            loss_fake = 0.5 * self.gan_loss(pred_fake, torch.zeros_like(pred_fake))
+            with self.autocast(b.device):
+                pred_fake = self.disc(fake_a.detach(), real_b)
+                loss_fake = 0.5 * self.gan_loss(pred_fake, torch.zeros_like(pred_fake))
             loss_fake.backward()
-            pred_real = self.disc(real_a, real_b)
-            loss_real = 0.5 * self.gan_loss(pred_real, torch.ones_like(pred_real))
+            with self.autocast(b.device):
+                pred_real = self.disc(real_a, real_b)
+                loss_real = 0.5 * self.gan_loss(pred_real, torch.ones_like(pred_real))
             loss_real.backward()
             loss_d = loss_fake.detach() + loss_real.detach()
             self.opt_d.step()
             # generator: L(D(G(B), B), real) + lambda * dist(G(B), A)
             self.disc.requires_grad_(False)
             self.opt_g.zero_grad(set_to_none=True)
-            pred = self.disc(fake_a, real_b)
-            loss_gan = self.gan_loss(pred, torch.ones_like(pred))
-            loss_dist = self._distance(fake_a, real_a)
+            with self.autocast(b.device):
+                pred = self.disc(fake_a, real_b)
+                loss_gan = self.gan_loss(pred, torch.ones_like(pred))
+                loss_dist = self._distance(fake_a.float(), real_a)
             (loss_gan + lam * loss_dist if lam else loss_gan).backward()
             self.opt_g.step()
             totals += torch.stack([loss_d.detach(), loss_gan.detach(), loss_dist.detach()])
@@ -187,6 +197,12 @@ class _ConditionalGAN(TorchTranslator):
             "loss_g_dist": loss_dist,
             "lr_g": self.opt_g.param_groups[0]["lr"],
         }
+
+    def autocast(self, device: torch.device) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast of a training forward with ``precision: bf16`` on a CUDA device, else nothing."""
+        if self.params.get("precision", "fp32") == "bf16" and device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     def _distance(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         if self.params["dist_loss"] == "BCE":
@@ -257,12 +273,24 @@ class OmiTransCNN(_ConditionalGAN):
     """OmiTrans with a 1-D U-Net generator and a CNN discriminator (OT ``unet_in`` + ``multi_conv_new``)."""
 
     name = "omitrans_cnn"
-    default_params: ClassVar[Mapping[str, Any]] = {**COMMON, "filters": 64, "disc_filters": 64, "kernel": 9}
+    default_params: ClassVar[Mapping[str, Any]] = {
+        **COMMON,
+        "filters": 64,
+        "disc_filters": 64,
+        "kernel": 9,
+        # activation checkpointing: null or "auto" (on when the plain step does not fit the device), true,
+        # false. The default is null, not "auto": a parameter's values must be of its default's kind
+        # (validate_params), and null is the one default that admits both a string and a bool.
+        "checkpoint": None,
+        "precision": "fp32",  # fp32 | bf16 (autocast; CUDA only)
+    }
     param_constraints = {
         **COMMON_CONSTRAINTS,
         "filters": [Interval(int, 1, None)],
         "disc_filters": [Interval(int, 1, None)],
         "kernel": [Interval(int, 1, None)],
+        "checkpoint": [None, Options("auto", True, False)],
+        "precision": [Options("fp32", "bf16")],
     }
     check_params: ClassVar[Mapping[str, Any]] = {**SMALL_CHECK, "filters": 4, "disc_filters": 4}
     MIN_FEATURES = 16  # the U-Net's four poolings by 2
@@ -288,7 +316,13 @@ class OmiTransCNN(_ConditionalGAN):
         # Decided here, in the process and on the device that would train, not in ``skip_reason``:
         # the memory is the worker's machine's, and one translator that does not fit must not refuse
         # the whole experiment. The run is tagged not-applicable with this reason.
-        reason = self.memory_reason(train.n_samples, train.b.shape[1], train.a.shape[1], context.device)
+        device = str(context.device)
+        if self.params["precision"] == "bf16" and not device.startswith("cuda"):
+            raise NotApplicable(
+                f"omitrans_cnn with precision bf16 trains under CUDA autocast and this fit runs on {device}: "
+                "use precision: fp32 here"
+            )
+        self.checkpoint_, reason = self.plan_memory(train.n_samples, train.b.shape[1], train.a.shape[1], device)
         if reason:
             raise NotApplicable(reason)
         super().fit(train, val, context)
@@ -296,14 +330,32 @@ class OmiTransCNN(_ConditionalGAN):
 
     def memory_reason(self, n_train: int, n_in: int, n_out: int, device: str) -> str | None:
         """Why one training step at ``batch_size`` cannot fit the memory ``device`` has available (an
-        estimate from the shapes, plugins/_memory.py), or None when it fits."""
-        estimate = step_memory(lambda: self.make_networks(n_in, n_out), n_train, n_in, n_out)
-        return memory_reason(self.name, estimate, self.params["batch_size"], device, available_bytes(device))
+        estimate from the shapes, plugins/_memory.py, checkpointed as ``checkpoint`` says), or None."""
+        return self.plan_memory(n_train, n_in, n_out, device)[1]
+
+    def plan_memory(self, n_train: int, n_in: int, n_out: int, device: str) -> tuple[bool, str | None]:
+        """Whether to checkpoint, and why even that step does not fit (None when it does): under
+        ``checkpoint: null`` or ``auto``, on exactly when the plain step's estimate exceeds the available memory."""
+        mode, batch, available = self.params["checkpoint"], self.params["batch_size"], available_bytes(device)
+
+        def estimate(checkpoint: bool) -> Any:
+            return step_memory(lambda: self.make_networks(n_in, n_out), n_train, n_in, n_out, checkpoint)
+
+        if mode is not True:
+            plain = estimate(False)
+            reason = memory_reason(self.name, plain, batch, device, available)
+            if reason is None or mode is False:
+                if reason is not None:
+                    reason += f"; with checkpoint: true about {estimate(True).total(batch) / 1024**3:.1f} GiB"
+                return False, reason
+        return True, memory_reason(self.name, estimate(True), batch, device, available, checkpointed=True)
 
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
         p = self.params
         gen = UNetGenerator(n_in, n_out, p["filters"], p["kernel"], p["dropout"])
         disc = CNNDiscriminator(n_out, n_in, p["disc_filters"], p["kernel"], p["dropout"])
+        # set by ``fit`` (plan_memory); a loaded model only predicts, which never checkpoints
+        gen.checkpointing = disc.checkpointing = getattr(self, "checkpoint_", False)
         return gen, disc
 
 

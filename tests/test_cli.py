@@ -1,5 +1,7 @@
 """End to end through the CLI, with a real MLflow SQLite store in a temporary directory."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,8 @@ from omibench.store import TAG
 from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
-from .test_plugins import MEAN_PLUGIN
+
+MEAN_PLUGIN = Path(__file__).parent / "fixtures" / "plugins" / "training_mean" / "training_mean.py"
 
 
 def invoke(*args):
@@ -93,7 +96,7 @@ def test_leaderboard_formats(write_config, store):
 def test_local_plugin_runs_through_the_cli(write_config, store, tmp_path):
     plugdir = tmp_path / "myplugins"
     plugdir.mkdir()
-    (plugdir / "mean.py").write_text(MEAN_PLUGIN)
+    (plugdir / "mean.py").write_text(MEAN_PLUGIN.read_text())
     listed = invoke("plugins", "--plugins-dir", plugdir)
     assert "training_mean" in listed.output and "mean.py" in listed.output
     cfg = write_config(small_experiment(translators=[{"name": "training_mean"}], plugins_dir=str(plugdir)))

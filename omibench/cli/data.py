@@ -43,7 +43,7 @@ def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Pa
     click.echo(f"dataset {p.train.name}: {n} paired samples, content hash {p.dataset_hash}")
     click.echo(
         f"split {p.split.hash}: {p.train.n_samples} train / {p.val.n_samples} val / {p.test.n_samples} test "
-        f"(saved in {p.split.save(store_dir / 'splits' / f'{p.split.hash}.json')})"
+        f"(saved in {p.save_splits(store_dir)[0]})"
     )
     click.echo(
         f"B: {p.train.b.shape[1]} features (first {', '.join(map(str, p.train.b_features[:3]))}), "
@@ -60,7 +60,7 @@ def data_prepare(config: Path, overrides: tuple[str, ...], plugin_dirs: tuple[Pa
             lab for lab in (p.train.labels if p.train.labels is not None else []) if lab is not None
         )
         click.echo(f"labels (train): {dict(sorted(counts.items()))}")
-    click.echo(f"cache: {store_dir / 'cache'}")
+    click.echo(f"cache: {p.cache_dir}")
 
 
 @click.command(epilog=example("omibench translate <run id> --input new_methylation.csv --output predicted.h5ad"))

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import Literal, cast
 
 import click
 
 from omibench.cli._common import echo_err, example, store_option, uri_option, user_errors
-
-if TYPE_CHECKING:
-    from omibench.report.cohorts import CrossCohort
-    from omibench.report.document import Report
 
 __all__ = ["leaderboard", "report", "ui"]
 
@@ -133,13 +129,13 @@ def report(
         metric=metric,
     )
     if len(experiments) > 1:  # the report across experiments
-        cross = cast("CrossCohort", result.report)
+        cross = cast("api.CrossCohort", result.report)
         click.echo(
             f"report: {result.html} and {result.markdown} ({len(cross.ranks)} translators ranked over "
             f"{len(cross.cohorts)} experiments)"
         )
         return
-    built = cast("Report", result.report)
+    built = cast("api.Report", result.report)
     click.echo(
         f"report: {result.html} and {result.markdown} ({len(built.table1)} translators, {len(built.figures)} figures)"
     )

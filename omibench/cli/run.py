@@ -138,7 +138,9 @@ def run(
     show_default=True,
     help="Optuna pruner that stops unpromising trials early (translators reporting per epoch).",
 )
-@click.option("--storage", default=None, help="Optuna storage URL or journal file (default: <store>/optuna.journal).")
+@click.option(
+    "--storage", default=None, help="Optuna storage URL or journal file (default: the store folder's journal file)."
+)
 @click.option(
     "--export",
     "export",

@@ -265,8 +265,8 @@ def check_chosen(cls: type[Translator]) -> str:
 def check_save_load_round_trip(cls: type[Translator]) -> str:
     model, pred = _fitted(cls)
     with tempfile.TemporaryDirectory() as tmp:
-        model.save(Path(tmp) / "model")
-        loaded = cls.load(Path(tmp) / "model")
+        model.save(Path(tmp) / "saved")
+        loaded = cls.load(Path(tmp) / "saved")
         again = _predict(loaded, _cohort().test)
     np.testing.assert_allclose(again, pred, rtol=1e-5, atol=1e-6, err_msg="loaded model predicts differently")
     return "identical predictions after load"
@@ -276,7 +276,7 @@ def check_load_rejects_garbled_file(cls: type[Translator]) -> str:
     """A garbled ``translator.json`` is a one-line OmibenchError naming the file, not a traceback."""
     model, _ = _fitted(cls)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "model"
+        folder = Path(tmp) / "saved"
         model.save(folder)
         (folder / "translator.json").write_text('{"translator": ')
         try:

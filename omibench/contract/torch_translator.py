@@ -26,7 +26,7 @@ import torch
 from omibench.contract.constraints import Interval, Options
 from omibench.contract.translator import Chosen, FitContext, ParamConstraints, Translator, read_model_meta
 from omibench.data.paired import PairedData
-from omibench.errors import PluginError
+from omibench.errors import PluginError, one_line
 
 __all__ = [
     "TorchTranslator",
@@ -275,7 +275,7 @@ class TorchTranslator(Translator):
             state = torch.load(io.BytesIO(weights.read_bytes()), weights_only=True, map_location="cpu")
             model.net.load_state_dict(state)
         except (OSError, RuntimeError, pickle.UnpicklingError, KeyError, ValueError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            first = one_line(exc, with_type=False)
             raise PluginError(
                 f"{weights}: cannot be loaded as {cls.name!r} weights ({first}): save the model again"
             ) from None

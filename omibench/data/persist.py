@@ -15,10 +15,10 @@ import numpy as np
 
 from omibench.data.steps import FeatureList, LocationOrder, MaxMissing, Step, Transform, Variance
 from omibench.errors import DataError
+from omibench.store.layout import PREPROCESS_JSON as JSON_FILE
+from omibench.store.layout import PREPROCESS_NPZ as NPZ_FILE
 
 __all__ = ["JSON_FILE", "NPZ_FILE", "save_preprocessor", "load_preprocessor"]
-
-JSON_FILE, NPZ_FILE = "preprocess.json", "preprocess.npz"
 FORMAT = "omibench.preprocess/1"
 _TRANSFORMS = ("log1p", "log2p1", "beta_to_m", "m_to_beta")
 

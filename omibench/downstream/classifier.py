@@ -32,6 +32,8 @@ import numpy as np
 
 __all__ = ["ClassifierSettings", "OmiEmbedClassifier"]
 
+_META_FILE, _WEIGHTS_FILE = "classifier.json", "classifier.pt"  # what save writes into its folder
+
 
 @dataclass(frozen=True)
 class ClassifierSettings:
@@ -193,15 +195,20 @@ class OmiEmbedClassifier:
             "lo": self.lo,
             "hi": self.hi,
         }
-        (path / "classifier.json").write_text(json.dumps(meta))
-        torch.save(self.net.state_dict(), path / "classifier.pt")
+        (path / _META_FILE).write_text(json.dumps(meta))
+        torch.save(self.net.state_dict(), path / _WEIGHTS_FILE)
+
+    @staticmethod
+    def saved_in(path: str | Path) -> bool:
+        """Whether folder ``path`` holds a saved classifier (its weights are written last)."""
+        return (Path(path) / _WEIGHTS_FILE).is_file()
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> OmiEmbedClassifier:
         import torch
 
         path = Path(path)
-        meta = json.loads((path / "classifier.json").read_text())
+        meta = json.loads((path / _META_FILE).read_text())
         s = meta["settings"]
         settings = ClassifierSettings(
             **{
@@ -213,7 +220,7 @@ class OmiEmbedClassifier:
         )
         model = cls(settings, meta["classes"], meta["features"], meta["lo"], meta["hi"])
         model.net = _Net(len(model.features), len(model.classes), settings)
-        model.net.load_state_dict(torch.load(path / "classifier.pt", map_location=device, weights_only=True))
+        model.net.load_state_dict(torch.load(path / _WEIGHTS_FILE, map_location=device, weights_only=True))
         model.net.to(device).eval()
         return model
 

@@ -27,10 +27,11 @@ import pandas as pd
 
 from omibench.config import canonical_hash
 from omibench.downstream.classifier import ClassifierSettings, OmiEmbedClassifier
+from omibench.metrics import catalogue
 from omibench.plots.paper import tsne_figure
 from omibench.run.preparation import Prepared
 from omibench.run.provenance import git_commit, package_versions
-from omibench.store import RunLevel, RunStatus, Store, Tags
+from omibench.store import RunLevel, RunStatus, Store, Tags, layout
 
 __all__ = ["Downstream", "LEVEL_REFERENCE", "REFERENCE_LABEL", "classification_scores", "setup_downstream"]
 
@@ -115,10 +116,10 @@ class Downstream:
         frame.insert(0, "predicted", [self.classifier.classes[i] for i in proba.argmax(axis=1)])
         frame.insert(0, "true", self.test_labels)
         frame.insert(0, "sample", self.test_ids)
-        frame.to_csv(out / "downstream_predictions.csv", index=False)
+        frame.to_csv(out / layout.DOWNSTREAM_PREDICTIONS_FILE, index=False)
         if self.tsne:
             tsne_figure(
-                out / "tsne.png",
+                out / layout.TSNE_FILE,
                 self.train_latent,
                 self.train_labels,
                 latent,
@@ -128,7 +129,7 @@ class Downstream:
                 seed=self.seed,
             )
         note = "; ".join(n for n in (self.note, note) if n)
-        return {f"downstream/{k}": v for k, v in scores.items()}, note
+        return {catalogue.DOWNSTREAM + k: v for k, v in scores.items()}, note
 
 
 def setup_downstream(
@@ -212,16 +213,16 @@ def _load_or_train(
     device: str,
     echo: Callable[[str], None],
 ) -> OmiEmbedClassifier:
-    cache = store.path / "cache" / "downstream" / key
+    cache = store.path / layout.CLASSIFIER_CACHE / key
     cache.parent.mkdir(parents=True, exist_ok=True)
-    if not (cache / "classifier.pt").is_file():
+    if not OmiEmbedClassifier.saved_in(cache):
         reference = store.finished_run(exp_id, key)
         if reference is not None:  # trained before, cache since deleted: the reference run holds it
             staging = Path(tempfile.mkdtemp(dir=cache.parent))
-            store.download(reference.run_id, "classifier", staging)
-            _publish(staging / "classifier", cache)
+            store.download(reference.run_id, layout.CLASSIFIER, staging)
+            _publish(staging / layout.CLASSIFIER, cache)
             shutil.rmtree(staging, ignore_errors=True)
-    if (cache / "classifier.pt").is_file():
+    if OmiEmbedClassifier.saved_in(cache):
         echo(f"    downstream classifier {key}: cached")
         return OmiEmbedClassifier.load(cache, device)
     train = prepared.train
@@ -280,11 +281,12 @@ def _reference_run(ds: Downstream, prepared: Prepared, store: Store, exp_id: str
     run_id = store.create_run(exp_id, REFERENCE_LABEL, tags)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            metrics, note = ds.score(prepared.test.a, Path(tmp) / "downstream", "real test data", kind="real")
-            ds.classifier.save(Path(tmp) / "classifier")
+            metrics, note = ds.score(prepared.test.a, Path(tmp) / layout.DOWNSTREAM, "real test data", kind="real")
+            saved = Path(tmp) / layout.CLASSIFIER
+            ds.classifier.save(saved)
             # for Fig. 9 (`omibench translate --labels`): the real training set's place in the latent space
-            np.save(Path(tmp) / "classifier" / "train_latent.npy", ds.train_latent)
-            (Path(tmp) / "classifier" / "train_labels.txt").write_text("\n".join(ds.train_labels))
+            np.save(saved / layout.CLASSIFIER_TRAIN_LATENT, ds.train_latent)
+            (saved / layout.CLASSIFIER_TRAIN_LABELS).write_text("\n".join(ds.train_labels))
             store.log_params(
                 run_id,
                 {

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["METRIC_NAMES", "LOWER_IS_BETTER", "Scores", "score"]
+__all__ = ["METRIC_NAMES", "Scores", "score"]
 
 METRIC_NAMES: tuple[str, ...] = (
     "mse",
@@ -43,7 +43,6 @@ METRIC_NAMES: tuple[str, ...] = (
     "count_r2_featurewise_gt_0.3",
     "pct_r2_featurewise_gt_0.3",
 )
-LOWER_IS_BETTER = frozenset({"mse", "rmse", "mean_ae", "median_ae"})
 R2_THRESHOLD = 0.3
 # relative range under which values count as one constant value: float32 (the data's dtype) resolves
 # 2**-23 ~ 1.2e-7 of a value, so values a few units in the last place apart (one constant that went

@@ -36,7 +36,7 @@ from omibench.stats.ranks import (
 
 __all__ = ["PAIRED_METRICS", "CohortStats", "CrossCohort", "cohort_stats", "cross_cohort"]
 
-PAIRED_METRICS = ("median_r2_featurewise", "mse", "downstream/accuracy", "downstream/f1")
+PAIRED_METRICS = ("median_r2_featurewise", "mse", catalogue.DOWNSTREAM + "accuracy", catalogue.DOWNSTREAM + "f1")
 REVERSE_SUFFIX = "_reverse"  # how `direction: both` names the expression -> methylation experiment
 
 

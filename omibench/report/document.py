@@ -28,16 +28,16 @@ from omibench.report.cohorts import CohortStats, CrossCohort, cohort_stats
 from omibench.report.pages import Section, write_pages
 from omibench.results import ResultSet, analysis
 from omibench.results.artifacts import artifact, first_job
-from omibench.store import RunLevel, Store, Tags, report_experiment
+from omibench.store import RunLevel, Store, Tags, layout, report_experiment
 
 __all__ = ["Report", "build_report", "default_out", "log_report", "write_cross_report", "write_report"]
 
 _RUN_FIGURES = (
-    ("results/r2_histograms.png", "R² histograms (Figs 6, 7)"),
-    ("results/top_genes_scatter.png", "best-predicted genes, real vs predicted (supp. Fig. 5)"),
-    ("downstream/tsne.png", "classifier latent space, real training + translated test (Fig. 8)"),
+    (layout.R2_HISTOGRAMS, "R² histograms (Figs 6, 7)"),
+    (layout.TOP_GENES_SCATTER, "best-predicted genes, real vs predicted (supp. Fig. 5)"),
+    (layout.TSNE, "classifier latent space, real training + translated test (Fig. 8)"),
 )
-_R2_PER_GENE = "results/r2_per_gene.csv"
+_ACCURACY, _F1 = catalogue.DOWNSTREAM + "accuracy", catalogue.DOWNSTREAM + "f1"
 
 
 @dataclass
@@ -86,28 +86,28 @@ def build_report(
     first_runs = {r.label: first_job(store, r.run_id) for r in results}
     r2 = {}
     for label, run_id in first_runs.items():
-        data = artifact(store, run_id, _R2_PER_GENE)
+        data = artifact(store, run_id, layout.R2_PER_GENE)
         if data is not None:
             r2[label] = pd.read_csv(io.BytesIO(data))["r2"].to_numpy()
     down = {
-        r.label: {"accuracy": r.values["downstream/accuracy"], "f1": r.values.get("downstream/f1", {})}
+        r.label: {"accuracy": r.values[_ACCURACY], "f1": r.values.get(_F1, {})}
         for r in results
-        if r.values.get("downstream/accuracy")
+        if r.values.get(_ACCURACY)
     }
     scores = {
         label: {name: float(sum(v.values()) / len(v)) if v else float("nan") for name, v in per.items()}
         for label, per in down.items()
     }
-    if results.reference.get("downstream/accuracy") is not None:
+    if results.reference.get(_ACCURACY) is not None:
         ref = results.reference
-        scores[results.reference_label] = {"accuracy": ref["downstream/accuracy"], "f1": ref.get("downstream/f1", 0.0)}
+        scores[results.reference_label] = {"accuracy": ref[_ACCURACY], "f1": ref.get(_F1, 0.0)}
     if r2:
         with tempfile.TemporaryDirectory() as tmp:
             comparison_figure(Path(tmp) / "c.png", r2, scores or None)
             caption = "all translators: featurewise R² and downstream scores"
             report.figures.append(("comparison", caption, (Path(tmp) / "c.png").read_bytes()))
     if results.reference_run is not None:
-        png = artifact(store, results.reference_run, "downstream/tsne.png")
+        png = artifact(store, results.reference_run, layout.TSNE)
         if png:
             caption = "classifier latent space, real training + real test"
             report.figures.append((results.reference_label, caption, png))
@@ -220,6 +220,6 @@ def log_report(store: Store, report: Report, out: Path) -> str:
     run_id = store.create_run(
         exp_id, f"report {report.split_hash}", Tags(level=RunLevel.REPORT, split_hash=report.split_hash)
     )
-    store.log_artifacts(run_id, out, "report")
+    store.log_artifacts(run_id, out, layout.REPORT)
     store.end_run(run_id)
     return run_id

@@ -29,8 +29,8 @@ DEFAULT_COLUMNS = (
     "median_r2_featurewise",
     "mse",
     "mean_r2_samplewise",
-    "downstream/accuracy",
-    "downstream/f1",
+    catalogue.DOWNSTREAM + "accuracy",
+    catalogue.DOWNSTREAM + "f1",
     "fit_time_s",
 )
 

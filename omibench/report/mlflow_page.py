@@ -15,18 +15,17 @@ from dataclasses import dataclass
 
 from omibench.metrics import catalogue
 from omibench.report import tables
+from omibench.report.leaderboard import DEFAULT_COLUMNS
 from omibench.results import ResultSet, analysis, current, from_summaries
 from omibench.store import Run, RunLevel, RunStatus, Store, Tags
-from omibench.store.base import BOARD_FILTER, VIEW_TAG
+from omibench.store.schema import BOARD_CURRENT, BOARD_FILTER, BOARD_SORT_TAG, BOARD_SUPERSEDED, VIEW_TAG
 
 __all__ = ["Board", "board_markdown", "leaderboard_url", "refresh"]
 
-URL_TAG = "omibench.board_sort"  # experiment tag: the metric the page was last ranked by
 VIEW_KEY = "omibench-leaderboard"  # the MLflow UI view the printed URL opens
-# columns the page shows besides the ranking metric (the full tables are in the description)
-PAGE_METRICS = ("median_r2_featurewise", "mse", "mean_r2_samplewise", "downstream/accuracy", "downstream/f1")
-CURRENT = "current"
-SUPERSEDED = "superseded"
+# columns the page shows after the ranking metric, those of ``omibench leaderboard`` (the full
+# tables are in the description)
+PAGE_METRICS = DEFAULT_COLUMNS
 
 
 @dataclass
@@ -92,10 +91,10 @@ def refresh(store: Store, experiment: str, split_hash: str, sort: str) -> Board 
     on_split = [r for r in summaries if r.tags.split_hash == split_hash]
     chosen = {r.run_id for group in current(on_split).values() for r in group}
     for run in summaries:
-        if run.run_id in chosen and run.tags.board != CURRENT:
-            store.set_tags(run.run_id, Tags(board=CURRENT))
-        elif run.run_id not in chosen and run.tags.board == CURRENT:  # untagged runs are not on the page anyway
-            store.set_tags(run.run_id, Tags(board=SUPERSEDED))
+        if run.run_id in chosen and run.tags.board != BOARD_CURRENT:
+            store.set_tags(run.run_id, Tags(board=BOARD_CURRENT))
+        elif run.run_id not in chosen and run.tags.board == BOARD_CURRENT:  # untagged runs are not on the page anyway
+            store.set_tags(run.run_id, Tags(board=BOARD_SUPERSEDED))
     if not chosen:
         return None
     results = from_summaries(store, on_split, experiment)
@@ -106,12 +105,11 @@ def refresh(store: Store, experiment: str, split_hash: str, sort: str) -> Board 
     store.set_experiment_note(exp_id, text)
     for run in runs:
         store.set_run_note(run.run_id, text)
-    logged = {k for r in runs for k in r.metrics}
-    keys = [catalogue.key(m) for m in (sort, *PAGE_METRICS, "fit_time_s")]
-    shown = [k for k in dict.fromkeys(keys) if k in logged]
+    logged = set(results.metrics())
+    shown = [catalogue.key(m) for m in dict.fromkeys((catalogue.short_name(sort), *PAGE_METRICS)) if m in logged]
     ascending = catalogue.is_lower_better(sort)
     store.set_ui_view(exp_id, VIEW_KEY, catalogue.key(sort), ascending, shown, BOARD_FILTER)
-    store.set_experiment_tags(exp_id, {URL_TAG: sort})
+    store.set_experiment_tags(exp_id, {BOARD_SORT_TAG: sort})
     return Board(exp_id, runs, text, store.ui_view_url(exp_id, VIEW_KEY))
 
 
@@ -131,7 +129,7 @@ def leaderboard_url(store: Store, experiment: str | None = None, port: int = 500
         if experiment is not None and name != experiment:
             continue
         exp_id = store.experiment_id(name, create=False)
-        sort = store.experiment_tags(exp_id).get(URL_TAG) if exp_id else None
+        sort = store.experiment_tags(exp_id).get(BOARD_SORT_TAG) if exp_id else None
         if exp_id is not None and sort:
             pages.append((name, _url(store, exp_id, sort, port)))
     return pages

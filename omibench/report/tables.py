@@ -87,7 +87,8 @@ def metric_table(
     """Table 1 (``metrics`` = the nine) or Table 3 (``downstream/*``): one row per translator ordered
     by the ranking on ``sort``, ``mean ± sd`` cells (:func:`cell_meaning`), the skill score on ``sort``
     where it exists (``skill``), and with ``reference`` Table 3's "original data" row first. ``run_ids``
-    adds each row's short run id; ``provenance`` its config hash, split hash and full run id."""
+    adds each row's short run id; ``provenance`` whether it was tuned (``omibench run --tuned``), its
+    config hash, split hash and full run id."""
     ranking = analysis.ranking(results, sort)
     skills = analysis.skill(results, sort)
     rows: list[dict[str, object]] = []
@@ -106,7 +107,12 @@ def metric_table(
                 score.mean if score else None, bool(score and score.below_control)
             )
         if provenance:
-            row.update(config=res.config_hash or "", split=res.split_hash or "", run=res.run_id)
+            row.update(
+                tuned="yes" if res.tuned else "no",
+                config=res.config_hash or "",
+                split=res.split_hash or "",
+                run=res.run_id,
+            )
         elif run_ids:
             row["run"] = res.run_id[:8]
         rows.append(row)

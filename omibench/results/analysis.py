@@ -26,7 +26,7 @@ from typing import Literal
 from omibench.metrics import catalogue
 from omibench.results.load import ResultSet, TranslatorResult
 from omibench.stats import Interval, PairedComparison, mean_interval, paired_comparison
-from omibench.stats.skill import SkillSummary, best_anchor, skill_score, summarise_skill
+from omibench.stats.skill import SkillSummary, skill_over_splits, summarise_skill
 
 __all__ = [
     "IntervalKind",
@@ -172,18 +172,13 @@ def skill(results: ResultSet, metric: str) -> SkillTable:
         out.notes.append("no skill score: no anchoring control (train_mean, class_mean) was run")
         return out
     lower = catalogue.is_lower_better(metric)
+    controls = {a.label: a.values[metric] for a in anchors}
     reasons: set[str] = set()
     for res in results.translators:
-        per_split = []
-        for split, value in res.values.get(metric, {}).items():
-            refs = [a.values[metric][split] for a in anchors if split in a.values[metric]]
-            if not refs:
-                continue
-            score = skill_score(value, best_anchor(refs, lower_is_better=lower), ideal)
-            per_split.append(score)
-            if score.degenerate:
-                reasons.add(score.degenerate)
-        if per_split:
-            out.scores[res.label] = summarise_skill(per_split)
+        if not res.values.get(metric):
+            continue
+        per_split = skill_over_splits(res.values[metric], controls, ideal=ideal, lower_is_better=lower)
+        out.scores[res.label] = summarise_skill(per_split)
+        reasons |= {s.degenerate for s in per_split.values() if s.degenerate}
     out.notes += sorted(f"skill undefined on some splits: {r}" for r in reasons)
     return out

@@ -11,6 +11,7 @@ from omibench.data.paired import PairedData
 from omibench.metrics.reconstruction import R2_THRESHOLD, Scores
 from omibench.plots.paper import r2_histograms, top_gene_scatter
 from omibench.results.artifacts import read_predictions
+from omibench.store import layout
 
 __all__ = ["read_predictions", "write_run_artifacts"]
 
@@ -28,7 +29,7 @@ def write_run_artifacts(
     frame = pd.DataFrame(
         prediction.T, index=pd.Index(test.a_features.astype(str), name="gene"), columns=test.sample_ids.astype(str)
     )
-    frame.to_parquet(out / "predictions_test.parquet")
+    frame.to_parquet(out / layout.PREDICTIONS_FILE)
     pd.DataFrame(
         {
             "gene": test.a_features.astype(str),
@@ -36,16 +37,16 @@ def write_run_artifacts(
             "true_mean": test.a.mean(axis=0),
             "true_std": test.a.std(axis=0),
         }
-    ).to_csv(out / "r2_per_gene.csv", index=False)
+    ).to_csv(out / layout.R2_PER_GENE_FILE, index=False)
     pd.DataFrame({"sample": test.sample_ids.astype(str), "r2": scores.r2_samplewise}).to_csv(
-        out / "r2_per_sample.csv", index=False
+        out / layout.R2_PER_SAMPLE_FILE, index=False
     )
     if not figures:
         return
-    r2_histograms(out / "r2_histograms.png", scores.r2_samplewise, scores.r2_featurewise, R2_THRESHOLD)
+    r2_histograms(out / layout.R2_HISTOGRAMS_FILE, scores.r2_samplewise, scores.r2_featurewise, R2_THRESHOLD)
     if top_genes:
         top_gene_scatter(
-            out / "top_genes_scatter.png",
+            out / layout.TOP_GENES_SCATTER_FILE,
             test.a,
             prediction,
             list(test.a_features.astype(str)),

@@ -18,11 +18,12 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from omibench.errors import ConfigError, PluginError
+from omibench.metrics import catalogue
 from omibench.metrics.extra import correlation_panel, within_type_r2
 from omibench.metrics.reconstruction import Scores, score
 from omibench.run.resources import ResourceMeter
@@ -164,10 +165,16 @@ def _fit_and_score(
 
 
 def _split_metrics(
-    prefix: str, part: PairedData, pred: np.ndarray, scores: Scores, extra: tuple[str, ...], notes: list[str]
+    prefix: Literal["test", "val"],
+    part: PairedData,
+    pred: np.ndarray,
+    scores: Scores,
+    extra: tuple[str, ...],
+    notes: list[str],
 ) -> dict[str, float]:
-    """The nine metrics of one split, its within-type R² where it has labels, and the opted-in extras."""
-    out = {f"{prefix}/{k}": v for k, v in scores.summary.items()}
+    """The nine metrics of one split, its within-type R² where it has labels, and the opted-in extras,
+    under the split's keys (:func:`omibench.metrics.catalogue.key`)."""
+    out = {catalogue.key(k, prefix): v for k, v in scores.summary.items()}
     if part.has_labels:
         assert part.labels is not None
         within = within_type_r2(part.a, pred, part.labels, min_class_size=WITHIN_TYPE_MIN_CLASS)
@@ -177,9 +184,9 @@ def _split_metrics(
                 f"{prefix}: within-type R² skips classes with fewer than {WITHIN_TYPE_MIN_CLASS} samples: {named}"
             )
         if math.isfinite(within.summary):
-            out[f"{prefix}/{WITHIN_TYPE_METRIC}"] = within.summary
+            out[catalogue.key(WITHIN_TYPE_METRIC, prefix)] = within.summary
     if "correlation" in extra:
         panel = correlation_panel(part.a, pred)
         panel.pop("n_nonfinite_predictions")  # always 0: predictions are checked finite above
-        out.update({f"{prefix}/{k}": v for k, v in panel.items()})
+        out.update({catalogue.key(k, prefix): v for k, v in panel.items()})
     return out

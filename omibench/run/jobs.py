@@ -28,8 +28,8 @@ from omibench.run.artifacts import write_run_artifacts
 from omibench.run.executors.spec import FAILED, FINISHED, JobResult, JobSpec, Reporter
 from omibench.run.faults import fault_point
 from omibench.run.fitting import FitScore, fit_and_score
-from omibench.run.records import CHOSEN_FILE
 from omibench.run.translate import save_preprocessing
+from omibench.store import layout
 
 if TYPE_CHECKING:
     from omibench.run.preparation import PlannedTranslator, Prepared
@@ -68,24 +68,24 @@ def execute_job(
             if prepared.config.refit == "train+val":
                 fitted, chosen = _refit(plan.cls, spec.params, fitted.model, prepared, context, chosen)
             out = Path(spec.out_dir)
-            (out / "results").mkdir(parents=True, exist_ok=True)
-            (out / CHOSEN_FILE).write_text(json.dumps(chosen, default=str))
+            (out / layout.RESULTS).mkdir(parents=True, exist_ok=True)
+            (out / layout.CHOSEN).write_text(json.dumps(chosen, default=str))
             fitted.metrics.update(chosen_metrics(chosen))
             assert fitted.test is not None and fitted.test_pred is not None
             # pictures of the first outer split only (the one the report and the UI show): drawing them
             # costs more than fitting most translators, and ten copies of a histogram add nothing
             write_run_artifacts(
-                out / "results",
+                out / layout.RESULTS,
                 prepared.test,
                 fitted.test_pred,
                 fitted.test,
                 prepared.config.downstream.top_genes,
                 figures=index == 0,
             )
-            fitted.model.save(out / "model")
+            fitted.model.save(out / layout.MODEL)
             if prepared.preprocessor is not None:
                 save_preprocessing(
-                    out / "model", prepared.preprocessor, prepared.train.b_features, prepared.train.a_features
+                    out / layout.MODEL, prepared.preprocessor, prepared.train.b_features, prepared.train.a_features
                 )
     except KeyboardInterrupt as exc:
         if _interrupts.real():
@@ -128,7 +128,7 @@ def _refit(
     pins = model.refit_params()
     if pins is None:
         raise RuntimeError(f"translator {cls.name} cannot refit (refit_params() is None)")
-    both = concat_parts(prepared.train, prepared.val)
+    both = PairedData.concat(prepared.train, prepared.val)
     refitted = fit_and_score(cls, {**params, **pins}, both, prepared.val, context, prepared.test)
     return refitted, {**chosen, **{f"refit.{k}": _flat(v) for k, v in pins.items()}}
 
@@ -138,22 +138,6 @@ def _flat(value: Any) -> str | float:
         float(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool)
         else json.dumps(value, default=str)
-    )
-
-
-def concat_parts(first: PairedData, second: PairedData) -> PairedData:
-    """Two preprocessed parts of one split stacked (rows of ``first``, then ``second``)."""
-    labels = None
-    if first.labels is not None and second.labels is not None:
-        labels = np.concatenate([first.labels, second.labels])
-    return PairedData(
-        b=np.concatenate([first.b, second.b]),
-        a=np.concatenate([first.a, second.a]),
-        sample_ids=np.concatenate([first.sample_ids, second.sample_ids]),
-        b_features=first.b_features,
-        a_features=first.a_features,
-        labels=labels,
-        name=first.name,
     )
 
 
@@ -241,7 +225,7 @@ def _plan(prepared: Prepared, label: str) -> PlannedTranslator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Worker entry point: run the spec file, write result.json beside its artifacts. SIGTERM (the
+    """Worker entry point: run the spec file, write its result beside its artifacts. SIGTERM (the
     driver stopped the job, or died) removes the job's folder."""
     from omibench.run.executors._children import remove_on_term
 
@@ -250,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     remove_on_term(spec.out_dir)
     result = run_spec(spec)
     Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
-    (Path(spec.out_dir) / "result.json").write_text(result.to_json())
+    (Path(spec.out_dir) / layout.JOB_RESULT).write_text(result.to_json())
     return 0
 
 

@@ -30,6 +30,7 @@ from omibench.data.steps import build_steps
 from omibench.data.xena import Streamed, can_stream, prepare_streamed
 from omibench.errors import ConfigError, DataError, PluginError
 from omibench.run.code_identity import code_identity
+from omibench.store import layout
 
 __all__ = ["Prepared", "PlannedTranslator", "for_split", "prepare", "with_params"]
 
@@ -76,10 +77,15 @@ class Prepared:
     grouped_by: str | None = None  # the grouping the split was drawn with (``group_by: auto`` resolved)
     # TCGA barcodes: the (first) split's test samples that share a patient with a training/validation sample
     leaky_test_samples: tuple[str, ...] | None = None
+    cache_dir: Path | None = None  # the data cache it was prepared through, if any
 
     @property
     def splits(self) -> tuple[Split, ...]:
         return self.outer or (self.split,)
+
+    def save_splits(self, store: Path) -> list[Path]:
+        """Write every outer split into the store folder ``store``; their files, in order."""
+        return [s.save(layout.split_file(store, s.hash)) for s in self.splits]
 
 
 def for_split(prepared: Prepared, index: int) -> Prepared:
@@ -243,6 +249,7 @@ def prepare(config: ExperimentConfig, registry: Registry, cache_dir: Path | None
         controls_left_out=tuple(left_out),
         grouped_by=grouped_by,
         leaky_test_samples=leaky,
+        cache_dir=Path(cache_dir) if cache_dir is not None else None,
     )
 
 

@@ -1,7 +1,9 @@
 """Log the leaderboard's translators as MLflow pyfunc models (``mlflow models predict``, the registry).
 
 Runs after ``omibench run`` on the current summary runs that have no pyfunc model yet; a
-multi-seed summary gets its first seed's model (as ``omibench translate RUN_ID`` does).
+multi-seed summary gets its first seed's model (as ``omibench translate RUN_ID`` does). What a
+logged model does when MLflow loads it (:func:`load_model_folder`, :func:`predict_frame`) is here
+too; :class:`omibench.store.pyfunc.TranslatorModel` calls it.
 """
 
 from __future__ import annotations
@@ -11,10 +13,38 @@ import time
 from collections.abc import Callable, Iterable
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from omibench.store import Run, Store, Tags
+from omibench.store import Run, Store, Tags, layout
 
-__all__ = ["log_pyfunc_models", "requirements"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from omibench.run.translate import Trained
+
+__all__ = ["load_model_folder", "log_pyfunc_models", "predict_frame", "requirements"]
+
+
+def load_model_folder(path: str) -> Trained:
+    """A logged pyfunc model's translator and preprocessing, from its model folder (every plugin
+    that registers translators is loaded: the folder names its translator)."""
+    from omibench.contract.registry import load_registry
+    from omibench.run.translate import load_trained
+
+    return load_trained(path, load_registry([]))
+
+
+def predict_frame(trained: Trained, model_input: pd.DataFrame) -> pd.DataFrame:
+    """A pyfunc model's prediction: methylation (samples in rows) -> expression (genes as columns)."""
+    import pandas as pd
+
+    from omibench.run.translate import translate_frame
+
+    frame = pd.DataFrame(model_input)
+    if "sample" in frame.columns:  # a CSV read by `mlflow models predict` keeps the id column
+        frame = frame.set_index("sample")
+    pred, _ = translate_frame(trained, frame, "pyfunc input")
+    return pred
 
 
 def requirements() -> list[str]:
@@ -36,8 +66,7 @@ def requirements() -> list[str]:
 
 def log_pyfunc_models(store: Store, runs: Iterable[Run], echo: Callable[[str], None] = lambda _: None) -> float:
     """Log each run's model as a pyfunc model (skipping runs that have one); return the seconds spent."""
-    log = getattr(store, "log_pyfunc", None)
-    if log is None:  # a store without MLflow models (the in-memory test store)
+    if not store.supports_pyfunc:  # a store without MLflow models (the in-memory test store)
         return 0.0
     start = time.perf_counter()
     reqs = requirements()
@@ -47,10 +76,10 @@ def log_pyfunc_models(store: Store, runs: Iterable[Run], echo: Callable[[str], N
         source = (store.seed_runs(run.run_id) or [run])[0]
         with tempfile.TemporaryDirectory(prefix="omibench-pyfunc-") as tmp:
             try:
-                folder = store.download(source.run_id, "model", Path(tmp))
+                folder = store.download(source.run_id, layout.MODEL, Path(tmp))
             except FileNotFoundError:
                 continue
-            uri = log(run.run_id, folder, reqs)
+            uri = store.log_pyfunc(run.run_id, folder, reqs)
         store.set_tags(run.run_id, Tags(pyfunc=uri))
         echo(f"omibench: {run.label}: MLflow model {uri}")
     return time.perf_counter() - start

@@ -23,7 +23,7 @@ from omibench.metrics.catalogue import result_metrics
 from omibench.run.executors.spec import JobResult
 from omibench.run.preparation import PlannedTranslator, Prepared
 from omibench.run.provenance import git_commit, package_versions
-from omibench.store import RunLevel, RunStatus, Store, Tags, control_tag, owner_id
+from omibench.store import RunLevel, RunStatus, Store, Tags, control_tag, layout, owner_id
 
 __all__ = [
     "Entry",
@@ -162,10 +162,6 @@ class Entry:
         self.job_runs[job] = run_id
         return run_id
 
-    def seed_run(self, seed: int) -> str:
-        """The run of ``seed`` on the first outer split (kept for callers of the one-split API)."""
-        return self.job_run((0, seed))
-
     def open_runs(self) -> list[str]:
         """Runs this process opened that are not closed yet (job runs, then the summary)."""
         runs = [r for j, r in self.job_runs.items() if j not in self.returned and r != self.parent]
@@ -282,22 +278,19 @@ def _new_summary(
         },
     )
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "config.yaml").write_text(yaml.safe_dump(prepared.config.model_dump(mode="json"), sort_keys=False))
+        (Path(tmp) / layout.CONFIG).write_text(yaml.safe_dump(prepared.config.model_dump(mode="json"), sort_keys=False))
         store.log_artifacts(parent, tmp)
     for split_file in [split_files] if isinstance(split_files, Path) else split_files:
-        store.log_artifact(parent, split_file, "split")
+        store.log_artifact(parent, split_file, layout.SPLIT)
     return parent
-
-
-CHOSEN_FILE = "results/chosen.json"
 
 
 def read_chosen(result: JobResult) -> dict[str, str | float]:
     """The settings a finished job's translator chose on validation (``chosen()``), as it wrote them."""
-    if CHOSEN_FILE in result.files:
-        text = result.files[CHOSEN_FILE].decode()
-    elif result.out_dir and (Path(result.out_dir) / CHOSEN_FILE).is_file():
-        text = (Path(result.out_dir) / CHOSEN_FILE).read_text()
+    if layout.CHOSEN in result.files:
+        text = result.files[layout.CHOSEN].decode()
+    elif result.out_dir and (Path(result.out_dir) / layout.CHOSEN).is_file():
+        text = (Path(result.out_dir) / layout.CHOSEN).read_text()
     else:
         return {}
     raw = json.loads(text)
@@ -323,7 +316,7 @@ def record_result(
         store.log_metrics(run_id, values, step=step)
     with tempfile.TemporaryDirectory() as tmp:
         if result.status != RunStatus.FINISHED.value:
-            (Path(tmp) / "traceback.txt").write_text(result.traceback or result.error)
+            (Path(tmp) / layout.TRACEBACK).write_text(result.traceback or result.error)
             store.log_artifacts(run_id, tmp)
             store.set_tags(run_id, Tags(failure_kind=result.failure_kind or "error"))
             store.end_run(run_id, RunStatus.FAILED, error=result.error or "failed")
@@ -353,12 +346,9 @@ def record_result(
 
 
 def _log_job_dir(store: Store, run_id: str, path: Path) -> None:
-    for sub in ("results", "model"):
+    for sub in (layout.RESULTS, layout.MODEL):
         if (path / sub).is_dir():
             store.log_artifacts(run_id, path / sub, sub)
-
-
-PREDICTIONS_FILE = "results/predictions_test.parquet"
 
 
 def _log_anndata_twin(store: Store, run_id: str, job_dir: Path, labels: Mapping[str, object] | None) -> None:
@@ -367,7 +357,7 @@ def _log_anndata_twin(store: Store, run_id: str, job_dir: Path, labels: Mapping[
     Nothing without anndata (the ``scverse`` extra) or without predictions."""
     import importlib.util
 
-    source = job_dir / PREDICTIONS_FILE
+    source = job_dir / layout.PREDICTIONS
     if importlib.util.find_spec("anndata") is None or not source.is_file():
         return
     import pandas as pd
@@ -381,9 +371,9 @@ def _log_anndata_twin(store: Store, run_id: str, job_dir: Path, labels: Mapping[
         obs = pd.DataFrame({"label": [labels.get(str(s)) for s in frame.index]}, index=frame.index.astype(str))
         obs["label"] = obs["label"].astype("category")
     with tempfile.TemporaryDirectory() as tmp:
-        twin = Path(tmp) / "predictions_test.h5ad"
+        twin = Path(tmp) / layout.PREDICTIONS_H5AD_FILE
         write_matrix(frame, twin, obs)
-        store.log_artifact(run_id, twin, "results")
+        store.log_artifact(run_id, twin, layout.RESULTS)
 
 
 def aggregate(per_seed: list[dict[str, float]]) -> dict[str, float]:

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from omibench.downstream.scoring import Downstream, setup_downstream
+from omibench.errors import one_line
+from omibench.metrics import catalogue
 from omibench.run import interrupts as _interrupts
 from omibench.run.executors import Executor, JobResult, JobSpec, make_executor
 from omibench.run.failures import failure_line
@@ -27,7 +29,7 @@ from omibench.run.fitting import prepare_process
 from omibench.run.jobs import JobWork
 from omibench.run.preparation import Prepared, for_split
 from omibench.run.records import Entry, Job, aggregate, open_entry, record_result
-from omibench.store import RunStatus, Store, Tags
+from omibench.store import RunStatus, Store, Tags, layout
 
 __all__ = ["Outcome", "RunInterrupted", "add_downstream", "build_executor", "run_experiment"]
 
@@ -95,12 +97,12 @@ def run_experiment(
     prepare_process()  # before the driver's first torch allocation (Table 3's classifier), inherited by job forks
     exp_id = store.experiment_id(config.experiment_name)
     assert exp_id is not None
-    split_files = [s.save(store.path / "splits" / f"{s.hash}.json") for s in prepared.splits]
+    split_files = prepared.save_splits(store.path)
     entries: dict[str, Entry] = {}
     outcomes: dict[str, Outcome] = {}
     by_run: dict[str, tuple[Entry, Job]] = {}
     waiting: dict[str, tuple[Entry, Job]] = {}  # submitted, not started: no run yet
-    jobs_dir = store.path / "jobs"
+    jobs_dir = store.path / layout.JOBS
     labels = _sample_labels(prepared)  # for the AnnData twin of each run's predictions
     runner = (
         executor
@@ -162,7 +164,7 @@ def run_experiment(
                         cwd=os.getcwd(),
                         dataset_hash=prepared.dataset_hash,
                         split_hash=prepared.splits[split_i].hash,
-                        cache_dir=str(store.path / "cache"),
+                        cache_dir=str(store.path / layout.CACHE),
                         n_jobs=config.n_jobs or os.cpu_count() or 1,
                         timeout_s=timeout_s,
                     )
@@ -183,8 +185,8 @@ def run_experiment(
             if result.status == RunStatus.FINISHED.value:
                 m = result.metrics
                 echo(
-                    f"    {title}: median featurewise R² {m['test/median_r2_featurewise']:.4f}, "
-                    f"MSE {m['test/mse']:.4f}, fit {m['fit_time_s']:.1f}s"
+                    f"    {title}: median featurewise R² {m[catalogue.key('median_r2_featurewise')]:.4f}, "
+                    f"MSE {m[catalogue.key('mse')]:.4f}, fit {m['fit_time_s']:.1f}s"
                 )
             else:
                 kind = result.failure_kind or "error"
@@ -260,7 +262,7 @@ def _close(entry: Entry, judges: _Judges | None, echo: Echo) -> Outcome:
     if judges and not entry.errors:  # jobs from an earlier process that lack Table 3
         for job, run_id in entry.done_runs.items():
             judge = judges.get(job[0])
-            if judge and not any(k.startswith("downstream/") for k in entry.done[job]):
+            if judge and not any(k.startswith(catalogue.DOWNSTREAM) for k in entry.done[job]):
                 scored = _backfill_run(
                     judge, entry.store, run_id, _title(entry.label, job, len(entry.split_hashes)), echo
                 )
@@ -296,7 +298,7 @@ def _score_downstream(
     from omibench.run.artifacts import read_predictions
 
     fault_point("downstream")
-    rel = "results/predictions_test.parquet"
+    rel = layout.PREDICTIONS
     try:
         if predictions is not None:
             source: Any = predictions
@@ -304,9 +306,9 @@ def _score_downstream(
             source = io.BytesIO(result.files[rel]) if rel in result.files else Path(result.out_dir) / rel
         prediction = read_predictions(source).to_numpy(dtype=np.float32)
         out = Path(tempfile.mkdtemp(prefix="omibench-downstream-"))
-        metrics, note = judge.score(prediction, out / "downstream", title)
+        metrics, note = judge.score(prediction, out / layout.DOWNSTREAM, title)
     except Exception as exc:  # Table 3 failing must not lose the translator's results
-        echo(f"warning: {title}: downstream scoring failed: {type(exc).__name__}: {exc}")
+        echo(f"warning: {title}: downstream scoring failed: {one_line(exc)}")
         return None
     result.metrics.update(metrics)
     return out, note
@@ -316,7 +318,7 @@ def _backfill_run(judge: Downstream, store: Store, run_id: str, title: str, echo
     """Score Table 3 for one finished run from its logged test predictions; log and return the metrics."""
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            path = store.download(run_id, "results/predictions_test.parquet", tmp)
+            path = store.download(run_id, layout.PREDICTIONS, tmp)
         except FileNotFoundError:
             echo(f"warning: {title}: run {run_id} has no logged test predictions; Table 3 skipped")
             return None
@@ -329,7 +331,7 @@ def _backfill_run(judge: Downstream, store: Store, run_id: str, title: str, echo
         if extra[1]:
             store.set_tags(run_id, Tags(downstream_note=extra[1]))
         shutil.rmtree(extra[0], ignore_errors=True)
-    accuracy = result.metrics["downstream/accuracy"]
+    accuracy = result.metrics[catalogue.DOWNSTREAM + "accuracy"]
     echo(f"    {title}: Table 3 added to its finished run, downstream accuracy {accuracy:.4f}")
     return result.metrics
 
@@ -341,7 +343,7 @@ def backfill_downstream(judges: _Judges, store: Store, outcome: Outcome, echo: E
     children = store.seed_runs(outcome.run_id)
     per_seed = []
     for run in children or [store.get_run(outcome.run_id)]:
-        metrics = {k: v for k, v in run.metrics.items() if k.startswith("downstream/")}
+        metrics = {k: v for k, v in run.metrics.items() if k.startswith(catalogue.DOWNSTREAM)}
         judge = judges.get(run.tags.outer_split or 0)
         if not metrics and judge is None:
             return False

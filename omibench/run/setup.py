@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from omibench.errors import ConfigError, OmibenchError
+from omibench.store import layout
 
 if TYPE_CHECKING:
     from omibench.config import ExperimentConfig
@@ -87,7 +88,7 @@ def prepare_experiment(
     store_dir = Path(store or cfg.tracking.store)
     _check_store(store_dir, cfg.tracking.uri)
     echo(f"omibench: preparing {cfg.name!r} (data source {cfg.data['source']!r})")
-    prepared = prepare(cfg, registry, store_dir / "cache")
+    prepared = prepare(cfg, registry, store_dir / layout.CACHE)
     echo(
         f"omibench: {prepared.train.n_samples} train / {prepared.val.n_samples} val / {prepared.test.n_samples} test "
         f"samples, {prepared.train.b.shape[1]} -> {prepared.train.a.shape[1]} features, split {prepared.split.hash}"

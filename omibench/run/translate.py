@@ -22,8 +22,8 @@ import pandas as pd
 from omibench.contract.registry import Registry
 from omibench.contract.translator import read_model_meta
 from omibench.data.preprocess import Preprocessor
-from omibench.errors import DataError, OmibenchError
-from omibench.store import Run, Store
+from omibench.errors import DataError, OmibenchError, one_line
+from omibench.store import Run, Store, layout
 
 __all__ = [
     "Trained",
@@ -36,7 +36,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-PREPROCESS_FILE = "preprocess.json"  # with preprocess.npz (omibench.data.persist)
 
 
 @dataclass
@@ -72,19 +71,19 @@ def load_trained(source: str, registry: Registry, store: Store | None = None, wo
         run_id = run.run_id
         workdir = workdir or Path(tempfile.mkdtemp(prefix="omibench-translate-"))
         try:
-            path = store.download(run_id, "model", workdir)
+            path = store.download(run_id, layout.MODEL, workdir)
         except FileNotFoundError:
             raise OmibenchError(f"run {run_id} has no logged model; only finished translator runs do") from None
         classifier_dir = _classifier_of(store, run, workdir)
-    if (path / "model").is_dir():
-        path = path / "model"
+    if (path / layout.MODEL).is_dir():
+        path = path / layout.MODEL
     if not (path / "translator.json").is_file():
         raise OmibenchError(f"{path}: not a saved translator (translator.json missing)")
     # the fitted preprocessing is data (JSON + .npz without pickle); a preprocess.pkl is never read
     pre, meta = Preprocessor.load(path)
     if not isinstance(meta.get("b_features"), list) or not isinstance(meta.get("a_features"), list):
         raise OmibenchError(
-            f"{path / PREPROCESS_FILE}: lacks the model's feature lists: rerun it with `omibench run --force`"
+            f"{path / layout.PREPROCESS_JSON}: lacks the model's feature lists: rerun it with `omibench run --force`"
         )
     name = read_model_meta(path)["translator"]
     model = registry.translator(name).load(path)
@@ -98,7 +97,7 @@ def _classifier_of(store: Store, run: Run, workdir: Path) -> Path | None:
     if reference is None:
         return None
     try:
-        return store.download(reference.run_id, "classifier", workdir / "classifier_dl")
+        return store.download(reference.run_id, layout.CLASSIFIER, workdir / "classifier_dl")
     except FileNotFoundError:
         return None
 
@@ -133,7 +132,8 @@ def translate_frame(trained: Trained, frame: pd.DataFrame, name: str = "input") 
     try:
         values = frame.reindex(columns=raw_features).to_numpy(dtype=np.float32)
     except (TypeError, ValueError) as exc:
-        raise DataError(f"{name}: non-numeric cells in the methylation matrix ({str(exc).splitlines()[0]})") from None
+        why = one_line(exc, with_type=False)
+        raise DataError(f"{name}: non-numeric cells in the methylation matrix ({why})") from None
     # inf cells count as missing: filled and counted, never NaN rows out (a new array: pandas 3's
     # to_numpy may return a read-only view)
     values = np.where(np.isfinite(values), values, np.float32(np.nan)).astype(np.float32, copy=False)
@@ -233,7 +233,7 @@ def translation_figure(
     from omibench.downstream.classifier import OmiEmbedClassifier
     from omibench.plots.paper import tsne_figure
 
-    if trained.classifier_dir is None or not (trained.classifier_dir / "train_latent.npy").is_file():
+    if trained.classifier_dir is None or not (trained.classifier_dir / layout.CLASSIFIER_TRAIN_LATENT).is_file():
         raise OmibenchError(
             "--labels needs the experiment's downstream classifier: give a run id of a store where "
             "`omibench run` logged Table 3 (its 'original data' run)"
@@ -242,10 +242,10 @@ def translation_figure(
     clf = OmiEmbedClassifier.load(trained.classifier_dir)
     rows = [i for i, lab in enumerate(labels) if lab is not None]
     latent, _ = clf.encode(pred.to_numpy(dtype=np.float32)[rows])
-    train_labels = (trained.classifier_dir / "train_labels.txt").read_text().splitlines()
+    train_labels = (trained.classifier_dir / layout.CLASSIFIER_TRAIN_LABELS).read_text().splitlines()
     tsne_figure(
         figure_path,
-        np.load(trained.classifier_dir / "train_latent.npy"),
+        np.load(trained.classifier_dir / layout.CLASSIFIER_TRAIN_LATENT),
         train_labels,
         latent,
         [str(labels[i]) for i in rows],

@@ -23,10 +23,11 @@ import numpy as np
 from omibench.contract.translator import BoundTrial, FitContext, resolve_device, validate_params
 from omibench.data.paired import PairedData
 from omibench.errors import ConfigError, PluginError
+from omibench.metrics import catalogue
 from omibench.run.fitting import fit_and_score
 from omibench.run.gpus import gpu_count
 from omibench.run.preparation import PlannedTranslator, Prepared
-from omibench.store import RunLevel, RunStatus, Store, Tags, tune_experiment
+from omibench.store import RunLevel, RunStatus, Store, Tags, layout, tune_experiment
 
 if TYPE_CHECKING:
     import optuna
@@ -44,10 +45,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-# tuned metric -> (direction, the per-epoch value a neural translator reports for pruning)
+# tuned metric val_<name> -> (direction, the per-epoch value a neural translator reports for pruning);
+# the direction is the catalogue's
 TUNE_METRICS = {
-    "val_mse": ("minimize", "val_mse"),
-    "val_median_r2_featurewise": ("maximize", "val_median_r2_featurewise"),
+    f"val_{name}": ("minimize" if catalogue.is_lower_better(name) else "maximize", f"val_{name}")
+    for name in ("mse", "median_r2_featurewise")
 }
 _STATUS = {"COMPLETE": RunStatus.FINISHED, "PRUNED": RunStatus.KILLED, "FAIL": RunStatus.FAILED}
 
@@ -80,7 +82,7 @@ def storage_for(storage: str | None, store: str | Path) -> optuna.storages.BaseS
 
     if storage and "://" in storage:
         return storage
-    path = Path(storage) if storage else Path(store) / "optuna.journal"
+    path = Path(storage) if storage else Path(store) / layout.OPTUNA_JOURNAL
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
 
@@ -158,7 +160,7 @@ def make_objective(
             reporter=reporter,
             source=prepared.source,
         )
-        key = "mse" if metric == "val_mse" else "median_r2_featurewise"
+        key = metric.removeprefix("val_")
         if folds is None:
             fitted = fit_and_score(plan.cls, params, prepared.train, prepared.val, context)
             assert fitted.val is not None
@@ -185,9 +187,7 @@ def _cv_folds(prepared: Prepared, k: int) -> list[tuple[PairedData, PairedData]]
     """``k`` (train, validation) folds of the training + validation rows (the test rows never enter)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    from omibench.run.jobs import concat_parts
-
-    pool = concat_parts(prepared.train, prepared.val)
+    pool = PairedData.concat(prepared.train, prepared.val)
     if pool.n_samples < 2 * k:
         raise ConfigError(f"--cv {k}: {pool.n_samples} training + validation samples are too few for {k} folds")
     labels = pool.labels

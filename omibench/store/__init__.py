@@ -1,6 +1,7 @@
 """The tracking store: the only package that knows MLflow.
 
 - :mod:`.schema`: run levels, statuses and tags (defined once) and the :class:`Run` read back;
+- :mod:`.layout`: the artifact paths of a run and the folders of a store (defined once);
 - :mod:`.base`: the :class:`Store` interface and its named queries;
 - :mod:`.mlflow_store`: MLflow (SQLite under the store folder, or a tracking server);
 - :mod:`.memory`: an in-memory store with the same behaviour, for tests;

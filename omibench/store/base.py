@@ -14,14 +14,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from omibench.store.schema import NOTE_TAG, Run, RunLevel, RunStatus, Tags
+from omibench.store.schema import BOARD_FILTER, NOTE_TAG, VIEW_TAG, Run, RunLevel, RunStatus, Tags
 
-__all__ = ["BOARD_FILTER", "VIEW_TAG", "Store", "report_experiment", "tune_experiment"]
-
-# what the leaderboard URL filters on: the newest finished summary run of each translator
-BOARD_FILTER = "tags.`omibench.board` = 'current'"
-# the MLflow UI's saved runs-page views: experiment tag <prefix><key>, opened by ?viewStateShareKey=<key>
-VIEW_TAG = "mlflow.sharedViewState."
+__all__ = ["Store", "report_experiment", "tune_experiment"]
 
 
 def tune_experiment(experiment: str, label: str) -> str:

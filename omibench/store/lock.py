@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from omibench.store import layout
 from omibench.store.errors import StoreBusy, StoreError
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def _lock(path: Path, timeout: float) -> FileLock:
 @contextmanager
 def store_lock(store: Path, timeout: float = 120) -> Iterator[None]:
     """Serialise work that must not run twice at once on one store (creating its database)."""
-    with _lock(store / ".store.lock", timeout):
+    with _lock(store / layout.STORE_LOCK, timeout):
         yield
 
 
@@ -64,7 +65,7 @@ class ExperimentLock:
     def __init__(self, store: Path, experiment: str, command: str = "omibench", wait_s: float = 0.0) -> None:
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", experiment)[:60].strip(".") or "experiment"
         digest = hashlib.sha256(experiment.encode()).hexdigest()[:8]
-        self.file = store / "locks" / f"{slug}-{digest}.lock"
+        self.file = store / layout.LOCKS / f"{slug}-{digest}.lock"
         self.owner_file = self.file.with_suffix(".owner")
         self.experiment = experiment
         self.store = store

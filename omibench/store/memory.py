@@ -16,6 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from omibench.store import layout
 from omibench.store.base import Store
 from omibench.store.schema import PARENT_TAG, Run, RunStatus, Tags
 
@@ -105,7 +106,7 @@ class MemoryStore(Store):
 
     def _artifact_dir(self, run_id: str) -> Path:
         self._run(run_id)
-        return self.path / "artifacts" / run_id
+        return self.path / layout.ARTIFACTS / run_id
 
     def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> None:
         dst = self._artifact_dir(run_id) / (artifact_path or "")

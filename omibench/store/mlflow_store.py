@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from omibench.store import layout
 from omibench.store.base import Store
 from omibench.store.errors import StoreError
 from omibench.store.schema import PARENT_TAG, TAG, Run, RunStatus, Tags
@@ -67,8 +68,18 @@ class MlflowStore(Store):
 
     def __init__(self, store: str | Path = "mlruns", uri: str | None = None) -> None:
         self.path = Path(store).resolve()
-        self.uri = uri or f"sqlite:///{self.path / 'mlflow.db'}"
+        self.uri = uri or f"sqlite:///{self.database}"
         self._client: MlflowClient | None = None
+
+    @property
+    def database(self) -> Path:
+        """The SQLite database in the store folder (what the URI points at unless one is given)."""
+        return self.path / layout.DATABASE
+
+    @property
+    def artifact_root(self) -> Path:
+        """A local store's artifact folder: one folder per experiment under it."""
+        return self.path / layout.ARTIFACTS
 
     @property
     def local(self) -> bool:
@@ -165,7 +176,7 @@ class MlflowStore(Store):
         location = None
         if self.local:
             slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(".") or "experiment"
-            location = (self.path / "artifacts" / slug).as_uri()
+            location = (self.artifact_root / slug).as_uri()
         return str(self.client.create_experiment(name, artifact_location=location))
 
     def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:

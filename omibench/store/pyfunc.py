@@ -5,6 +5,9 @@ The model's one artifact is the run's model folder (the fitted translator and it
 preprocessing, as ``omibench translate`` reads it); input is a methylation DataFrame (samples in
 rows, CpG ids as columns), output the predicted expression (genes as columns). Importing this
 module imports MLflow: only :meth:`MlflowStore.log_pyfunc` does.
+
+What loading and predicting do lives in :mod:`omibench.run.pyfunc_models`; :class:`TranslatorModel`
+stays here because every logged model names it by this path (MLflow pickles the class by reference).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import mlflow.pyfunc
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+from omibench.store.layout import PYFUNC_ARTIFACT, PYFUNC_NAME
+
 __all__ = ["TranslatorModel", "log_pyfunc"]
 
 
@@ -24,23 +29,20 @@ class TranslatorModel(PythonModel):
     """A fitted omibench translator and its preprocessing behind MLflow's pyfunc interface."""
 
     def load_context(self, context: Any) -> None:
-        from omibench.contract.registry import load_registry
-        from omibench.run.translate import load_trained
+        # the one import from the store up into run/ (allowed in tests/test_layering.py): MLflow
+        # calls this in a process that has only the pickled model, so the loader cannot be handed in
+        from omibench.run import pyfunc_models
 
-        self.trained = load_trained(context.artifacts["model"], load_registry([]))
+        self.trained = pyfunc_models.load_model_folder(context.artifacts[PYFUNC_ARTIFACT])
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        from omibench.run.translate import translate_frame
+        from omibench.run import pyfunc_models
 
-        frame = pd.DataFrame(model_input)
-        if "sample" in frame.columns:  # a CSV read by `mlflow models predict` keeps the id column
-            frame = frame.set_index("sample")
-        pred, _ = translate_frame(self.trained, frame, "pyfunc input")
-        return pred
+        return pyfunc_models.predict_frame(self.trained, model_input)
 
 
 def log_pyfunc(tracking_uri: str, run_id: str, model_dir: Path, requirements: list[str]) -> str:
-    """Log ``model_dir`` as the pyfunc model ``translator`` of run ``run_id``; return its model URI.
+    """Log ``model_dir`` as the pyfunc model of run ``run_id``; return its model URI.
 
     ``requirements`` are given explicitly: MLflow would otherwise infer them by loading the model
     and running it (about 15 s per model)."""
@@ -49,9 +51,9 @@ def log_pyfunc(tracking_uri: str, run_id: str, model_dir: Path, requirements: li
     try:
         with mlflow.start_run(run_id=run_id):
             info = mlflow.pyfunc.log_model(
-                name="translator",
+                name=PYFUNC_NAME,
                 python_model=TranslatorModel(),
-                artifacts={"model": str(model_dir)},
+                artifacts={PYFUNC_ARTIFACT: str(model_dir)},
                 pip_requirements=requirements,
             )
         return str(info.model_uri)

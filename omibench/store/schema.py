@@ -11,11 +11,33 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
 
-__all__ = ["NOTE_TAG", "PARENT_TAG", "TAG", "Run", "RunLevel", "RunStatus", "Tags", "control_tag"]
+__all__ = [
+    "BOARD_CURRENT",
+    "BOARD_FILTER",
+    "BOARD_SORT_TAG",
+    "BOARD_SUPERSEDED",
+    "NOTE_TAG",
+    "PARENT_TAG",
+    "TAG",
+    "VIEW_TAG",
+    "Run",
+    "RunLevel",
+    "RunStatus",
+    "Tags",
+    "control_tag",
+]
 
 TAG = "omibench."
 NOTE_TAG = "mlflow.note.content"  # MLflow's description of a run or an experiment (Markdown, shown on its page)
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's own nesting tag: the UI shows children under their parent
+# the MLflow UI's saved runs-page views: experiment tag <prefix><key>, opened by ?viewStateShareKey=<key>
+VIEW_TAG = "mlflow.sharedViewState."
+BOARD_SORT_TAG = TAG + "board_sort"  # experiment tag: the metric the leaderboard page was last ranked by
+# the ``board`` tag's values: the summary runs the leaderboard shows, and older reruns
+BOARD_CURRENT = "current"
+BOARD_SUPERSEDED = "superseded"
+# what the leaderboard URL filters on: the newest finished summary run of each translator
+BOARD_FILTER = f"tags.`{TAG}board` = '{BOARD_CURRENT}'"
 
 
 def control_tag(is_control: bool, anchors: bool) -> str:
@@ -79,7 +101,7 @@ class Tags:
     n_splits: int | None = None  # how many outer splits the summary aggregates
     seeds_fitted: str | None = None  # the seeds actually fitted ("0" for a seed-independent translator)
     pyfunc: str | None = None  # the MLflow model URI of the run's pyfunc model, once logged
-    board: str | None = None  # "current" on the summary runs the leaderboard shows, "superseded" on older reruns
+    board: str | None = None  # BOARD_CURRENT on the summary runs the leaderboard shows, else BOARD_SUPERSEDED
     failure_kind: str | None = None  # out-of-memory | time-out | not-applicable | error (a FAILED run)
     split_notes: str | None = None  # e.g. samples whose vials a given test list puts on both sides
     fit_note: str | None = None  # e.g. classes skipped by the within-type R²

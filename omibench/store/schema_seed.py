@@ -19,6 +19,8 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from omibench.store.layout import DATABASE
+
 __all__ = ["seed_schema"]
 
 
@@ -39,7 +41,7 @@ def _template() -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-        db = Path(tmp) / "mlflow.db"
+        db = Path(tmp) / DATABASE
         MlflowClient(tracking_uri=f"sqlite:///{db}").search_experiments(max_results=1)
         with sqlite3.connect(db) as con:
             con.execute("delete from experiments where experiment_id = 0")

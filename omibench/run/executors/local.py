@@ -20,6 +20,7 @@ from omibench.run.executors import Executor
 from omibench.run.executors._children import die_with_parent
 from omibench.run.executors.process import describe_exit
 from omibench.run.executors.spec import JobResult, JobSpec, Work
+from omibench.store import layout
 
 POLL_S = 0.2
 
@@ -96,15 +97,15 @@ class LocalExecutor(Executor):
         out = Path(spec.out_dir)
         out.mkdir(parents=True, exist_ok=True)
         spec.n_jobs = self.threads
-        (out / "spec.json").write_text(spec.to_json())
+        (out / layout.JOB_SPEC).write_text(spec.to_json())
         env = dict(os.environ)
         env["CUDA_VISIBLE_DEVICES"] = gpu if gpu is not None else ""  # a CPU job sees no GPU
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[var] = str(self.threads)
-        log = out / "worker.log"
+        log = out / layout.JOB_LOG
         with log.open("wb") as fh:
             proc = subprocess.Popen(
-                [sys.executable, "-m", self.work.module, str(out / "spec.json")],
+                [sys.executable, "-m", self.work.module, str(out / layout.JOB_SPEC)],
                 stdout=fh,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -114,7 +115,7 @@ class LocalExecutor(Executor):
         return _Running(spec, proc, gpu, log, time.monotonic())
 
     def _collect(self, job: _Running) -> JobResult:
-        result_file = Path(job.spec.out_dir) / "result.json"
+        result_file = Path(job.spec.out_dir) / layout.JOB_RESULT
         if job.proc.returncode == 0 and result_file.is_file():
             return JobResult.from_json(result_file.read_text())
         tail = job.log.read_text(errors="replace")[-4000:] if job.log.is_file() else ""
