@@ -71,6 +71,34 @@ def estimates(batch: int) -> None:
             print("| " + " | ".join(cells) + " |")
 
 
+def step_tflop(model: Any, n_in: int, n_out: int, batch: int, checkpoint: bool) -> float:
+    """Arithmetic of one training step's networks (G forward, three D forwards, their backwards and,
+    checkpointed, the recomputations), counted on the meta device by torch's FlopCounterMode."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.device("meta"):
+        gen, disc = model.make_networks(n_in, n_out)
+        gen.checkpointing = disc.checkpointing = checkpoint
+        b, a = torch.empty(batch, n_in), torch.empty(batch, n_out)
+        with FlopCounterMode(display=False) as counter:
+            fake = gen(b)
+            disc(fake.detach(), b).sum().backward()
+            disc(a, b).sum().backward()
+            disc(fake, b).sum().backward()
+    return counter.get_total_flops() / 1e12
+
+
+def flops(batch: int) -> None:
+    from omibench.contract.registry import load_registry
+
+    cnn = load_registry().translator("omitrans_cnn")()
+    print(f"\narithmetic of one omitrans_cnn training step at batch {batch} (TFLOP, FlopCounterMode on meta)")
+    for name, n_in, n_out, _ in SIZES:
+        plain, ckpt = (step_tflop(cnn, n_in, n_out, batch, c) for c in (False, True))
+        print(f"  {name}: {plain:.1f} plain, {ckpt:.1f} checkpointed ({100 * (ckpt / plain - 1):+.0f}%)")
+
+
 def child(args: argparse.Namespace) -> None:
     """One fit in this process; prints one JSON line."""
     import numpy as np
@@ -172,6 +200,7 @@ def main() -> None:
         return
 
     estimates(args.batch)
+    flops(args.batch)
     if args.estimate_only:
         return
     common = ["--threads", str(args.threads)]

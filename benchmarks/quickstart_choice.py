@@ -5,15 +5,17 @@
 Runs experiments/quickstart.yaml's data and split (400 synthetic samples, 600 CpGs -> 300 genes;
 280 train / 40 val / 80 test) through ``omibench.api.run`` with a small grid of candidate settings
 per translator, each a labelled entry, plus ``train_mean``. Table 3 and the other controls are off
-(they do not touch the translators' fits) and every fit gets one thread (``n_jobs=1``), so the fit
-CPU seconds compare candidates even on a loaded machine (a 2-thread torch fit beside other
-processes spends most of its CPU time waiting for its second thread).
+(they do not touch the translators' fits). Every fit gets one thread, as in the quickstart itself
+(``n_jobs: 1``), so the validation numbers here are the ones the quickstart logs, and the fit CPU
+seconds compare candidates even on a loaded machine (a 2-thread torch fit beside other processes
+spends most of its CPU time waiting for its second thread).
 
 For each candidate it reads, from the store, the validation median featurewise R²
 (``val/median_r2_featurewise``, logged on every summary run) and ``fit_cpu_s``. Per translator it
-picks the cheapest candidate (fit CPU seconds) whose validation median R²f beats train_mean's
-validation median R²f by ``--margin``; none qualifying is reported as such. The test metrics are
-never read here: the test split is scored only by the real ``omibench run experiments/quickstart.yaml``.
+picks the cheapest candidate (fit CPU seconds; candidates within ``SLACK_CPU_S`` of the cheapest
+count as equally cheap and the better validation score wins) whose validation median R²f beats
+train_mean's validation median R²f by ``--margin``; none qualifying is reported as such. The test
+metrics are never read here: the test split is scored only by ``omibench run experiments/quickstart.yaml``.
 
 The grids (each varies what the quickstart's time budget is spent on: epochs, and for the CNN the
 settings that decide whether it reaches the data's scale at all):
@@ -42,26 +44,32 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "experiments" / "quickstart.yaml"
+# Fit CPU seconds closer than this are one cost: under load the same fit varies by seconds between
+# runs (the CNN's 15 epochs: 23.0 and 21.3 s), and 5 s is 4% of the quickstart's 2-minute budget.
+# Among such candidates the better validation score is kept (a plain "cheapest" took TDimpute's 20
+# epochs, validation 0.043, to save 0.5 CPU-s over its 60 epochs' 0.286).
+SLACK_CPU_S = 5.0
 
-FC = {"hidden": [256, 64], "latent": 32, "disc_hidden": [64, 32], "batch_size": 32, "lr_g": 0.0005, "lr_d": 0.0005}
-FC["output_bias"] = "train_mean"
-CNN_FAST = {
+FC: dict[str, Any] = {"hidden": [256, 64], "latent": 32, "disc_hidden": [64, 32], "batch_size": 32}
+FC |= {"lr_g": 0.0005, "lr_d": 0.0005, "output_bias": "train_mean"}
+CNN_FAST: dict[str, Any] = {
     "filters": 4,
     "disc_filters": 4,
     "lr_d": 0.0005,
     "init": "kaiming",
     "dropout": 0.0,
 }
-CNN_SHIPPED = {"filters": 4, "disc_filters": 4, "epochs": 6, "epochs_decay": 2, "batch_size": 64}
+CNN_SHIPPED: dict[str, Any] = {"filters": 4, "disc_filters": 4, "epochs": 6, "epochs_decay": 2, "batch_size": 64}
 CNN_SHIPPED |= {"lr_g": 0.0005, "lr_d": 0.0005}
 
 # translator -> [(label, params)], in the order printed
-GRID: dict[str, list[tuple[str, dict]]] = {
+GRID: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "omitrans_fc": [(f"fc_e{e}", {**FC, "epochs": e, "epochs_decay": e // 3}) for e in (20, 40, 60)],
     "omitrans_cnn": [
         ("cnn_shipped_e6", CNN_SHIPPED),
@@ -76,8 +84,8 @@ GRID: dict[str, list[tuple[str, dict]]] = {
 }
 
 
-def entries(only: list[str]) -> list[dict]:
-    out = [{"name": "train_mean"}]
+def entries(only: list[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"name": "train_mean"}]
     for name, candidates in GRID.items():
         if only and name not in only:
             continue
@@ -121,7 +129,12 @@ def main() -> None:
         if args.only and name not in args.only:
             continue
         passing = [label for label, _ in candidates if val.get(label, float("-inf")) >= bar]
-        chosen = min(passing, key=lambda label: cpu[label]) if passing else None
+        chosen = None
+        if passing:
+            cheapest = min(cpu[label] for label in passing)
+            # equally cheap within SLACK_CPU_S: the better validation score among them
+            tied = [label for label in passing if cpu[label] <= cheapest + SLACK_CPU_S]
+            chosen = max(tied, key=lambda label: val[label])
         for label, _ in candidates:
             v, c = val.get(label, float("nan")), cpu.get(label, float("nan"))
             mark = "<==" if label == chosen else ""

@@ -14,6 +14,8 @@ from omibench.store import MlflowStore as Tracker
 
 from .conftest import small_experiment
 
+FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
+
 MEAN_PLUGIN = Path(__file__).parent / "fixtures" / "plugins" / "training_mean" / "training_mean.py"
 
 
@@ -155,25 +157,13 @@ def test_bad_inputs_exit_2_and_write_nothing(write_config, store, tmp_path):
     _assert_user_error(invoke("run", cfg, "--store", store), store, "test_ids.txt", "ghost")
 
 
-EXPLODER = """
-from omibench import Translator, hookimpl
-
-class Exploder(Translator):
-    name = "exploder"
-    def fit(self, train, val, context):
-        context.report(1, val_mse=1.0)
-        raise FloatingPointError("training diverged at epoch 1: loss_d=nan")
-
-@hookimpl
-def omibench_register_translators(register):
-    register(Exploder)
-"""
+EXPLODER = FIXTURES / "exploder" / "exploder.py"
 
 
 def test_a_failing_translator_fails_alone(write_config, store, tmp_path):
     plugdir = tmp_path / "p"
     plugdir.mkdir()
-    (plugdir / "exploder.py").write_text(EXPLODER)
+    (plugdir / "exploder.py").write_text(EXPLODER.read_text())
     cfg = write_config(small_experiment(translators=[{"name": "exploder"}, {"name": "linear_regression"}]))
     result = invoke("run", cfg, "--store", store, "--plugins-dir", plugdir)
     assert result.exit_code == 1
@@ -202,43 +192,13 @@ def test_neural_translator_logs_epochs_as_steps(write_config, store):
     assert "model/weights.pt" in files
 
 
-DECLINING_PLUGINS = """
-import numpy as np
-from omibench import Translator, hookimpl
-from omibench.run.failures import NotApplicable
-
-
-class Declines(Translator):
-    name = "declines"
-
-    def fit(self, train, val, context):
-        raise NotApplicable("declines: needs at least 10,000 genes, the data have 15")
-
-    def predict(self, b):
-        raise AssertionError("never fitted")
-
-
-class Breaks(Translator):
-    name = "breaks"
-
-    def fit(self, train, val, context):
-        raise ValueError("a bug in the plugin")
-
-    def predict(self, b):
-        raise AssertionError("never fitted")
-
-
-@hookimpl
-def omibench_register_translators(register):
-    register(Declines)
-    register(Breaks)
-"""
+DECLINING_PLUGINS = FIXTURES / "declining" / "declining.py"
 
 
 def test_a_declined_translator_is_said_and_keeps_exit_0_a_failed_one_exits_1(write_config, store, tmp_path):
     plugdir = tmp_path / "declining"
     plugdir.mkdir()
-    (plugdir / "declining.py").write_text(DECLINING_PLUGINS)
+    (plugdir / "declining.py").write_text(DECLINING_PLUGINS.read_text())
     base = {"plugins_dir": str(plugdir)}
     cfg = write_config(small_experiment(translators=[{"name": "declines"}, {"name": "ridge"}], **base), "a.yaml")
     out = invoke("run", cfg, "--store", store)

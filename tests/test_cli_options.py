@@ -9,6 +9,8 @@ from click.testing import CliRunner
 from omibench.cli import cli
 from omibench.cli.run import _rerun_command
 
+FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
+
 
 def test_verbose_raises_only_omibench_loggers():
     root = logging.getLogger().level
@@ -34,29 +36,11 @@ def test_plugins_lists_one_line_per_translator():
     assert "defaults {" in CliRunner().invoke(cli, ["plugins", "--params"]).output
 
 
-UNDOCUMENTED_PLUGIN = """
-import numpy as np
-from omibench import Translator, hookimpl
-
-
-class Undocumented(Translator):
-    name = "undocumented"
-
-    def fit(self, train, val, context):
-        return self
-
-    def predict(self, b):
-        return np.zeros((len(b), 1), dtype=np.float32)
-
-
-@hookimpl
-def omibench_register_translators(register):
-    register(Undocumented)
-"""
+UNDOCUMENTED_PLUGIN = FIXTURES / "undocumented" / "undocumented.py"
 
 
 def test_plugins_shows_a_plugins_own_description_never_its_base_class(tmp_path):
-    (tmp_path / "undocumented.py").write_text(UNDOCUMENTED_PLUGIN)
+    (tmp_path / "undocumented.py").write_text(UNDOCUMENTED_PLUGIN.read_text())
     result = CliRunner().invoke(cli, ["plugins", "--plugins-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     line = next(line for line in result.output.splitlines() if line.strip().startswith("undocumented "))

@@ -1,6 +1,8 @@
 """What the runner writes with each run: the control status tag (read without importing plugins), the
 sample sizes each job was really fitted and tested on, and resumed jobs' cost metrics aggregated."""
 
+from pathlib import Path
+
 import pytest
 
 from omibench import api
@@ -12,38 +14,9 @@ from omibench.store.schema import TAG
 
 from .conftest import small_experiment
 
-RECORDER_PLUGIN = '''
-import numpy as np
-from omibench import hookimpl
-from omibench.contract.translator import Translator
+FIXTURES = Path(__file__).parent / "fixtures" / "plugins"
 
-class MeanRefit(Translator):
-    """The training mean; refittable (nothing to pin)."""
-    name = "mean_refit"
-    default_params = {}
-    seed_dependent = False
-
-    def fit(self, train, val, context):
-        self.mean_ = train.a.mean(axis=0).astype(np.float32)
-        return self
-
-    def predict(self, b):
-        return np.repeat(self.mean_[None, :], len(b), axis=0)
-
-    def get_state(self):
-        return {"mean": self.mean_}
-
-    def set_state(self, state):
-        self.mean_ = state["mean"]
-
-    def refit_params(self):
-        return {}
-
-
-@hookimpl
-def omibench_register_translators(register):
-    register(MeanRefit)
-'''
+RECORDER_PLUGIN = FIXTURES / "mean_refit" / "mean_refit.py"
 
 
 def _prepare(write_config, tmp_path, **body):
@@ -133,7 +106,7 @@ def test_each_job_logs_the_sizes_of_its_own_outer_split(write_config, tmp_path):
 def test_refit_jobs_are_fitted_on_training_plus_validation(write_config, tmp_path):
     plugins = tmp_path / "plug"
     plugins.mkdir()
-    (plugins / "mean_refit.py").write_text(RECORDER_PLUGIN)
+    (plugins / "mean_refit.py").write_text(RECORDER_PLUGIN.read_text())
     prep = _prepare(
         write_config,
         tmp_path,
