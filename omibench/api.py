@@ -45,6 +45,7 @@ __all__ = [
     "format_leaderboard",
     "inspect",
     "leaderboard",
+    "leaderboard_of",
     "plugins",
     "prepare_experiment",
     "report",
@@ -353,7 +354,7 @@ def leaderboard_of(
         split_hash=split_hash,
         dataset_hash=dataset_hash,
         latest_only=latest_only,
-        legacy_controls=registered_controls,
+        legacy_controls=_registered_controls,
     )
     return frame(
         found,
@@ -364,7 +365,7 @@ def leaderboard_of(
     )
 
 
-def registered_controls() -> frozenset[str]:
+def _registered_controls() -> frozenset[str]:
     """Names of the registered translators that are controls: only for runs written before the runner
     tagged each run's control status (loading the registry imports every plugin)."""
     from omibench.contract.registry import load_registry
@@ -423,7 +424,7 @@ def report(
     st.check(write=log and len(names) == 1)
     found = []
     for name in names:
-        one = results.load(st, name, split_hash=split_hash, legacy_controls=registered_controls)
+        one = results.load(st, name, split_hash=split_hash, legacy_controls=_registered_controls)
         if not len(one):
             raise OmibenchError(
                 f"no finished runs of experiment {name!r} in {st.uri}: run `omibench run` first or check --store"

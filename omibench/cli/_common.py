@@ -178,6 +178,21 @@ def store_option(*, from_yaml: bool) -> Callable[[F], F]:
     )
 
 
+def comparison_options(func: F) -> F:
+    """``--baseline NAME`` and ``--interval corrected_t|bootstrap``: whom every translator is compared
+    with, and the interval of that paired difference over outer splits."""
+    func = click.option(
+        "--interval",
+        type=click.Choice(["corrected_t", "bootstrap"]),
+        default="corrected_t",
+        show_default=True,
+        help="Interval of the paired difference over outer splits.",
+    )(func)
+    return click.option(
+        "--baseline", default="ridge", show_default=True, help="Translator every other is compared with."
+    )(func)
+
+
 def uri_option(func: F) -> F:
     """``--uri URI``: an MLflow tracking URI read instead of the store folder's database."""
     return click.option("--uri", default=None, help="MLflow tracking URI (overrides --store).")(func)

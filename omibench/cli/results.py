@@ -8,7 +8,7 @@ from typing import Literal, cast
 
 import click
 
-from omibench.cli._common import echo_err, example, store_option, uri_option, user_errors
+from omibench.cli._common import comparison_options, echo_err, example, store_option, uri_option, user_errors
 
 __all__ = ["leaderboard", "report", "ui"]
 
@@ -21,14 +21,7 @@ __all__ = ["leaderboard", "report", "ui"]
     default="",
     help="Metrics to show, comma-separated (e.g. mse,median_r2_featurewise,downstream/accuracy).",
 )
-@click.option("--baseline", default="ridge", show_default=True, help="Translator every other is compared with.")
-@click.option(
-    "--interval",
-    type=click.Choice(["corrected_t", "bootstrap"]),
-    default="corrected_t",
-    show_default=True,
-    help="Interval of the paired difference over outer splits.",
-)
+@comparison_options
 @click.option(
     "--cell",
     type=click.Choice(["sd", "ci"]),
@@ -90,14 +83,7 @@ def leaderboard(
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Output folder (default: reports/<experiment>)."
 )
-@click.option("--baseline", default="ridge", show_default=True, help="Translator every other is compared with.")
-@click.option(
-    "--interval",
-    type=click.Choice(["corrected_t", "bootstrap"]),
-    default="corrected_t",
-    show_default=True,
-    help="Interval of the paired differences over outer splits.",
-)
+@comparison_options
 @click.option("--metric", default="median_r2_featurewise", show_default=True, help="Metric ranked across experiments.")
 @click.option("--no-log", is_flag=True, help="Do not log the report to MLflow.")
 @user_errors

@@ -138,10 +138,10 @@ def ranking(results: ResultSet, metric: str) -> Ranking:
             else "the translators share no outer split: not ranked"
         )
     out = Ranking(metric, block, partial=partial, note=note)
-    for label in complete:
-        values = results.get(label).on(metric, block) if results.get(label) else None  # type: ignore[union-attr]
+    for res in results.translators:
+        values = res.on(metric, block) if res.label in complete else None
         if values is not None:
-            out.means[label] = float(values.mean())
+            out.means[res.label] = float(values.mean())
     lower = catalogue.is_lower_better(metric)
     out.order = sorted(out.means, key=lambda label: out.means[label] if lower else -out.means[label])
     return out

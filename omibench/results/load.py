@@ -144,9 +144,8 @@ def _number(run: Run, summary: Run, name: str) -> float | None:
 def _sizes(job: Run, summary: Run) -> tuple[float, float] | None:
     """(n_fit, n_test) of a job: its own params, else (older stores) the summary's training size."""
     n_test = _number(job, summary, "n_test")
-    n_fit = _number(job, summary, "n_fit") if "n_fit" in job.params or "n_fit" in summary.params else None
-    if n_fit is None:  # written before n_fit: fitted on the training part (refit: none, the default)
-        n_fit = _number(job, summary, "n_train")
+    # runs written before n_fit: fitted on the training part (refit: none, the default)
+    n_fit = _number(job, summary, "n_fit") or _number(job, summary, "n_train")
     if not n_fit or not n_test or math.isnan(n_fit + n_test):
         return None
     return n_fit, n_test
