@@ -114,6 +114,7 @@ def child(args: argparse.Namespace) -> None:
     params = {"epochs": args.epochs, "epochs_decay": 0, "batch_size": args.batch}
     if args.child == "omitrans_cnn":
         params["checkpoint"] = args.checkpoint == "true"
+        params["micro_batch"] = args.micro_batch or None
     model: Any = load_registry().translator(args.child)(**params)
     before = peak_rss_gib()
     times: list[float] = []
@@ -133,6 +134,7 @@ def child(args: argparse.Namespace) -> None:
             {
                 "translator": args.child,
                 "checkpoint": getattr(model, "checkpoint_", None),
+                "micro_batch": model.params.get("micro_batch"),
                 "rss_before_fit_gib": round(before, 3),
                 "peak_rss_gib": round(peak_rss_gib(), 3),
                 "epoch_s": [round(t, 2) for t in times],
@@ -186,6 +188,12 @@ def main() -> None:
     parser.add_argument("--speed-size", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--micro-batch",
+        type=int,
+        default=16,
+        help="omitrans_cnn's micro_batch in the measured step (0: the whole batch)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", default="true", help=argparse.SUPPRESS)
     parser.add_argument("--cpgs", type=int, default=5_000, help=argparse.SUPPRESS)
@@ -206,11 +214,12 @@ def main() -> None:
     common = ["--threads", str(args.threads)]
     print(f"\nmeasured: size S widths, batch {args.batch}, {args.train_rows} training rows, one epoch")
     size_s = ["--cpgs", "5000", "--genes", "5000", "--train-rows", str(args.train_rows), "--batch", str(args.batch)]
-    cnn = run_child(["--child", "omitrans_cnn", "--checkpoint", "true", *size_s, *common])
+    micro = ["--micro-batch", str(args.micro_batch)]
+    cnn = run_child(["--child", "omitrans_cnn", "--checkpoint", "true", *micro, *size_s, *common])
     fc = run_child(["--child", "omitrans_fc", *size_s, *common])
     ratio = float(cnn["peak_rss_gib"]) / float(fc["peak_rss_gib"])  # type: ignore[arg-type]
     print(
-        f"peak RSS: omitrans_cnn checkpointed {cnn['peak_rss_gib']} GiB, "
+        f"peak RSS: omitrans_cnn checkpointed, micro_batch {cnn['micro_batch']}: {cnn['peak_rss_gib']} GiB, "
         f"omitrans_fc {fc['peak_rss_gib']} GiB: {ratio:.2f}x"
     )
 

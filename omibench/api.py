@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from omibench.errors import ConfigError, OmibenchError
+from omibench.errors import ConfigError, OmibenchError, check_output
 from omibench.run.setup import Echo, load_plugins, prepare_experiment, quiet
 from omibench.store.schema import RunStatus
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from omibench.config import ExperimentConfig
     from omibench.contract.registry import Registry
+    from omibench.data.fetch import Fetched, Remote
     from omibench.report.cohorts import CrossCohort
     from omibench.report.document import Report
     from omibench.report.mlflow_page import Board
@@ -42,6 +43,7 @@ __all__ = [
     "TuneResult",
     "add_downstream",
     "check_plugin",
+    "fetch_data",
     "format_leaderboard",
     "inspect",
     "leaderboard",
@@ -50,6 +52,7 @@ __all__ = [
     "prepare_experiment",
     "report",
     "run",
+    "serve_ui",
     "stop_on_sigterm",
     "translate",
     "tune",
@@ -85,6 +88,14 @@ class TuneResult:
     best_params: dict[str, Any] | None
     best_value: float | None
     best_trial: int | None
+
+    def trial_counts(self) -> dict[str, int]:
+        """The study's trials by outcome: ``complete``, ``pruned``, ``failed``, and ``repeated``: points
+        closed before any fit because another trial already had them (user attribute ``duplicate_of``,
+        see :mod:`omibench.run.trial_loop`), which are not failures. Running trials are in none."""
+        from omibench.run.trial_loop import trial_counts
+
+        return trial_counts(self.study)
 
 
 @dataclass
@@ -265,12 +276,18 @@ def tune(
         raise ConfigError(f"timeout {timeout}: must be a positive number of seconds")
     if jobs < 1:
         raise ConfigError(f"jobs {jobs}: must be at least 1")
+    if not 0 <= seed <= 2**32 - 1:  # numpy's range, as every seed of the config (omibench.config.Seed)
+        raise ConfigError(f"seed {seed}: the sampler seed must be a whole number from 0 to {2**32 - 1}")
     if cv == 1 or cv < 0:
         raise ConfigError(f"cv {cv}: give at least 2 folds (or 0 to score on the validation split)")
     if metric not in TUNE_METRICS:
         raise ConfigError(f"metric {metric!r}: choose one of {', '.join(TUNE_METRICS)}")
     if pruner not in ("median", "hyperband", "none"):
         raise ConfigError(f"pruner {pruner!r}: choose median, hyperband or none")
+    if export:
+        check_output(export, "--export")
+    if storage and "://" not in storage:  # a journal file (a URL is a database)
+        check_output(storage, "--storage")
     prepared, dirs, store_dir = prepare_experiment(config, overrides, plugin_dirs, store, only=translator, echo=echo)
     plan = prepared.translators[0]
     st = open_store(store_dir, prepared.config.tracking.uri)
@@ -420,6 +437,7 @@ def report(
 
     method: PairedMethod = "bootstrap" if interval == "bootstrap" else "corrected_t"
     names = [experiment] if isinstance(experiment, str) else list(experiment)
+    out = check_output(out or default_out("+".join(names)), "--out", folder=True)
     st = MlflowStore(store, uri)
     st.check(write=log and len(names) == 1)
     found = []
@@ -479,6 +497,9 @@ def translate(
         from omibench.run.translate import _anndata
 
         _anndata()  # a missing anndata is one line before any work
+    check_output(output_path, "--output")
+    if labels_path is not None:
+        check_output(figure_path or output_path.with_suffix(".tsne.png"), "--figure")
     st = MlflowStore(store, uri)
     if st.exists():
         st.check(write=False)
@@ -500,10 +521,11 @@ def translate(
 
 
 def ui_pages(
-    store: str | Path = "mlruns", experiment: str | None = None, port: int = 5000
+    store: str | Path = "mlruns", experiment: str | None = None, port: int = 5000, workers: int | None = None
 ) -> tuple[list[tuple[str, str]], list[str]]:
     """The leaderboard URL of each experiment of ``store`` (or of ``experiment`` only) and the
-    command (argv) that starts the MLflow UI on it with this environment's MLflow."""
+    command (argv) that starts the MLflow UI on it with this environment's MLflow (``workers``
+    server processes; None: MLflow's default). Run the command with :func:`serve_ui`."""
     import sys
 
     from omibench.report.mlflow_page import leaderboard_url
@@ -518,10 +540,44 @@ def ui_pages(
     if experiment is not None and not pages:
         raise ConfigError(f"{store}: no experiment {experiment!r} in this store; check the name (the YAML's name)")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", st.uri, "--host", "127.0.0.1"]
-    command += ["--port", str(port)]
+    command += ["--port", str(port)] + (["--workers", str(workers)] if workers else [])
     if st.local:
         command += ["--default-artifact-root", st.artifact_root.as_uri()]
     return pages, command
+
+
+def serve_ui(command: Sequence[str], grace_s: float = 5.0) -> int:
+    """Run the UI server ``command`` (from :func:`ui_pages`) as a child this process owns, until it
+    exits or this process gets SIGTERM, SIGINT or SIGHUP (then 0). The server runs in a process group
+    of its own that is stopped whole, its workers included, on any return, exception or such signal,
+    and asks the kernel to SIGTERM it should this process die first (``PR_SET_PDEATHSIG``). Call it
+    from the main thread."""
+    from omibench.run.owned import run_owned
+
+    return run_owned(command, grace_s)
+
+
+def fetch_data(
+    dataset: str,
+    to: str | Path | None = None,
+    *,
+    mirror: str | None = None,
+    files: Sequence[Remote] | None = None,
+    progress: bool = True,
+    echo: Echo = quiet,
+) -> list[Fetched]:
+    """Download ``dataset``'s input files (``omibench data fetch``; ``"tcga"``: the paper's) into
+    folder ``to`` (default ``data/<dataset>``, where its experiment looks). Files already there are
+    skipped; downloads resume after an interruption, are checked (size, SHA-256) and renamed into
+    place only when whole: see :mod:`omibench.data.fetch`. ``mirror``: a base URL serving the same
+    files by name; ``files``: another table of files (a test, or a cohort of your own). A folder that
+    could not be written (a file, or under one; no permission) is refused in one line before any
+    download, and nothing is created."""
+    from omibench.data.fetch import fetch_files, files_of
+
+    table = tuple(files) if files is not None else files_of(dataset)
+    folder = check_output(to if to is not None else Path("data") / dataset, "--to", folder=True)
+    return fetch_files(table, folder, mirror=mirror, progress=progress, echo=echo)
 
 
 def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = quiet) -> Registry:

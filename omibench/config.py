@@ -1,4 +1,5 @@
-"""Experiment configuration: the YAML schema, ``--set`` overrides and canonical hashing."""
+"""Experiment configuration: the YAML schema, ``--set`` overrides and canonical hashing (YAML is read
+by :mod:`omibench.config_yaml`, whose ``safe_yaml`` and ``safe_yaml_text`` are re-exported here)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,28 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from omibench.errors import ConfigError, one_line
+from omibench.config_yaml import safe_yaml, safe_yaml_text
+from omibench.errors import ConfigError
 
 __all__ = [
     "DEFAULT_CONTROLS",
+    "MAX_SEED",
+    "PathField",
     "REVERSE_SUFFIX",
+    "Seed",
     "DownstreamConfig",
     "ExperimentConfig",
     "TranslatorEntry",
@@ -23,6 +36,8 @@ __all__ = [
     "apply_overrides",
     "canonical_hash",
     "safe_yaml",
+    "safe_yaml_text",
+    "validate_config",
 ]
 
 
@@ -33,15 +48,38 @@ REVERSE_SUFFIX = "_reverse"
 DEFAULT_CONTROLS: tuple[str, ...] = ("train_mean", "random_profile", "class_mean")
 
 
+# every seed is handed to numpy (``default_rng``, ``RandomState``: 0 .. 2**32 - 1) and torch
+MAX_SEED = 2**32 - 1
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+# a name becomes an MLflow experiment name (256 characters in its database), maybe with REVERSE_SUFFIX
+_NAME_LENGTH = 200
+_MAX_OUTER_SPLITS = 10_000  # repeats x folds: each outer split is one job per translator and seed
+
+
+def _path_text(value: Any) -> Any:
+    """A path field's value: not empty (``Path("")`` would be the current folder) and without a NUL
+    byte (which every file function refuses with a ValueError)."""
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("empty path: give a file or folder name")
+    if isinstance(value, (str, Path)) and "\x00" in str(value):
+        raise ValueError("a path cannot contain a NUL character")
+    return value
+
+
+PathField = Annotated[Path, BeforeValidator(_path_text)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Every section: unknown fields refused, and no float field takes ``inf`` or ``nan``."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TranslatorEntry(_Strict):
     """One translator of the experiment: a registered ``name``, parameters, an optional label."""
 
-    name: str
-    label: str | None = None
+    name: str = Field(min_length=1)
+    label: str | None = Field(default=None, min_length=1, max_length=_NAME_LENGTH)
     params: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -61,15 +99,29 @@ class SplitConfig(_Strict):
     ungrouped split; ``none`` turns grouping off."""
 
     scheme: Literal["holdout", "repeated_holdout", "kfold"] = "holdout"
-    repeats: int = Field(default=1, ge=1)
-    folds: int = Field(default=5, ge=2)
+    repeats: int = Field(default=1, ge=1, le=1000)
+    folds: int = Field(default=5, ge=2, le=1000)
     group_by: Literal["auto", "patient", "none"] | None = "auto"
-    seed: int = 0
+    seed: Seed = 0
     val_fraction: float = Field(default=0.1, ge=0, lt=1)
     test_fraction: float = Field(default=0.2, ge=0, lt=1)
-    test_ids: Path | None = None
+    test_ids: PathField | None = None
     given: bool = False  # use the test samples the data source defines (e.g. MOGONET's *_te files)
     stratify: bool = True
+
+    @model_validator(mode="after")
+    def _room_for_training(self) -> SplitConfig:
+        if self.test_ids is None and not self.given and self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(
+                f"val_fraction {self.val_fraction} + test_fraction {self.test_fraction} leave no training "
+                "samples: their sum must be below 1"
+            )
+        if self.scheme == "kfold" and self.repeats * self.folds > _MAX_OUTER_SPLITS:
+            raise ValueError(
+                f"{self.repeats} repeats x {self.folds} folds are more than {_MAX_OUTER_SPLITS:,} outer splits "
+                "(each one job per translator and seed): lower split.repeats or split.folds"
+            )
+        return self
 
 
 class PreprocessConfig(_Strict):
@@ -83,9 +135,9 @@ class PreprocessConfig(_Strict):
 class TrackingConfig(_Strict):
     """``store`` holds ``mlflow.db`` and the artifacts; ``uri`` (e.g. an MLflow server) overrides it."""
 
-    store: Path = Path("mlruns")
-    uri: str | None = None
-    experiment: str | None = None
+    store: PathField = Path("mlruns")
+    uri: str | None = Field(default=None, min_length=1)
+    experiment: str | None = Field(default=None, min_length=1, max_length=_NAME_LENGTH)
 
 
 class ExecutorConfig(_Strict):
@@ -93,9 +145,9 @@ class ExecutorConfig(_Strict):
     ``address`` of an existing cluster for ``ray``."""
 
     kind: Literal["process", "inline", "local", "ray"] = "process"
-    gpus: int | None = Field(default=None, ge=0)
-    cpu_workers: int | None = Field(default=None, ge=1)
-    address: str | None = None
+    gpus: int | None = Field(default=None, ge=0, le=1024)
+    cpu_workers: int | None = Field(default=None, ge=1, le=4096)
+    address: str | None = Field(default=None, min_length=1)
 
 
 class DownstreamConfig(_Strict):
@@ -105,19 +157,19 @@ class DownstreamConfig(_Strict):
 
     enabled: bool | None = None
     epochs: list[int] = Field(default_factory=lambda: [50, 50, 100], min_length=3, max_length=3)
-    decay_epochs: int = Field(default=50, ge=0)
-    latent: int = Field(default=128, ge=2)
-    batch_size: int = Field(default=32, ge=2)
-    lr: float = Field(default=1e-4, gt=0)
+    decay_epochs: int = Field(default=50, ge=0, le=100_000)
+    latent: int = Field(default=128, ge=2, le=65_536)
+    batch_size: int = Field(default=32, ge=2, le=1_000_000)
+    lr: float = Field(default=1e-4, gt=0, le=10)
     scaling: Literal["minmax", "none"] = "minmax"
-    seed: int = 0
+    seed: Seed = 0
     tsne: bool = False  # the Fig. 8 embedding of every run (~15 s each): opt in with --set downstream.tsne=true
-    top_genes: int = Field(default=6, ge=0)  # genes in the real-vs-predicted scatter (supplementary Fig. 5)
+    top_genes: int = Field(default=6, ge=0, le=1000)  # genes in the real-vs-predicted scatter (supplementary Fig. 5)
 
     @field_validator("epochs")
     @classmethod
     def _positive(cls, value: list[int]) -> list[int]:
-        if any(e < 0 for e in value) or sum(value) == 0:
+        if any(e < 0 or e > 100_000 for e in value) or sum(value) == 0:
             raise ValueError("downstream.epochs are the three phases' lengths, e.g. [50, 50, 100]")
         return value
 
@@ -125,11 +177,11 @@ class DownstreamConfig(_Strict):
 class ExperimentConfig(_Strict):
     """A benchmark: data + split + preprocessing + translators, run for each seed."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=_NAME_LENGTH)
     description: str = ""
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
-    n_jobs: int | None = Field(None, ge=1)
-    plugins_dir: Path | None = None
+    seeds: list[Seed] = Field(default_factory=lambda: [0], min_length=1, max_length=1000)
+    n_jobs: int | None = Field(None, ge=1, le=4096)
+    plugins_dir: PathField | None = None
     data: dict[str, Any] = Field(default_factory=lambda: {"source": "synthetic"})
     source_data: dict[str, Any] | None = None  # optional other cohort(s) for transfer learning
     split: SplitConfig = Field(default_factory=SplitConfig)
@@ -139,6 +191,8 @@ class ExperimentConfig(_Strict):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     timeout_s: float | None = Field(None, gt=0)  # per translator job (fit, predict, scoring); a longer one FAILS
+    # a job with no CPU progress and no per-epoch report for this long is stopped, FAILED "stalled"; null: off
+    stall_s: float | None = Field(600.0, gt=0)
     # refit after selection: the choices made on validation, refitted on training + validation rows
     refit: Literal["none", "train+val"] = "none"
     # controls added to the translators unless already listed (by name or label): true = DEFAULT_CONTROLS,
@@ -179,6 +233,14 @@ class ExperimentConfig(_Strict):
             seen.add(entry.display)
         return value
 
+    _source: Path | None = PrivateAttr(default=None)  # set by load_config; kept by model_copy
+
+    @property
+    def source_path(self) -> Path | None:
+        """The YAML file this config was read from (absolute), None for one built in code: where
+        provenance looks for the experiment's git commit. Not a field: never hashed nor dumped."""
+        return self._source
+
     @property
     def experiment_name(self) -> str:
         return self.tracking.experiment or self.name
@@ -187,7 +249,16 @@ class ExperimentConfig(_Strict):
         """The fields that change results (not where results go, nor the worker count)."""
         out = self.model_dump(
             mode="json",
-            exclude={"tracking", "plugins_dir", "description", "n_jobs", "executor", "timeout_s", "controls"},
+            exclude={
+                "tracking",
+                "plugins_dir",
+                "description",
+                "n_jobs",
+                "executor",
+                "timeout_s",
+                "stall_s",
+                "controls",
+            },
         )
         # fields added with resampling count only when set: a config without them keeps its hash
         for name, default in _NEW_SPLIT_DEFAULTS.items():
@@ -244,20 +315,22 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentCo
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: experiment file not found")
-    try:
-        raw = safe_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or one_line(exc, with_type=False)
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    raw = safe_yaml(path)
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of fields (name, data, translators, ...)")
     raw = apply_overrides(raw, overrides)
+    config = validate_config(raw, path)
+    config._source = path.resolve()
+    return config
+
+
+def validate_config(raw: dict[str, Any], path: str | Path = "experiment") -> ExperimentConfig:
+    """``raw`` (plain YAML values) as an :class:`ExperimentConfig`; the first problem is a one-line
+    :class:`ConfigError` naming ``path`` and the field."""
     try:
-        return ExperimentConfig(**raw)
+        return ExperimentConfig.model_validate(_plain(raw))
     except ValidationError as exc:
         # a misspelt field also makes the real one "missing": report the misspelling first
         err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
@@ -265,52 +338,19 @@ def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentCo
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field" + _suggest(err["loc"]) + "; see the YAML reference in the README"
+        elif isinstance(err.get("input"), (int, float, str)) and len(str(err["input"])) <= 40:
+            msg += f" (got {err['input']!r})"
         raise ConfigError(f"{path}: field {where}: {msg}") from None
 
 
-_MAX_YAML_BYTES = 1_000_000
-_MAX_YAML_NODES = 100_000
-
-
-def safe_yaml(path: Path) -> Any:
-    """``yaml.safe_load`` of a UTF-8 file of at most 1 MB whose aliases expand to at most 100,000
-    nodes (a "billion laughs" alias bomb is refused before anything expands it)."""
-    try:
-        if path.stat().st_size > _MAX_YAML_BYTES:
-            raise ConfigError(f"{path}: {path.stat().st_size} bytes is too large for an experiment file (limit 1 MB)")
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save the file as UTF-8") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    if node is None:
-        return None
-    if _expanded_size(node, {}) > _MAX_YAML_NODES:
-        raise ConfigError(
-            f"{path}: its aliases (*name) expand to more than {_MAX_YAML_NODES:,} values: "
-            "an alias bomb? write the values out or use fewer nested aliases"
-        )
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """Nodes after alias expansion, each shared node counted once per use (memoised: linear time)."""
-    key = id(node)
-    if key in memo:
-        return memo[key]
-    memo[key] = 1  # a recursive alias counts as one until resolved
-    size = 1
-    if isinstance(node, yaml.SequenceNode):
-        size += sum(_expanded_size(child, memo) for child in node.value)
-    elif isinstance(node, yaml.MappingNode):
-        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
-    memo[key] = min(size, _MAX_YAML_NODES + 1)
-    return memo[key]
+def _plain(value: Any) -> Any:
+    """``value`` with every mapping key a string (YAML allows numbers, dates, ... as keys); the
+    depth is bounded by :func:`safe_yaml_text`."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _suggest(loc: tuple[Any, ...]) -> str:
@@ -330,14 +370,16 @@ def _suggest(loc: tuple[Any, ...]) -> str:
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """Apply ``key.sub=value`` strings (values parsed as YAML; list items by index, e.g.
     translators.0.params.alpha=0.1)."""
-    raw = json.loads(json.dumps(raw, default=str))  # deep copy with plain types
+    raw = json.loads(json.dumps(_plain(raw), default=str))  # deep copy with plain types
     for item in overrides:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set seeds=[0,1,2]")
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
+            value = _plain(safe_yaml_text(text, f"--set {key}"))
+        except ConfigError as exc:
+            if "invalid YAML" not in str(exc):
+                raise
             value = text
         node: Any = raw
         parts = key.split(".")

@@ -1,8 +1,21 @@
-"""Errors that the CLI turns into a one-line message and exit status 2."""
+"""Errors that the CLI turns into a one-line message and exit status 2, and the one check every
+command that writes a file or folder makes before any work (:func:`check_output`)."""
 
 from __future__ import annotations
 
-__all__ = ["OmibenchError", "ConfigError", "DataError", "PluginError", "NotApplicable", "one_line"]
+import os
+import tempfile
+from pathlib import Path
+
+__all__ = [
+    "OmibenchError",
+    "ConfigError",
+    "DataError",
+    "PluginError",
+    "NotApplicable",
+    "check_output",
+    "one_line",
+]
 
 
 class OmibenchError(Exception):
@@ -41,3 +54,38 @@ def one_line(exc: BaseException, *, with_type: bool = True, every_line: bool = F
     name = type(exc).__name__
     text = (f"{name}: {message}" if with_type else message) if message else name
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_output(path: str | Path, what: str, *, folder: bool = False) -> Path:
+    """Refuse, in one :class:`OmibenchError` naming ``what`` (the option, e.g. ``--output``), an
+    output path that the command could not write, before any work is done; return it as a Path.
+
+    A file (``folder=False``) must not be an existing folder, an existing file must be writable,
+    and a folder (``folder=True``) must not be an existing file. The nearest existing ancestor must
+    be a folder in which a file can be created: tried with a file created and removed at once (so
+    permission bits, read-only mounts and root all answer the same way); missing folders below it
+    are created later by the writer. Nothing else is created."""
+    path = Path(path)
+    if not folder and path.name in ("", ".", ".."):
+        raise OmibenchError(f"{what} {str(path)!r}: give a file name, e.g. predicted.csv")
+    if path.exists():
+        if folder and not path.is_dir():
+            raise OmibenchError(f"{what} {path}: is a file, not a folder; give a folder path")
+        if not folder and path.is_dir():
+            raise OmibenchError(f"{what} {path}: is a folder; give a file path inside it, e.g. {path / 'out.csv'}")
+        if not folder and not os.access(path, os.W_OK):
+            raise OmibenchError(f"{what} {path}: the file exists and cannot be written; check its permissions")
+    existing = next((p for p in [path, *path.parents] if p.exists()), Path("."))
+    if existing == path and not folder:
+        existing = path.parent
+    if not existing.is_dir():
+        raise OmibenchError(f"{what} {path}: {existing} is a file, not a folder; give another path")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".omibench-probe-"):
+            pass
+    except OSError as exc:
+        why = exc.strerror or one_line(exc, with_type=False)
+        raise OmibenchError(
+            f"{what} {path}: cannot write in {existing} ({why}); choose a folder you can write to"
+        ) from None
+    return path

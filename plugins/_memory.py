@@ -141,20 +141,33 @@ def available_bytes(device: str) -> int:
 
 
 def memory_reason(
-    name: str, estimate: StepMemory, batch: int, device: str, available: int, checkpointed: bool = False
+    name: str,
+    estimate: StepMemory,
+    batch: int,
+    device: str,
+    available: int,
+    checkpointed: bool = False,
+    micro_batch: int | None = None,
 ) -> str | None:
     """A one-line reason to decline when the step at ``batch`` does not fit ``available`` bytes, else None
-    (``checkpointed``: the estimate is of the activation-checkpointed step, and the reason says so)."""
-    need = estimate.total(batch)
+    (``checkpointed``: the estimate is of the activation-checkpointed step, and the reason says so;
+    ``micro_batch``: the batch runs in shards of that many rows, so only one shard's activations live)."""
+    rows = min(batch, micro_batch or batch)
+    need = estimate.total(rows)
     if need <= available:
         return None
     fits = estimate.largest_batch(available)
     where = "GPU" if device.startswith("cuda") else "RAM"
-    advice = f"set batch_size: {fits} or smaller" if fits >= 2 else "no batch of 2 or more fits here"
+    if fits >= 2:
+        advice = f"set micro_batch: {fits} or smaller (batch norm then normalises each micro-batch alone)"
+        advice += f" or batch_size: {fits} or smaller" if rows == batch else ""
+    else:
+        advice = "no batch of 2 or more fits here"
+    shards = f" in micro-batches of {rows}" if rows < batch else ""
     return (
-        f"{name} needs about {need / GIB:.1f} GiB for one training step at batch_size {batch} "
+        f"{name} needs about {need / GIB:.1f} GiB for one training step at batch_size {batch}{shards} "
         f"{'with activation checkpointing ' if checkpointed else ''}"
-        f"(activations {estimate.per_sample * batch / GIB:.1f} GiB, parameters + Adam "
+        f"(activations {estimate.per_sample * rows / GIB:.1f} GiB, parameters + Adam "
         f"{4 * estimate.parameters / GIB:.2f} GiB, training data {estimate.data / GIB:.2f} GiB) but {device} has "
         f"{available / GIB:.1f} GiB {where} available: {advice}, or run on a GPU with at least "
         f"{math.ceil(need / GIB * 1.25)} GiB"

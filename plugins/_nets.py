@@ -20,8 +20,9 @@ paper's sizes (33.8 GiB of activations at batch 128, against 38.6 with one segme
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -35,6 +36,7 @@ __all__ = [
     "SegmentedNet",
     "init_weights",
     "checkpointed",
+    "frozen_running_stats",
 ]
 
 SLOPE = 0.2
@@ -107,20 +109,33 @@ def checkpointed(fn: Callable[..., torch.Tensor], norms: Sequence[nn.BatchNorm1d
         calls += 1
         if calls == 1:
             return fn(*args)
-        kept = [(m, m.momentum, m.num_batches_tracked.clone()) for m in norms if m.num_batches_tracked is not None]
-        for m, _, _ in kept:
-            m.momentum = 0.0
-        try:
+        with frozen_running_stats(norms):
             return fn(*args)
-        finally:
-            for m, momentum, count in kept:
-                m.momentum = momentum
-                assert m.num_batches_tracked is not None
-                m.num_batches_tracked.copy_(count)
 
     out = checkpoint(run, *xs, use_reentrant=False, preserve_rng_state=True)
     assert isinstance(out, torch.Tensor)
     return out
+
+
+@contextlib.contextmanager
+def frozen_running_stats(norms: Iterable[nn.Module]) -> Iterator[None]:
+    """A forward that replays one already run: batch norm uses the batch's statistics as before but
+    its running statistics stay as they are (momentum 0: 1 x running + 0 x batch) and its batch
+    counter is put back, so they are updated once per real forward."""
+    kept = [
+        (m, m.momentum, m.num_batches_tracked.clone())
+        for m in norms
+        if isinstance(m, nn.BatchNorm1d) and m.num_batches_tracked is not None
+    ]
+    for m, _, _ in kept:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum, count in kept:
+            m.momentum = momentum
+            assert m.num_batches_tracked is not None
+            m.num_batches_tracked.copy_(count)
 
 
 class SegmentedNet(nn.Module):

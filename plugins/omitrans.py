@@ -11,6 +11,9 @@
   step. ``precision`` ("fp32", "bf16"): bf16 autocast of the training forwards, on a CUDA device
   only (a fit on CPU with bf16 is declined as not-applicable); predictions stay float32.
 - ``cgan``: the FC networks with objective (4) only (lambda 0), the paper's cGAN baseline.
+- All three: ``micro_batch`` (null: the whole batch) trains each batch as shards of at most that
+  many rows with the batch's mean gradient, batch norm per shard as the code's DataParallel
+  (plugins/_shards.py): less activation memory.
 
 One discriminator step then one generator step per batch (as the OmiTrans code's
 ``optimize_parameters``). Dropout is the only noise
@@ -27,7 +30,14 @@ from typing import Any, ClassVar
 
 import torch
 from omibench_plugins._memory import available_bytes, memory_reason, step_memory
-from omibench_plugins._nets import CNNDiscriminator, FCDiscriminator, FCGenerator, UNetGenerator, init_weights
+from omibench_plugins._nets import (
+    CNNDiscriminator,
+    FCDiscriminator,
+    FCGenerator,
+    UNetGenerator,
+    init_weights,
+)
+from omibench_plugins._shards import replay, rng_state, shards
 from torch import nn
 
 from omibench import (
@@ -63,6 +73,10 @@ COMMON: Mapping[str, Any] = {
     "output_bias": "zero",  # zero (the code's init) | train_mean: start the output at the training gene means
     "select": "final",  # final | best_val (lowest validation MSE)
     "val_every": 1,
+    # rows per forward / backward within a batch (null: the whole batch). Smaller: less activation
+    # memory, batch norm per micro-batch (as the original code's DataParallel on several GPUs); the
+    # gradient is still the batch's mean
+    "micro_batch": None,
 }
 POSITIVE = Interval(float, 0.0, None, closed="neither")
 COMMON_CONSTRAINTS = {
@@ -79,6 +93,7 @@ COMMON_CONSTRAINTS = {
     "init": [Options("normal", "xavier", "kaiming", "orthogonal")],
     "init_gain": [POSITIVE],
     "output_bias": [Options("zero", "train_mean")],
+    "micro_batch": [None, Interval(int, 2, None)],
 }
 WIDTHS = ListOf(Interval(int, 1, None), min_len=1)
 FC_SIZES: Mapping[str, Any] = {
@@ -156,39 +171,10 @@ class _ConditionalGAN(TorchTranslator):
 
     def train_epoch(self, b: torch.Tensor, a: torch.Tensor, epoch: int, generator: torch.Generator) -> dict[str, float]:
         self.disc.to(b.device).train()
-        lam = self.params["lambda_dist"]
         totals = torch.zeros(3, device=b.device)
         n_batches = 0
         for idx in batches(len(b), self.params["batch_size"], generator, b.device):
-            real_b, real_a = b[idx], a[idx]
-            with self.autocast(b.device):
-                fake_a = self.net(real_b)
-            # discriminator: 1/2 [L(D(G(B), B), fake) + L(D(A, B), real)]. Each half is backpropagated
-            # as soon as it is computed, so only one discriminator graph is alive at a time (the two
-            # passes share no activations; batch norm sees each batch alone either way). The weight
-            # gradients are the same two terms summed, in the same forward order (dropout draws).
-            self.disc.requires_grad_(True)
-            self.opt_d.zero_grad(set_to_none=True)
-            with self.autocast(b.device):
-                pred_fake = self.disc(fake_a.detach(), real_b)
-                loss_fake = 0.5 * self.gan_loss(pred_fake, torch.zeros_like(pred_fake))
-            loss_fake.backward()
-            with self.autocast(b.device):
-                pred_real = self.disc(real_a, real_b)
-                loss_real = 0.5 * self.gan_loss(pred_real, torch.ones_like(pred_real))
-            loss_real.backward()
-            loss_d = loss_fake.detach() + loss_real.detach()
-            self.opt_d.step()
-            # generator: L(D(G(B), B), real) + lambda * dist(G(B), A)
-            self.disc.requires_grad_(False)
-            self.opt_g.zero_grad(set_to_none=True)
-            with self.autocast(b.device):
-                pred = self.disc(fake_a, real_b)
-                loss_gan = self.gan_loss(pred, torch.ones_like(pred))
-                loss_dist = self._distance(fake_a.float(), real_a)
-            (loss_gan + lam * loss_dist if lam else loss_gan).backward()
-            self.opt_g.step()
-            totals += torch.stack([loss_d.detach(), loss_gan.detach(), loss_dist.detach()])
+            totals += self._step(b, a, idx)
             n_batches += 1
         loss_d, loss_gan, loss_dist = (totals / max(n_batches, 1)).tolist()  # one host sync per epoch
         return {
@@ -197,6 +183,56 @@ class _ConditionalGAN(TorchTranslator):
             "loss_g_dist": loss_dist,
             "lr_g": self.opt_g.param_groups[0]["lr"],
         }
+
+    def _step(self, b: torch.Tensor, a: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        """One discriminator step then one generator step on the rows ``idx``, as shards of at most
+        ``micro_batch`` rows (plugins/_shards.py); returns the batch's (loss_d, loss_g_gan, loss_g_dist)."""
+        lam, device = self.params["lambda_dist"], b.device
+        parts = shards(idx, self.params.get("micro_batch"))
+        whole = len(parts) == 1
+
+        def share(loss: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+            return loss if whole else loss * (len(rows) / len(idx))
+
+        fakes, states = [], []
+        for rows in parts:
+            states.append(rng_state(device))
+            with torch.set_grad_enabled(whole), self.autocast(device):
+                fakes.append(self.net(b[rows]))
+        # discriminator: 1/2 [L(D(G(B), B), fake) + L(D(A, B), real)]. Each half is backpropagated as
+        # soon as it is computed, so only one discriminator graph is alive at a time (the two passes
+        # share no activations; batch norm sees each batch alone either way). The weight gradients
+        # are the same two terms summed, in the same forward order (dropout draws).
+        self.disc.requires_grad_(True)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d = torch.zeros((), device=device)
+        for rows, fake in zip(parts, fakes):
+            with self.autocast(device):
+                pred_fake = self.disc(fake.detach(), b[rows])
+                loss_fake = share(0.5 * self.gan_loss(pred_fake, torch.zeros_like(pred_fake)), rows)
+            loss_fake.backward()
+            with self.autocast(device):
+                pred_real = self.disc(a[rows], b[rows])
+                loss_real = share(0.5 * self.gan_loss(pred_real, torch.ones_like(pred_real)), rows)
+            loss_real.backward()
+            loss_d += loss_fake.detach() + loss_real.detach()
+        self.opt_d.step()
+        # generator: L(D(G(B), B), real) + lambda * dist(G(B), A)
+        self.disc.requires_grad_(False)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_gan_sum, loss_dist_sum = torch.zeros((), device=device), torch.zeros((), device=device)
+        for rows, fake, state in zip(parts, fakes, states):
+            if not whole:
+                fake = replay(self.net, b[rows], state, self.autocast(device))
+            with self.autocast(device):
+                pred = self.disc(fake, b[rows])
+                loss_gan = share(self.gan_loss(pred, torch.ones_like(pred)), rows)
+                loss_dist = share(self._distance(fake.float(), a[rows]), rows)
+            (loss_gan + lam * loss_dist if lam else loss_gan).backward()
+            loss_gan_sum += loss_gan.detach()
+            loss_dist_sum += loss_dist.detach()
+        self.opt_g.step()
+        return torch.stack([loss_d, loss_gan_sum, loss_dist_sum])
 
     def autocast(self, device: torch.device) -> contextlib.AbstractContextManager[Any]:
         """bf16 autocast of a training forward with ``precision: bf16`` on a CUDA device, else nothing."""
@@ -337,18 +373,20 @@ class OmiTransCNN(_ConditionalGAN):
         """Whether to checkpoint, and why even that step does not fit (None when it does): under
         ``checkpoint: null`` or ``auto``, on exactly when the plain step's estimate exceeds the available memory."""
         mode, batch, available = self.params["checkpoint"], self.params["batch_size"], available_bytes(device)
+        micro = self.params.get("micro_batch")
 
         def estimate(checkpoint: bool) -> Any:
             return step_memory(lambda: self.make_networks(n_in, n_out), n_train, n_in, n_out, checkpoint)
 
         if mode is not True:
             plain = estimate(False)
-            reason = memory_reason(self.name, plain, batch, device, available)
+            reason = memory_reason(self.name, plain, batch, device, available, micro_batch=micro)
             if reason is None or mode is False:
                 if reason is not None:
-                    reason += f"; with checkpoint: true about {estimate(True).total(batch) / 1024**3:.1f} GiB"
+                    rows = min(batch, micro or batch)
+                    reason += f"; with checkpoint: true about {estimate(True).total(rows) / 1024**3:.1f} GiB"
                 return False, reason
-        return True, memory_reason(self.name, estimate(True), batch, device, available, checkpointed=True)
+        return True, memory_reason(self.name, estimate(True), batch, device, available, True, micro)
 
     def make_networks(self, n_in: int, n_out: int) -> tuple[nn.Module, nn.Module]:
         p = self.params

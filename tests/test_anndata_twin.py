@@ -9,8 +9,7 @@ from click.testing import CliRunner
 
 from omibench.cli import cli
 from omibench.data.synthetic import make_synthetic
-from omibench.run.artifacts import read_predictions
-from omibench.run.records import _log_anndata_twin
+from omibench.run.artifacts import log_anndata_twin, read_predictions
 from omibench.store import TAG, MemoryStore, Tags
 from omibench.store import MlflowStore as Tracker
 
@@ -48,6 +47,6 @@ def test_without_anndata_nothing_is_written(tmp_path, monkeypatch):
     run_id = store.create_run(store.experiment_id("e"), "r", Tags())
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "anndata" else real(name, *a))
-    _log_anndata_twin(store, run_id, tmp_path / "job", {"s1": "a"})
+    log_anndata_twin(store, run_id, tmp_path / "job", {"s1": "a"})
     with pytest.raises(FileNotFoundError):
         store.download(run_id, "results/predictions_test.h5ad", tmp_path / "dl")

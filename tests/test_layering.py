@@ -1,9 +1,10 @@
 """The package's layering and its names, read from the source (``ast``), never from a prose table.
 
 Layers, top to bottom: ``cli -> api -> {run, report, results, downstream} -> {store, metrics, stats,
-data, contract, plots}``; ``config`` and ``errors`` may be imported by every layer (but ``store`` takes
-only ``errors``, and ``stats`` nothing). :data:`ALLOWED` lists each package's allowed imports of
-omibench; every import counts: at module level, inside a function, under ``TYPE_CHECKING``.
+data, contract, plots}``; ``config`` (with ``config_yaml``, its safe YAML reader) and ``errors`` may be
+imported by every layer (but ``store`` takes only ``errors``, and ``stats`` nothing). :data:`ALLOWED`
+lists each package's allowed imports of omibench; every import counts: at module level, inside a
+function, under ``TYPE_CHECKING``.
 
 Names written once: tag names live in ``store/schema.py``, artifact paths and store folders in
 ``store/layout.py``, metric keys, prefixes and directions in ``metrics/catalogue.py``; every other
@@ -27,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "omibench"
 PLUGINS = REPO / "plugins"
 
-COMMON = {"config", "errors"}
+COMMON = {"config", "config_yaml", "errors"}
 # package (or top-level module) of omibench -> the packages and modules of omibench it may import
 ALLOWED: dict[str, set[str]] = {
     "cli": {"api", "errors"},
@@ -44,7 +45,8 @@ ALLOWED: dict[str, set[str]] = {
     "data": {"contract", "store"} | COMMON,  # narrowed by NARROW
     "contract": {"data"} | COMMON,
     "plots": {"stats"} | COMMON,
-    "config": {"errors"},
+    "config": {"config_yaml", "errors"},
+    "config_yaml": {"errors"},  # safe_yaml / safe_yaml_text, re-exported by config
     "errors": set(),
     "__init__": {"contract", "data", "errors"},  # the plugin API
     "translator": {"contract"},  # re-export shims of the plugin API

@@ -32,3 +32,21 @@ def test_ruff(args: list[str]) -> None:
 def test_mypy() -> None:
     out = subprocess.run([*_tool("mypy")], cwd=REPO, capture_output=True, text=True, check=False)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+
+
+def test_gpu_check_says_there_is_no_gpu_and_exits_0() -> None:
+    # the prepared GPU check (benchmarks/gpu_check.sh) must be safe to run anywhere: where torch sees
+    # no GPU it says so and succeeds (the GPU sections themselves run only on a lent GPU machine)
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is visible: run benchmarks/gpu_check.sh itself")
+    out = subprocess.run(
+        ["bash", str(REPO / "benchmarks" / "gpu_check.sh")],
+        env={"PATH": "/usr/bin:/bin", "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "no CUDA GPU visible" in out.stdout

@@ -1,5 +1,5 @@
-"""``omibench data inspect``, ``data prepare`` and ``translate``: input files, the preprocessing alone,
-and predictions for new data."""
+"""``omibench data inspect``, ``data fetch``, ``data prepare`` and ``translate``: input files, public
+datasets' downloads, the preprocessing alone, and predictions for new data."""
 
 from __future__ import annotations
 
@@ -7,14 +7,22 @@ from pathlib import Path
 
 import click
 
-from omibench.cli._common import example, plugins_dir_option, set_option, store_option, uri_option, user_errors
+from omibench.cli._common import (
+    echo_err,
+    example,
+    plugins_dir_option,
+    set_option,
+    store_option,
+    uri_option,
+    user_errors,
+)
 
 __all__ = ["data", "translate"]
 
 
 @click.group()
 def data() -> None:
-    """Look at input files and run the preprocessing pipeline alone."""
+    """Look at input files, download public datasets, run the preprocessing pipeline alone."""
 
 
 @data.command("inspect", epilog=example("omibench data inspect data/methylation.csv"))
@@ -26,6 +34,35 @@ def data_inspect(file: Path) -> None:
 
     for key, value in api.inspect(file).items():
         click.echo(f"{key:>18}: {value}")
+
+
+@data.command("fetch", epilog=example("omibench data fetch tcga --to data/tcga"))
+@click.argument("dataset")
+@click.option(
+    "--to",
+    type=click.Path(path_type=Path),  # checked by api.fetch_data (check_output): one line, exit 2
+    default=None,
+    help="Folder for the files (default: data/DATASET, where the dataset's experiment YAML looks).",
+)
+@click.option(
+    "--mirror",
+    default=None,
+    envvar="OMIBENCH_DATA_MIRROR",
+    show_envvar=True,
+    help="Base URL of a mirror serving the same files by name (checked against the same checksums).",
+)
+@user_errors
+def data_fetch(dataset: str, to: Path | None, mirror: str | None) -> None:
+    """Download a public dataset's input files: `tcga`, the paper's (the UCSC Xena GDC Pan-Cancer
+    methylation 450K and expression matrices, the phenotype table, OmiTrans's test ids).
+
+    Files already there are skipped; an interrupted download resumes where it stopped (rerun the
+    same command); each file is checked (size, SHA-256) and put under its name only when whole."""
+    from omibench import api
+
+    fetched = api.fetch_data(dataset, to, mirror=mirror, echo=echo_err)
+    folder = fetched[0].path.parent if fetched else to
+    click.echo(f"{dataset}: {len(fetched)} files in {folder}")
 
 
 @data.command("prepare", epilog=example("omibench data prepare experiments/brca.yaml"))

@@ -135,21 +135,21 @@ def report(
 @click.option(
     "--experiment", default=None, help="Print the leaderboard URL of this experiment (default: every one in the store)."
 )
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Server worker processes (default: MLflow's, 4)."
+)
 @user_errors
-def ui(store: Path, port: int, experiment: str | None) -> None:
+def ui(store: Path, port: int, experiment: str | None, workers: int | None) -> None:
     """Start the MLflow UI on the store (with this environment's MLflow) and print the leaderboard URLs.
 
     Each URL opens an experiment's runs page showing one summary run per translator, ranked by
-    the metric of its last `omibench run`, with the leaderboard in the experiment's description."""
-    import subprocess
-
+    the metric of its last `omibench run`, with the leaderboard in the experiment's description.
+    The server is this command's child: Ctrl-C, SIGTERM or SIGHUP to this command stops all of its
+    processes within seconds, and it never outlives this command."""
     from omibench import api
 
-    pages, command = api.ui_pages(store, experiment, port)
+    pages, command = api.ui_pages(store, experiment, port, workers)
     for name, url in pages:
         echo_err(f"{name}: {url}")
     echo_err(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)")
-    try:
-        sys.exit(subprocess.call(command))
-    except KeyboardInterrupt:
-        sys.exit(0)
+    sys.exit(api.serve_ui(command))

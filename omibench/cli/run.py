@@ -70,7 +70,8 @@ def run(
     """Run every translator of an experiment YAML and print the leaderboard.
 
     The leaderboard is also written onto the experiment's MLflow page: open the printed URL after
-    starting the printed `omibench ui` command."""
+    starting the printed `omibench ui` command (with a tracking server, `tracking.uri`, the URL is
+    the server's own page). Only the leaderboard and that URL go to stdout; progress goes to stderr."""
     from omibench import api
 
     api.stop_on_sigterm()
@@ -95,7 +96,9 @@ def run(
         table = res.leaderboard
         click.echo(f"\nLeaderboard: {res.experiment} (test split, {len(res.seeds)} seed(s), sorted by {res.sort})")
         click.echo(api.format_leaderboard(table) if not table.empty else "(no finished runs)")
-        if res.board is not None:
+        if res.board is not None and res.store.server_url:  # the server's UI is already up
+            click.echo(f"\nMLflow leaderboard:  {res.board.url}")
+        elif res.board is not None:
             click.echo(f"\nMLflow leaderboard:  {res.store.ui_command()}\n  then open {res.board.url}")
         failed += res.failed
     # a not-applicable verdict (the translator declined this data or this machine, e.g. too little
@@ -205,10 +208,11 @@ def tune(
         on_trial=on_trial,
         echo=echo_err,
     )
-    states = [t.state.name for t in result.study.trials]
+    n = result.trial_counts()  # points repeated by a worker were skipped before any fit: not failures
+    repeated = f", {n['repeated']} repeated points skipped" if n["repeated"] else ""
     click.echo(
-        f"study {result.study.study_name}: {len(states)} trials ({states.count('COMPLETE')} complete, "
-        f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); MLflow run {result.run_id}"
+        f"study {result.study.study_name}: {len(result.study.trials)} trials ({n['complete']} complete, "
+        f"{n['pruned']} pruned, {n['failed']} failed{repeated}); MLflow run {result.run_id}"
     )
     if result.best_params is None or result.best_value is None:
         raise OmibenchError(

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from omibench.config import PathField
 from omibench.data.paired import PairedData
 from omibench.data.sources import DataSource
 from omibench.errors import ConfigError, DataError
@@ -25,7 +26,7 @@ class MogonetSource(DataSource):
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        root: Path
+        root: PathField
         b: str = "2"
         a: str = "1"
         label_names: dict[int, str] | None = None
@@ -82,10 +83,10 @@ class AnnDataSource(DataSource):
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        root: Path = Path(".")
-        b: Path | None = None
-        a: Path | None = None
-        mudata: Path | None = None
+        root: PathField = Path(".")
+        b: PathField | None = None
+        a: PathField | None = None
+        mudata: PathField | None = None
         b_modality: str = "methylation"
         a_modality: str = "rna"
         layer: str | None = None

@@ -27,6 +27,7 @@ from typing import Literal
 
 import numpy as np
 
+from omibench.data.memory import require_memory
 from omibench.data.paired import PairedData
 from omibench.data.splits import Split, make_split
 from omibench.errors import ConfigError, DataError
@@ -139,6 +140,13 @@ def outer_splits(
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ConfigError(f"split fractions val={val_fraction}, test={test_fraction} must be in [0, 1) and sum below 1")
     n = data.n_samples
+    n_splits = 1 if test_ids is not None else repeats * (folds if scheme == "kfold" else 1)
+    # each split holds every sample id once (train + val + test) and its positions: sized before drawing
+    require_memory(
+        n_splits * n * 24,
+        f"split: {n_splits:,} outer splits of {n:,} samples",
+        "lower split.repeats or split.folds",
+    )
     strata = _strata(data) if stratify else np.zeros(n, dtype=np.int64)
     group_arr = None if groups is None else _group_codes(groups, n)
 

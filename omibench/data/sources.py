@@ -14,11 +14,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from omibench.config import PathField, Seed
 from omibench.contract.hookspecs import hookimpl
 from omibench.data.ids import read_labels
+from omibench.data.memory import require_memory
 from omibench.data.paired import PairedData
 from omibench.data.paths import resolve
-from omibench.data.synthetic import make_synthetic
+from omibench.data.synthetic import make_synthetic, synthetic_bytes
 from omibench.data.tabular import read_paired_files
 from omibench.errors import ConfigError, DataError
 
@@ -54,12 +56,22 @@ class SyntheticSource(DataSource):
         n_cpgs: int = Field(500, ge=1, le=500_000)
         n_genes: int = Field(200, ge=1, le=100_000)
         n_classes: int = Field(4, ge=1, le=100)
-        rank: int = Field(8, ge=1)
-        noise: float = Field(0.5, ge=0)
-        seed: int = 0
+        rank: int = Field(8, ge=1, le=1000)
+        noise: float = Field(0.5, ge=0, le=1000, allow_inf_nan=False)
+        seed: Seed = 0
 
     def load(self) -> PairedData:
-        return make_synthetic(**self.params.model_dump())
+        """The cohort, after checking that it and the split parts preparation copies it into (about
+        twice its matrices) fit the memory available now (one line otherwise, nothing allocated)."""
+        p = self.params
+        assert isinstance(p, SyntheticSource.Params)
+        require_memory(
+            synthetic_bytes(p.n_samples, p.n_cpgs, p.n_genes, copies=2),
+            f"data: a synthetic cohort of {p.n_samples:,} samples x ({p.n_cpgs:,} CpGs + {p.n_genes:,} genes), "
+            "with its split parts,",
+            "lower data.n_samples, data.n_cpgs or data.n_genes",
+        )
+        return make_synthetic(**p.model_dump())
 
 
 class FilesSource(DataSource):
@@ -75,10 +87,10 @@ class FilesSource(DataSource):
 
     class Params(BaseModel):
         model_config = ConfigDict(extra="forbid")
-        root: Path = Path(".")
-        b: Path
-        a: Path
-        labels: Path | None = None
+        root: PathField = Path(".")
+        b: PathField
+        a: PathField
+        labels: PathField | None = None
         label_column: str | None = None
         label_id_column: str | None = None  # the labels file's sample-id column (default: the first)
         orientation: Literal["auto", "samples_in_rows", "samples_in_columns"] = "auto"
@@ -136,7 +148,9 @@ def build_source(cls: type[DataSource], fields: Mapping[str, Any]) -> DataSource
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(x) for x in err["loc"]) or "data"
-        raise ConfigError(f"data.{where}: {err['msg']} (data source {cls.name!r})") from None
+        got = err.get("input")
+        shown = f" (got {got!r})" if isinstance(got, (int, float, str)) and len(str(got)) <= 40 else ""
+        raise ConfigError(f"data.{where}: {err['msg']}{shown} (data source {cls.name!r})") from None
     return cls(params)
 
 

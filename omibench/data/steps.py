@@ -125,6 +125,19 @@ class Transform(Step):
             )
         return out.astype(np.float32), ids
 
+    def invert(self, x: np.ndarray) -> np.ndarray:
+        """Values on the scale before this transform (float64), e.g. to show a model's input in the
+        units of the files; betas clipped by ``beta_to_m`` come back clipped."""
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            if self.kind == "log1p":
+                return np.expm1(x)
+            if self.kind == "log2p1":
+                return 2.0**x - 1.0
+            if self.kind == "beta_to_m":
+                return 2.0**x / (2.0**x + 1.0)
+            return np.log2(x / (1.0 - x))  # m_to_beta
+
 
 class LocationOrder(_Select):
     def __init__(self, table: str, unlocated: str, omics: str) -> None:
@@ -150,12 +163,18 @@ class LocationOrder(_Select):
         return self
 
 
+class _VarianceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    min: float | None = Field(None, ge=0)
+    top_k: int | None = Field(None, ge=1)
+
+
 class _StepSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    keep_features: str | None = None
-    drop_features: str | None = None
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    keep_features: str | None = Field(None, min_length=1)
+    drop_features: str | None = Field(None, min_length=1)
     max_missing: float | None = Field(None, ge=0, le=1)
-    variance: dict[str, float] | None = None
+    variance: _VarianceSpec | None = None
     transform: Literal["log1p", "log2p1", "beta_to_m", "m_to_beta"] | None = None
     order_by_location: dict[str, str] | None = None
 
@@ -184,9 +203,9 @@ def build_steps(raw: list[dict[str, Any]], omics: str, root: str | Path | None =
         elif kind == "max_missing":
             steps.append(MaxMissing(value))
         elif kind == "variance":
-            if set(value) - {"min", "top_k"} or len(value) != 1:
+            if (value.min is None) == (value.top_k is None):
                 raise ConfigError(f"{where}.variance: give exactly one of min or top_k")
-            steps.append(Variance(value.get("min"), int(value["top_k"]) if "top_k" in value else None))
+            steps.append(Variance(value.min, value.top_k))
         elif kind == "transform":
             steps.append(Transform(value))
         else:

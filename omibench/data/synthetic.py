@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from omibench.data.memory import require_memory
 from omibench.data.paired import PairedData
 
-__all__ = ["make_synthetic"]
+__all__ = ["make_synthetic", "synthetic_bytes"]
 
 _CHUNK = 2048  # rows generated at once: bounds memory at the paper's 9,081 x 60,483 size
+
+
+def synthetic_bytes(n_samples: int, n_cpgs: int, n_genes: int, copies: int = 1) -> int:
+    """Bytes of a synthetic cohort: ``copies`` x the two float32 matrices, plus the float64
+    temporaries of one chunk of rows (the logits, their noise and the latent read-outs)."""
+    rows = min(_CHUNK, n_samples)
+    return copies * n_samples * (n_cpgs + n_genes) * 4 + 3 * rows * (n_cpgs + n_genes) * 8
 
 
 def make_synthetic(
@@ -31,8 +39,14 @@ def make_synthetic(
       log2(FPKM+1); about 5% of genes are barely expressed (mostly exact zeros).
 
     The same arguments always give the same matrices (float32). Memory is that of the two
-    outputs plus one chunk of rows.
+    outputs plus one chunk of rows (:func:`synthetic_bytes`), checked before anything is allocated:
+    more than is available is a one-line :class:`~omibench.errors.DataError`.
     """
+    require_memory(
+        synthetic_bytes(n_samples, n_cpgs, n_genes),
+        f"a synthetic cohort of {n_samples:,} samples x ({n_cpgs:,} CpGs + {n_genes:,} genes)",
+        "lower data.n_samples, data.n_cpgs or data.n_genes",
+    )
     rng = np.random.default_rng(seed)
     class_means = rng.normal(0.0, 1.5, size=(n_classes, rank))
     high = rng.random(n_cpgs) < 0.5

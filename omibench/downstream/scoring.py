@@ -30,7 +30,7 @@ from omibench.downstream.classifier import ClassifierSettings, OmiEmbedClassifie
 from omibench.metrics import catalogue
 from omibench.plots.paper import tsne_figure
 from omibench.run.preparation import Prepared
-from omibench.run.provenance import git_commit, package_versions
+from omibench.run.provenance import provenance_tags
 from omibench.store import RunLevel, RunStatus, Store, Tags, layout
 
 __all__ = ["Downstream", "LEVEL_REFERENCE", "REFERENCE_LABEL", "classification_scores", "setup_downstream"]
@@ -275,9 +275,7 @@ def _reference_run(ds: Downstream, prepared: Prepared, store: Store, exp_id: str
         dataset_hash=prepared.dataset_hash,
         split_hash=prepared.split.hash,
         config_hash=prepared.config_hash,
-        git_commit=git_commit(),
-        versions=package_versions(),
-    )
+    ).merged(provenance_tags(prepared.config))
     run_id = store.create_run(exp_id, REFERENCE_LABEL, tags)
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,7 +1,10 @@
-"""Files written for each run before they are logged to MLflow: predictions, R² tables, figures."""
+"""Files written for each run before they are logged to MLflow (predictions, R² tables, figures), and
+the logging of a finished job's folder into its run (with the AnnData twin of its predictions)."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +14,9 @@ from omibench.data.paired import PairedData
 from omibench.metrics.reconstruction import R2_THRESHOLD, Scores
 from omibench.plots.paper import r2_histograms, top_gene_scatter
 from omibench.results.artifacts import read_predictions
-from omibench.store import layout
+from omibench.store import Store, layout
 
-__all__ = ["read_predictions", "write_run_artifacts"]
+__all__ = ["log_anndata_twin", "log_job_dir", "read_predictions", "write_run_artifacts"]
 
 
 def write_run_artifacts(
@@ -53,3 +56,32 @@ def write_run_artifacts(
             scores.r2_featurewise,
             top_genes,
         )
+
+
+def log_job_dir(store: Store, run_id: str, path: Path) -> None:
+    """Log the ``results/`` and ``model/`` folders of job folder ``path`` (those present) into run ``run_id``."""
+    for sub in (layout.RESULTS, layout.MODEL):
+        if (path / sub).is_dir():
+            store.log_artifacts(run_id, path / sub, sub)
+
+
+def log_anndata_twin(store: Store, run_id: str, job_dir: Path, labels: Mapping[str, object] | None) -> None:
+    """Log ``results/predictions_test.h5ad`` beside the parquet predictions: test samples as obs
+    (their class in ``obs["label"]`` when known), genes as var, predictions (original scale) in X.
+    Nothing without anndata (the ``scverse`` extra) or without predictions."""
+    import importlib.util
+
+    source = job_dir / layout.PREDICTIONS
+    if importlib.util.find_spec("anndata") is None or not source.is_file():
+        return
+    from omibench.run.translate import write_matrix
+
+    frame = read_predictions(source)  # samples x genes
+    obs = None
+    if labels:
+        obs = pd.DataFrame({"label": [labels.get(str(s)) for s in frame.index]}, index=frame.index.astype(str))
+        obs["label"] = obs["label"].astype("category")
+    with tempfile.TemporaryDirectory() as tmp:
+        twin = Path(tmp) / layout.PREDICTIONS_H5AD_FILE
+        write_matrix(frame, twin, obs)
+        store.log_artifact(run_id, twin, layout.RESULTS)

@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -179,12 +179,45 @@ def run_spec(spec: JobSpec, reporter: Reporter | None = None) -> JobResult:
     return execute_job(spec, prepared, reporter)
 
 
-def run_remote(spec_json: str) -> JobResult:
-    """A Ray task: execute in a scratch directory and ship the artifacts back in the result."""
+def _collecting(on_report: Callable[[], None]) -> tuple[Reporter, list[tuple[int, dict[str, float]]]]:
+    """A reporter that keeps every per-epoch value (they come back in the result) and calls
+    ``on_report()`` at each: the stall watch's sign of life."""
+    reports: list[tuple[int, dict[str, float]]] = []
+
+    def report(step: int, values: Mapping[str, float]) -> None:
+        reports.append((step, dict(values)))
+        on_report()
+
+    return report, reports
+
+
+def _run_collecting(spec: JobSpec, on_report: Callable[[], None]) -> JobResult:
+    report, reports = _collecting(on_report)
+    result = run_spec(spec, report)
+    result.reports = result.reports or reports
+    return result
+
+
+def _no_report() -> None:
+    return None
+
+
+def run_remote(spec_json: str, board: Any = None) -> JobResult:
+    """A Ray task: execute in a scratch directory and ship the artifacts back in the result. With a
+    ``board`` (the stall watch's actor, :class:`omibench.run.executors.stall.Board`) the task tells
+    it its node and worker pid at the start, and its report count as it goes."""
+    from omibench.run.executors.stall import ReportBeat, sample_every
+
     spec = JobSpec.from_json(spec_json)
+    on_report: Callable[[], None] = _no_report
+    if board is not None and spec.stall_s is not None:
+        import ray
+
+        board.started.remote(spec.run_id, ray.get_runtime_context().get_node_id(), os.getpid())
+        on_report = ReportBeat(lambda n: board.reported.remote(spec.run_id, n), sample_every(spec.stall_s))
     with tempfile.TemporaryDirectory() as tmp:
         spec.out_dir = tmp
-        result = run_spec(spec)
+        result = _run_collecting(spec, on_report)
         if result.status == FINISHED:
             root = Path(tmp)
             result.files = {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
@@ -226,13 +259,22 @@ def _plan(prepared: Prepared, label: str) -> PlannedTranslator:
 
 def main(argv: list[str] | None = None) -> int:
     """Worker entry point: run the spec file, write its result beside its artifacts. SIGTERM (the
-    driver stopped the job, or died) removes the job's folder."""
+    driver stopped the job, or died) removes the job's folder. At each per-epoch report the spec
+    file is touched: its mtime tells the driver's stall watch that the job is alive."""
     from omibench.run.executors._children import remove_on_term
 
     args = sys.argv[1:] if argv is None else argv
-    spec = JobSpec.from_json(Path(args[0]).read_text())
+    spec_file = Path(args[0])
+    spec = JobSpec.from_json(spec_file.read_text())
     remove_on_term(spec.out_dir)
-    result = run_spec(spec)
+
+    def touch() -> None:
+        try:
+            os.utime(spec_file)
+        except OSError:
+            pass
+
+    result = _run_collecting(spec, touch)
     Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
     (Path(spec.out_dir) / layout.JOB_RESULT).write_text(result.to_json())
     return 0

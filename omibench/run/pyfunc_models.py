@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from omibench.run.translate import Trained
 
-__all__ = ["load_model_folder", "log_pyfunc_models", "predict_frame", "requirements"]
+__all__ = ["load_model_folder", "log_pyfunc_models", "model_example", "predict_frame", "requirements"]
 
 
 def load_model_folder(path: str) -> Trained:
@@ -45,6 +45,26 @@ def predict_frame(trained: Trained, model_input: pd.DataFrame) -> pd.DataFrame:
         frame = frame.set_index("sample")
     pred, _ = translate_frame(trained, frame, "pyfunc input")
     return pred
+
+
+def model_example(trained: Trained) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """An (input, output) example of a pyfunc model: one row ``training-mean`` holding each model
+    input's training mean on the files' scale (the fitted transforms inverted), as float64, with
+    columns in the model's input order (the features its preprocessing keeps; any other column is
+    ignored by the model), and the model's prediction for it."""
+    import numpy as np
+    import pandas as pd
+
+    from omibench.data.steps import Transform
+
+    pre = trained.preprocessor
+    values = np.asarray(pre.b_means_[pre.b_keep_], dtype=np.float64)
+    for step in reversed([*pre.b_stream, *pre.b_steps]):
+        if isinstance(step, Transform):
+            values = step.invert(values)
+    index = pd.Index(["training-mean"], name="sample")
+    inputs = pd.DataFrame(values[None, :], index=index, columns=list(trained.b_features))
+    return inputs, predict_frame(trained, inputs)
 
 
 def requirements() -> list[str]:
@@ -79,7 +99,8 @@ def log_pyfunc_models(store: Store, runs: Iterable[Run], echo: Callable[[str], N
                 folder = store.download(source.run_id, layout.MODEL, Path(tmp))
             except FileNotFoundError:
                 continue
-            uri = store.log_pyfunc(run.run_id, folder, reqs)
+            example = model_example(load_model_folder(str(folder)))
+            uri = store.log_pyfunc(run.run_id, folder, reqs, example)
         store.set_tags(run.run_id, Tags(pyfunc=uri))
         echo(f"omibench: {run.label}: MLflow model {uri}")
     return time.perf_counter() - start

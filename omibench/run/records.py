@@ -14,16 +14,21 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 
 from omibench.config import canonical_hash
 from omibench.metrics.catalogue import result_metrics
+from omibench.run.artifacts import log_anndata_twin, log_job_dir
 from omibench.run.executors.spec import JobResult
 from omibench.run.preparation import PlannedTranslator, Prepared
-from omibench.run.provenance import git_commit, package_versions
+from omibench.run.provenance import provenance_tags
 from omibench.store import RunLevel, RunStatus, Store, Tags, control_tag, layout, owner_id
+
+if TYPE_CHECKING:
+    from omibench.run.claims import Claims
 
 __all__ = [
     "Entry",
@@ -64,8 +69,6 @@ def translator_tags(prepared: Prepared, plan: PlannedTranslator) -> Tags:
         split_hash=prepared.splits[0].hash,
         config_hash=prepared.config_hash,
         job_key=plan.key,
-        git_commit=git_commit(),
-        versions=package_versions(),
         plugin_source=f"{plan.cls.__module__}.{plan.cls.__qualname__}",
         tuned_from=plan.tuned_from or None,
         owner=owner_id(),
@@ -73,7 +76,7 @@ def translator_tags(prepared: Prepared, plan: PlannedTranslator) -> Tags:
         split_notes="; ".join(n for split in prepared.splits for n in getattr(split, "notes", ())) or None,
         split_leaky_test_samples=None if prepared.leaky_test_samples is None else len(prepared.leaky_test_samples),
         control=control_tag(bool(plan.cls.control), bool(plan.cls.anchors_skill)),
-    )
+    ).merged(provenance_tags(prepared.config))
 
 
 def split_sizes(prepared: Prepared, index: int) -> dict[str, int]:
@@ -184,7 +187,8 @@ class Entry:
         self.ensure_parent()
         self.closed = True
         if self.errors:
-            if self.multi:
+            if self.multi:  # the kind too: another machine waiting on this summary reads it (claims)
+                self.store.set_tags(self.parent, Tags(failure_kind=self.failure_kinds[0]))
                 self.store.end_run(self.parent, RunStatus.FAILED, error=self.errors[0])
             return RunStatus.FAILED.value, {}, self.errors[0]
         summary = aggregate([self.done[j] for j in self.jobs])
@@ -205,30 +209,50 @@ def _per_job_chosen(entry: Entry) -> dict[str, str]:
 
 
 def open_entry(
-    prepared: Prepared, plan: PlannedTranslator, store: Store, exp_id: str, split_files: Path | list[Path], force: bool
-) -> Entry:
-    """The summary run to fill. Called with the experiment's lock held, so runs left RUNNING are
-    stale (their process is dead): they are marked FAILED. An unfinished multi-job summary of the
-    same key is reopened and its FINISHED jobs kept; otherwise a new summary run is created when
-    the entry's first job starts (:meth:`Entry.ensure_parent`)."""
+    prepared: Prepared,
+    plan: PlannedTranslator,
+    store: Store,
+    exp_id: str,
+    split_files: Path | list[Path],
+    force: bool,
+    claims: Claims | None = None,
+) -> Entry | None:
+    """The summary run to fill.
+
+    On a local store (no ``claims``) it is called with the experiment's lock held, so runs left
+    RUNNING are stale (their process is dead): they are marked FAILED. An unfinished multi-job
+    summary of the same key is reopened and its FINISHED jobs kept; otherwise a new summary run is
+    created when the entry's first job starts (:meth:`Entry.ensure_parent`).
+
+    On a shared store (``claims``) the summary run is the job's claim, created now: None when
+    another machine holds the job (or finished it meanwhile). The winner resumes an unfinished
+    multi-job summary as above (the claim moves onto it); stale claims were failed by the claim."""
     seeds = list(prepared.config.seeds)
     hashes = tuple(s.hash for s in prepared.splits)
     jobs = plan.jobs(seeds, len(hashes))
     tags = translator_tags(prepared, plan)
-    store.stop_if_running(
-        [r.run_id for r in store.runs_with_key(exp_id, plan.key, RunStatus.RUNNING)], RunStatus.FAILED
-    )
     sizes = tuple(split_sizes(prepared, i) for i in range(len(hashes)))
     entry = Entry(plan.entry.display, plan, "", store, exp_id, tags, jobs, hashes, sizes)
+    mine = None
+    if claims is not None:
+        mine = claims.claim(plan.key, lambda beat: _summary_run(plan, store, exp_id, tags.with_(heartbeat=beat), jobs))
+        if mine is None:
+            return None
+    else:
+        store.stop_if_running(
+            [r.run_id for r in store.runs_with_key(exp_id, plan.key, RunStatus.RUNNING)], RunStatus.FAILED
+        )
     if len(jobs) > 1 and not force:
-        unfinished = store.unfinished_runs(exp_id, plan.key)
+        unfinished = [r for r in store.unfinished_runs(exp_id, plan.key) if r.run_id != mine]
         if unfinished:
             entry.parent = unfinished[0].run_id
+            if claims is not None and mine is not None:
+                claims.move(mine, unfinished[0])
             store.set_status(entry.parent, RunStatus.RUNNING)
             store.set_tags(entry.parent, Tags(owner=tags.owner, control=tags.control))
             for job in jobs:
                 key = job_key(plan, job)
-                store.stop_if_running(
+                store.stop_if_running(  # a job's run is only ever written by its summary's owner
                     [r.run_id for r in store.runs_with_key(exp_id, key, RunStatus.RUNNING)], RunStatus.FAILED
                 )
                 finished = store.finished_run(exp_id, key)
@@ -239,28 +263,31 @@ def open_entry(
                         k.removeprefix("chosen."): v for k, v in finished.params.items() if k.startswith("chosen.")
                     }
             return entry
-    entry.make_parent = lambda: _new_summary(prepared, plan, store, exp_id, split_files, tags, jobs)
+    if mine is not None:
+        entry.parent = _fill_summary(prepared, plan, store, mine, split_files)
+        return entry
+    entry.make_parent = lambda: _fill_summary(
+        prepared, plan, store, _summary_run(plan, store, exp_id, tags, jobs), split_files
+    )
     return entry
 
 
-def _new_summary(
-    prepared: Prepared,
-    plan: PlannedTranslator,
-    store: Store,
-    exp_id: str,
-    split_files: Path | list[Path],
-    tags: Tags,
-    jobs: list[Job],
-) -> str:
-    """Create a translator's summary run with its parameters, config and split files; its id."""
-    seeds = list(prepared.config.seeds)
-    hashes = tuple(s.hash for s in prepared.splits)
+def _summary_run(plan: PlannedTranslator, store: Store, exp_id: str, tags: Tags, jobs: list[Job]) -> str:
+    """Create a translator's summary run (tags only); its id."""
     used = [s for _, s in jobs]
-    parent = store.create_run(
+    return store.create_run(
         exp_id,
         plan.entry.display,
         tags.with_(level=RunLevel.SUMMARY, seeds_fitted=",".join(map(str, dict.fromkeys(used)))),
     )
+
+
+def _fill_summary(
+    prepared: Prepared, plan: PlannedTranslator, store: Store, parent: str, split_files: Path | list[Path]
+) -> str:
+    """Log a new summary run's parameters, config and split files; return its id."""
+    seeds = list(prepared.config.seeds)
+    hashes = tuple(s.hash for s in prepared.splits)
     store.log_params(
         parent,
         {
@@ -321,59 +348,23 @@ def record_result(
             store.set_tags(run_id, Tags(failure_kind=result.failure_kind or "error"))
             store.end_run(run_id, RunStatus.FAILED, error=result.error or "failed")
             return {}
-        store.log_metrics(run_id, result.metrics)
-        if chosen:
-            store.log_params(run_id, {f"chosen.{k}": v for k, v in chosen.items()})
-        if result.device:
-            store.set_tags(run_id, Tags(device=result.device))
-        if result.note:
-            store.set_tags(run_id, Tags(fit_note=result.note))
+        # one write for the job's numbers, params and tags (a store transaction each costs more than
+        # scoring a fast translator's split)
+        tags = Tags(device=result.device or None, fit_note=result.note or None, downstream_note=note or None)
+        store.log_batch(run_id, result.metrics, {f"chosen.{k}": v for k, v in chosen.items()}, tags)
         if result.files:  # shipped back from another machine
             for rel, data in result.files.items():
                 (Path(tmp) / rel).parent.mkdir(parents=True, exist_ok=True)
                 (Path(tmp) / rel).write_bytes(data)
-            _log_job_dir(store, run_id, Path(tmp))
-            _log_anndata_twin(store, run_id, Path(tmp), test_labels)
+            log_job_dir(store, run_id, Path(tmp))
+            log_anndata_twin(store, run_id, Path(tmp), test_labels)
         elif result.out_dir:
-            _log_job_dir(store, run_id, Path(result.out_dir))
-            _log_anndata_twin(store, run_id, Path(result.out_dir), test_labels)
+            log_job_dir(store, run_id, Path(result.out_dir))
+            log_anndata_twin(store, run_id, Path(result.out_dir), test_labels)
     if extra is not None:
         store.log_artifacts(run_id, extra)
-    if note:
-        store.set_tags(run_id, Tags(downstream_note=note))
     store.end_run(run_id)
     return chosen
-
-
-def _log_job_dir(store: Store, run_id: str, path: Path) -> None:
-    for sub in (layout.RESULTS, layout.MODEL):
-        if (path / sub).is_dir():
-            store.log_artifacts(run_id, path / sub, sub)
-
-
-def _log_anndata_twin(store: Store, run_id: str, job_dir: Path, labels: Mapping[str, object] | None) -> None:
-    """Log ``results/predictions_test.h5ad`` beside the parquet predictions: test samples as obs
-    (their class in ``obs["label"]`` when known), genes as var, predictions (original scale) in X.
-    Nothing without anndata (the ``scverse`` extra) or without predictions."""
-    import importlib.util
-
-    source = job_dir / layout.PREDICTIONS
-    if importlib.util.find_spec("anndata") is None or not source.is_file():
-        return
-    import pandas as pd
-
-    from omibench.run.artifacts import read_predictions
-    from omibench.run.translate import write_matrix
-
-    frame = read_predictions(source)  # samples x genes
-    obs = None
-    if labels:
-        obs = pd.DataFrame({"label": [labels.get(str(s)) for s in frame.index]}, index=frame.index.astype(str))
-        obs["label"] = obs["label"].astype("category")
-    with tempfile.TemporaryDirectory() as tmp:
-        twin = Path(tmp) / layout.PREDICTIONS_H5AD_FILE
-        write_matrix(frame, twin, obs)
-        store.log_artifact(run_id, twin, layout.RESULTS)
 
 
 def aggregate(per_seed: list[dict[str, float]]) -> dict[str, float]:

@@ -7,29 +7,26 @@ the runs still RUNNING as KILLED, never a finished one, and raises :class:`RunIn
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
-import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from omibench.downstream.scoring import Downstream, setup_downstream
-from omibench.errors import one_line
 from omibench.metrics import catalogue
 from omibench.run import interrupts as _interrupts
-from omibench.run.executors import Executor, JobResult, JobSpec, make_executor
+from omibench.run.claims import Claims
+from omibench.run.executors import Executor, JobSpec, make_executor
 from omibench.run.failures import failure_line
 from omibench.run.faults import fault_point
 from omibench.run.fitting import prepare_process
 from omibench.run.jobs import JobWork
-from omibench.run.preparation import Prepared, for_split
+from omibench.run.preparation import PlannedTranslator, Prepared
 from omibench.run.records import Entry, Job, aggregate, open_entry, record_result
-from omibench.store import RunStatus, Store, Tags, layout
+from omibench.run.table3 import Judges, backfill_run, score_downstream
+from omibench.store import RunStatus, Store, layout
 
 __all__ = ["Outcome", "RunInterrupted", "add_downstream", "build_executor", "run_experiment"]
 
@@ -84,7 +81,11 @@ def run_experiment(
 ) -> list[Outcome]:
     """Run every planned translator for every seed; return one outcome per translator.
 
-    The caller holds the experiment's lock (:class:`omibench.store.ExperimentLock`). Resume: a
+    On a local store the caller holds the experiment's lock (:class:`omibench.store.ExperimentLock`).
+    On a shared store (``store.shared``: a tracking server) each translator is claimed on the store
+    first (:mod:`omibench.run.claims`): one held by another machine is left to it and waited for
+    at the end (its outcome is SKIPPED once it finished there), or run here once its claim is free
+    or stale, so every machine ends with the whole leaderboard. Resume: a
     translator with a finished run of the same key is skipped (unless ``force``); of an unfinished
     multi-seed run, seeds already finished are kept and only the others are run; one whose seeds
     all finished is closed at once. Runs left RUNNING by a dead process are marked FAILED.
@@ -119,61 +120,88 @@ def run_experiment(
         by_run[spec.run_id] = (entry, job)
 
     runner.on_start = on_start
-    try:
-        judges = _Judges(prepared, store, exp_id, echo)
-        judge = judges.first()
-        n = len(prepared.translators)
-        for i, plan in enumerate(prepared.translators, 1):
-            label = plan.entry.display
-            finished = store.finished_run(exp_id, plan.key)
-            if finished is not None and not force:
-                echo(f"[{i}/{n}] {label}: finished run {finished.run_id} exists, skipped (--force reruns)")
-                outcomes[label] = Outcome(label, SKIPPED, finished.run_id)
-                if judge:  # finished before Table 3 existed: score its logged predictions
-                    backfill_downstream(judges, store, outcomes[label], echo)
-                continue
-            entry = open_entry(prepared, plan, store, exp_id, split_files, force)
-            entries[label] = entry
-            todo = entry.todo()
-            echo(
-                f"[{i}/{n}] {label}: {len(todo)} job(s) submitted"
-                + (f", {len(entry.done)} already finished" if entry.done else "")
-                + (
-                    ""
-                    if plan.cls.seed_dependent or len(config.seeds) == 1
-                    else f" (seed-independent: fitted with seed {config.seeds[0]} only)"
+    # a shared store (a tracking server): jobs are claimed there, one translator at a time, and its
+    # jobs drained before the next is claimed, so that machines started together share the work
+    claims = Claims(store, exp_id, force) if store.shared else None
+    elsewhere: dict[str, tuple[int, PlannedTranslator]] = {}  # label -> held by another machine
+    n = len(prepared.translators)
+
+    def start(i: int, plan: PlannedTranslator) -> bool:
+        """Skip, or open and submit, translator ``plan``; False when another machine holds it."""
+        label = plan.entry.display
+        finished = store.finished_run(exp_id, plan.key)
+        if finished is not None and not force:
+            echo(f"[{i}/{n}] {label}: finished run {finished.run_id} exists, skipped (--force reruns)")
+            outcomes[label] = Outcome(label, SKIPPED, finished.run_id)
+            if judge:  # finished before Table 3 existed: score its logged predictions
+                backfill_downstream(judges, store, outcomes[label], echo)
+            return True
+        entry = open_entry(prepared, plan, store, exp_id, split_files, force, claims)
+        if entry is None:
+            assert claims is not None
+            echo(f"[{i}/{n}] {label}: claimed by another machine (run {claims.watched.get(plan.key)}), left to it")
+            return False
+        entries[label] = entry
+        todo = entry.todo()
+        echo(
+            f"[{i}/{n}] {label}: {len(todo)} job(s) submitted"
+            + (f", {len(entry.done)} already finished" if entry.done else "")
+            + (
+                ""
+                if plan.cls.seed_dependent or len(config.seeds) == 1
+                else f" (seed-independent: fitted with seed {config.seeds[0]} only)"
+            )
+        )
+        if not todo:  # every job finished before an interruption: only the summary was left open
+            close(entry)
+            return True
+        for job in todo:
+            split_i, seed = job
+            pending = f"pending:{label}:{split_i}:{seed}"  # becomes the run id when the job starts
+            waiting[pending] = (entry, job)
+            runner.submit(
+                JobSpec(
+                    run_id=pending,
+                    label=label,
+                    params=plan.params,
+                    seed=seed,
+                    gpus=plan.cls.resources.gpus,
+                    out_dir="",
+                    config=config.model_dump(mode="json"),
+                    plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs],
+                    cwd=os.getcwd(),
+                    dataset_hash=prepared.dataset_hash,
+                    split_hash=prepared.splits[split_i].hash,
+                    cache_dir=str(store.path / layout.CACHE),
+                    n_jobs=config.n_jobs or os.cpu_count() or 1,
+                    timeout_s=timeout_s,
                 )
             )
-            if not todo:  # every job finished before an interruption: only the summary was left open
-                outcomes[label] = _close(entry, judges if judge else None, echo)
-                continue
-            for job in todo:
-                split_i, seed = job
-                pending = f"pending:{label}:{split_i}:{seed}"  # becomes the run id when the job starts
-                waiting[pending] = (entry, job)
-                runner.submit(
-                    JobSpec(
-                        run_id=pending,
-                        label=label,
-                        params=plan.params,
-                        seed=seed,
-                        gpus=plan.cls.resources.gpus,
-                        out_dir="",
-                        config=config.model_dump(mode="json"),
-                        plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs],
-                        cwd=os.getcwd(),
-                        dataset_hash=prepared.dataset_hash,
-                        split_hash=prepared.splits[split_i].hash,
-                        cache_dir=str(store.path / layout.CACHE),
-                        n_jobs=config.n_jobs or os.cpu_count() or 1,
-                        timeout_s=timeout_s,
-                    )
-                )
+        return True
+
+    def close(entry: Entry) -> None:
+        if claims is not None:
+            claims.release(entry.parent)
+            if claims.lost(entry.parent):  # another machine took the job over: its result counts
+                entry.closed = True
+                echo(f"    {entry.label}: taken over by another machine (no heartbeat got through); dropped here")
+                outcomes[entry.label] = Outcome(entry.label, SKIPPED, entry.parent)
+                return
+        outcomes[entry.label] = _close(entry, judges if judge else None, echo)
+
+    def drain() -> None:
         for result in runner.results():
             entry, job = by_run[result.run_id]
             title = _title(entry.label, job, len(prepared.splits))
+            if claims is not None and claims.lost(entry.parent):  # its run is no longer ours to write
+                shutil.rmtree(jobs_dir / result.run_id, ignore_errors=True)
+                store.stop_if_running([result.run_id], RunStatus.KILLED)
+                entry.returned.add(job)
+                if entry.complete():
+                    close(entry)
+                continue
             split_judge = judges.get(job[0]) if judge else None
-            extra = _score_downstream(split_judge, result, title, echo) if split_judge else None
+            extra = score_downstream(split_judge, result, title, echo) if split_judge else None
             folder, note = extra or (None, "")
             chosen = record_result(store, result, folder, note, test_labels=labels)
             if chosen:
@@ -194,7 +222,41 @@ def run_experiment(
                 echo(f"    {title}: {said}: {failure_line(result.error, kind)}")
             fault_point("seed_recorded")
             if entry.complete():
-                outcomes[entry.label] = _close(entry, judges if judge else None, echo)
+                close(entry)
+
+    def wait_for_others() -> None:
+        """Wait for the translators other machines hold: each ends finished or failed there (an
+        outcome, nothing fitted here), or is claimed and run here once its claim is free or stale."""
+        assert claims is not None
+        while elsewhere:
+            time.sleep(min(claims.interval_s, 5.0))
+            for label, (i, plan) in list(elsewhere.items()):
+                ended = _ended_elsewhere(store, claims, plan.key, label)
+                if ended is not None:
+                    outcomes[label] = ended
+                    said = "failed" if ended.status == RunStatus.FAILED.value else "finished"
+                    echo(f"[{i}/{n}] {label}: {said} on another machine (run {ended.run_id})")
+                elif claims.look(plan.key)[1]:
+                    continue
+                elif start(i, plan):  # the claim is free: its owner died, or was interrupted
+                    drain()
+                else:
+                    continue
+                del elsewhere[label]
+
+    if claims is not None:
+        claims.__enter__()
+    try:
+        judges = Judges(prepared, store, exp_id, echo)
+        judge = judges.first()
+        for i, plan in enumerate(prepared.translators, 1):
+            if not start(i, plan):
+                elsewhere[plan.entry.display] = (i, plan)
+            elif claims is not None:
+                drain()
+        drain()
+        if claims is not None:
+            wait_for_others()
     except BaseException as exc:
         runner.close()
         stopped = []
@@ -209,7 +271,32 @@ def run_experiment(
                 config.experiment_name,
             ) from None
         raise
+    finally:
+        if claims is not None:
+            claims.__exit__()
     return [outcomes[p.entry.display] for p in prepared.translators]
+
+
+def _ended_elsewhere(store: Store, claims: Claims, key: str, label: str) -> Outcome | None:
+    """The outcome of job ``key`` when another machine ended it: finished (skipped here), or
+    failed by the translator itself (not retried here: it would fail the same way). None while
+    it is claimed, or when its claim ended otherwise (interrupted, taken over): free to claim."""
+    finished = claims.look(key)[0]
+    if finished is not None:
+        return Outcome(label, SKIPPED, finished.run_id)
+    watched = claims.watched.get(key)
+    try:
+        run = store.get_run(watched) if watched else None
+    except KeyError:
+        return None
+    if run is None or run.status is RunStatus.RUNNING:
+        return None
+    if run.status is RunStatus.FINISHED:
+        return Outcome(label, SKIPPED, run.run_id)
+    if run.status is RunStatus.FAILED and run.tags.failure_kind:
+        kind = run.tags.failure_kind
+        return Outcome(label, RunStatus.FAILED.value, run.run_id, error=run.tags.error or "failed", failure_kind=kind)
+    return None
 
 
 def build_executor(
@@ -221,23 +308,6 @@ def build_executor(
         return lambda step, values: store.log_metrics(run_id, values, step)
 
     return make_executor(kind, JobWork(prepared, show_progress), reporter_for, **options)
-
-
-class _Judges:
-    """Table 3's classifier per outer split (it is trained on that split's training rows), built
-    when first asked; ``None`` where Table 3 is off."""
-
-    def __init__(self, prepared: Prepared, store: Store, exp_id: str, echo: Echo) -> None:
-        self.prepared, self.store, self.exp_id, self.echo = prepared, store, exp_id, echo
-        self.built: dict[int, Downstream | None] = {}
-
-    def get(self, index: int) -> Downstream | None:
-        if index not in self.built:
-            self.built[index] = setup_downstream(for_split(self.prepared, index), self.store, self.exp_id, self.echo)
-        return self.built[index]
-
-    def first(self) -> Downstream | None:
-        return self.get(0)
 
 
 def _sample_labels(prepared: Prepared) -> dict[str, object] | None:
@@ -258,12 +328,12 @@ def _title(label: str, job: Job, n_splits: int) -> str:
     return f"{label} split {job[0]} seed {job[1]}" if n_splits > 1 else f"{label} seed {job[1]}"
 
 
-def _close(entry: Entry, judges: _Judges | None, echo: Echo) -> Outcome:
+def _close(entry: Entry, judges: Judges | None, echo: Echo) -> Outcome:
     if judges and not entry.errors:  # jobs from an earlier process that lack Table 3
         for job, run_id in entry.done_runs.items():
             judge = judges.get(job[0])
             if judge and not any(k.startswith(catalogue.DOWNSTREAM) for k in entry.done[job]):
-                scored = _backfill_run(
+                scored = backfill_run(
                     judge, entry.store, run_id, _title(entry.label, job, len(entry.split_hashes)), echo
                 )
                 if scored:
@@ -278,7 +348,7 @@ def add_downstream(prepared: Prepared, store: Store, echo: Echo = lambda _: None
     that lacks it (e.g. runs from before the classifier existed); return how many runs have it now."""
     exp_id = store.experiment_id(prepared.config.experiment_name)
     assert exp_id is not None
-    judges = _Judges(prepared, store, exp_id, echo)
+    judges = Judges(prepared, store, exp_id, echo)
     if judges.first() is None:
         return 0
     runs = store.summaries(prepared.config.experiment_name, prepared.split.hash, prepared.dataset_hash)
@@ -288,55 +358,7 @@ def add_downstream(prepared: Prepared, store: Store, echo: Echo = lambda _: None
     )
 
 
-def _score_downstream(
-    judge: Downstream, result: JobResult, title: str, echo: Echo, predictions: Path | None = None
-) -> tuple[Path, str] | None:
-    """Table 3 for one finished job: classify its test predictions (from the job, or the file
-    ``predictions``); the metrics go into ``result.metrics``; return the figures' folder and a note."""
-    if result.status != RunStatus.FINISHED.value:
-        return None
-    from omibench.run.artifacts import read_predictions
-
-    fault_point("downstream")
-    rel = layout.PREDICTIONS
-    try:
-        if predictions is not None:
-            source: Any = predictions
-        else:
-            source = io.BytesIO(result.files[rel]) if rel in result.files else Path(result.out_dir) / rel
-        prediction = read_predictions(source).to_numpy(dtype=np.float32)
-        out = Path(tempfile.mkdtemp(prefix="omibench-downstream-"))
-        metrics, note = judge.score(prediction, out / layout.DOWNSTREAM, title)
-    except Exception as exc:  # Table 3 failing must not lose the translator's results
-        echo(f"warning: {title}: downstream scoring failed: {one_line(exc)}")
-        return None
-    result.metrics.update(metrics)
-    return out, note
-
-
-def _backfill_run(judge: Downstream, store: Store, run_id: str, title: str, echo: Echo) -> dict[str, float] | None:
-    """Score Table 3 for one finished run from its logged test predictions; log and return the metrics."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = store.download(run_id, layout.PREDICTIONS, tmp)
-        except FileNotFoundError:
-            echo(f"warning: {title}: run {run_id} has no logged test predictions; Table 3 skipped")
-            return None
-        result = JobResult(run_id, RunStatus.FINISHED.value)
-        extra = _score_downstream(judge, result, title, echo, predictions=path)
-        if extra is None:
-            return None
-        store.log_metrics(run_id, result.metrics)
-        store.log_artifacts(run_id, extra[0])
-        if extra[1]:
-            store.set_tags(run_id, Tags(downstream_note=extra[1]))
-        shutil.rmtree(extra[0], ignore_errors=True)
-    accuracy = result.metrics[catalogue.DOWNSTREAM + "accuracy"]
-    echo(f"    {title}: Table 3 added to its finished run, downstream accuracy {accuracy:.4f}")
-    return result.metrics
-
-
-def backfill_downstream(judges: _Judges, store: Store, outcome: Outcome, echo: Echo) -> bool:
+def backfill_downstream(judges: Judges, store: Store, outcome: Outcome, echo: Echo) -> bool:
     """Add Table 3 to a finished translator's runs that lack it, from their logged test predictions
     (each scored by the classifier of its own outer split)."""
     assert outcome.run_id is not None
@@ -349,7 +371,7 @@ def backfill_downstream(judges: _Judges, store: Store, outcome: Outcome, echo: E
             return False
         if not metrics:
             assert judge is not None
-            scored = _backfill_run(judge, store, run.run_id, f"{outcome.label} seed {run.tags.seed}", echo)
+            scored = backfill_run(judge, store, run.run_id, f"{outcome.label} seed {run.tags.seed}", echo)
             if scored is None:
                 return False
             metrics = scored

@@ -5,6 +5,9 @@ storage URL otherwise, e.g. PostgreSQL for several machines). Workers only run t
 driving process alone writes MLflow: a parent run per study and a child run per trial (params,
 per-epoch validation values, final value, state), synchronised idempotently after the trials, in
 an experiment of their own (``<experiment>/tune/<translator>``).
+
+Each ``omibench tune`` adds its own ``--trials`` finished trials, every worker samples from its own
+seed and no point is evaluated twice, however many processes share the study (:mod:`.trial_loop`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from omibench.contract.translator import BoundTrial, FitContext, resolve_device,
 from omibench.data.paired import PairedData
 from omibench.errors import ConfigError, PluginError
 from omibench.metrics import catalogue
+from omibench.run import trial_loop
 from omibench.run.fitting import fit_and_score
 from omibench.run.gpus import gpu_count
 from omibench.run.preparation import PlannedTranslator, Prepared
@@ -81,16 +85,19 @@ def storage_for(storage: str | None, store: str | Path) -> optuna.storages.BaseS
     from optuna.storages.journal import JournalFileBackend
 
     if storage and "://" in storage:
-        return storage
+        from omibench.run.optuna_storage import ready_rdb
+
+        return ready_rdb(storage)  # tables created once, even by two machines at the same moment
     path = Path(storage) if storage else Path(store) / layout.OPTUNA_JOURNAL
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(str(path)))
 
 
-def open_study(request: TuneRequest, name: str, worker: int = 0) -> optuna.Study:
+def open_study(request: TuneRequest, name: str) -> optuna.Study:
+    """Create or join study ``name``; its sampler is this worker's own (:class:`WorkerSampler`)."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # omibench prints one line per trial itself
+    trial_loop.quiet_dependencies()
     pruners = {
         "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2),
         "hyperband": lambda: optuna.pruners.HyperbandPruner(),
@@ -104,7 +111,7 @@ def open_study(request: TuneRequest, name: str, worker: int = 0) -> optuna.Study
         study_name=name,
         direction="minimize" if direction == "minimize" else "maximize",
         load_if_exists=True,
-        sampler=optuna.samplers.TPESampler(seed=request.seed + worker),
+        sampler=trial_loop.WorkerSampler(request.seed),  # type: ignore[arg-type]  # a BaseSampler by duck typing
         pruner=pruners[request.pruner](),
     )
     study.set_metric_names([request.metric])  # optuna-dashboard labels the objective
@@ -140,6 +147,7 @@ def make_objective(
 
     def objective(trial: optuna.Trial) -> float:
         suggested = plan.cls.search_space(trial)
+        trial_loop.check_new_point(trial)  # a point another trial holds is not fitted again
         params = validate_params(plan.cls, {**plan.params, **suggested})
         trial.set_user_attr("translator_params", suggested)
 
@@ -210,23 +218,21 @@ def run_trials(
     jobs: int,
     on_trial: Callable[[Any], None] | None = None,
 ) -> optuna.Study:
-    """Run ``n_trials`` more trials (finished + pruned count) in this process or ``jobs`` workers,
-    within ``timeout`` seconds: no trial starts after it, and a trial still training is pruned."""
-    import optuna
-
+    """Add ``n_trials`` finished (complete or pruned) trials to the study, in this process or in
+    ``jobs`` workers, within ``timeout`` seconds: no trial starts after it, and a trial still
+    training is pruned. Trials other processes add to the same study at the time do not count
+    against ``n_trials``; failed trials and repeated points do not either."""
     if not plan.cls.search_space(BoundTrial()):
         raise PluginError(f"translator {plan.cls.name!r} declares no search space: nothing to tune")
     study = open_study(request, study_name(prepared, plan))
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    target = len(study.get_trials(deepcopy=False, states=done)) + n_trials
-    stop = optuna.study.MaxTrialsCallback(target, states=done)
-    callbacks = [stop] + ([lambda _s, t: on_trial(t)] if on_trial else [])
     if jobs <= 1:
-        study.optimize(
+        trial_loop.optimize(
+            study,
             make_objective(prepared, plan, request.metric, _deadline(timeout), request.cv),
+            trial_loop.LocalBudget(n_trials),
             timeout=timeout,
-            callbacks=callbacks,
-            catch=(FloatingPointError, RuntimeError),
+            catch=_CAUGHT,
+            on_trial=on_trial,
         )
         return study
     ctx = mp.get_context("spawn")
@@ -234,9 +240,10 @@ def run_trials(
     procs = []
     # workers get the wall-clock end of the budget: their own start-up (data loading) counts
     ends_at = None if timeout is None else time.time() + timeout
+    budget = trial_loop.SharedBudget(n_trials, ctx)
     for w in range(jobs):
         env = {"CUDA_VISIBLE_DEVICES": str(w % gpus)} if gpus else {}
-        procs.append(ctx.Process(target=_worker, args=(request, w, target, ends_at, env), daemon=False))
+        procs.append(ctx.Process(target=_worker, args=(request, budget, ends_at, env), daemon=False))
     for p in procs:
         p.start()
     for p in procs:
@@ -247,29 +254,31 @@ def run_trials(
     return open_study(request, study_name(prepared, plan))
 
 
+_CAUGHT = (FloatingPointError, RuntimeError)  # a trial that raises these fails alone; the study goes on
+
+
 def _deadline(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 
 
-def _worker(request: TuneRequest, worker: int, target: int, ends_at: float | None, env: dict[str, str]) -> None:
-    """One worker process: rebuild the data from the request, join the study, run trials."""
+def _worker(request: TuneRequest, budget: trial_loop.SharedBudget, ends_at: float | None, env: dict[str, str]) -> None:
+    """One worker process: rebuild the data from the request, join the study, run trials while the
+    invocation's shared ``budget`` has slots."""
     os.environ.update(env)  # before anything touches CUDA in this fresh process
-    import optuna
-
     from omibench.run.setup import prepare_experiment
 
     prepared, _, _ = prepare_experiment(
         request.config_path, request.overrides, request.plugin_dirs, request.store, only=request.translator
     )
     plan = prepared.translators[0]
-    study = open_study(request, study_name(prepared, plan), worker)
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    study = open_study(request, study_name(prepared, plan))
     timeout = None if ends_at is None else max(0.0, ends_at - time.time())
-    study.optimize(
+    trial_loop.optimize(
+        study,
         make_objective(prepared, plan, request.metric, _deadline(timeout), request.cv),
+        budget,
         timeout=timeout,
-        callbacks=[optuna.study.MaxTrialsCallback(target, states=done)],
-        catch=(FloatingPointError, RuntimeError),
+        catch=_CAUGHT,
     )
 
 
@@ -306,8 +315,8 @@ def sync_to_mlflow(study: optuna.Study, store: Store, prepared: Prepared, plan: 
     import optuna
 
     for trial in study.get_trials(deepcopy=False):
-        if trial.state.name not in _STATUS or trial.number in logged:
-            continue
+        if trial.state.name not in _STATUS or trial.number in logged or trial_loop.DUPLICATE_ATTR in trial.user_attrs:
+            continue  # a repeated point was closed before any fit: nothing to mirror
         child = store.create_run(
             exp_id,
             f"trial {trial.number}",

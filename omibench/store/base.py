@@ -34,10 +34,14 @@ def report_experiment(experiment: str) -> str:
 
 class Store(ABC):
     """Where runs, their metrics and their artifacts are kept. One writer process per experiment
-    (see :mod:`omibench.store.lock`)."""
+    of a local store (see :mod:`omibench.store.lock`); on a shared one, one owner per job (claims)."""
 
     path: Path  # the local folder: data cache, splits, locks, job folders
     uri: str
+    # whether other machines write the same runs (a tracking server, or a database outside the store
+    # folder): jobs are then claimed on the store (omibench/run/claims.py), since the local lock
+    # sees only this machine's processes
+    shared: bool = False
 
     # --- primitives -------------------------------------------------------------------------------
     @abstractmethod
@@ -72,6 +76,16 @@ class Store(ABC):
     @abstractmethod
     def set_tags(self, run_id: str, tags: Tags, other_tags: Mapping[str, str] | None = None) -> None:
         """Set every field of ``tags`` that is not None (and ``other_tags`` verbatim)."""
+
+    def log_batch(
+        self, run_id: str, metrics: Mapping[str, float], params: Mapping[str, Any], tags: Tags
+    ) -> None:
+        """Metrics (step 0), params and tags together; a store that can writes them in one
+        transaction (a job's results are one write, not one per kind)."""
+        self.log_metrics(run_id, metrics)
+        if params:
+            self.log_params(run_id, params)
+        self.set_tags(run_id, tags)
 
     @abstractmethod
     def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> None: ...
@@ -120,10 +134,13 @@ class Store(ABC):
     # --- optional capabilities: check the ``supports_*`` flag before calling ----------------------
     supports_pyfunc: bool = False  # whether log_pyfunc works (MLflow models need an MLflow store)
 
-    def log_pyfunc(self, run_id: str, model_dir: Path, requirements: list[str]) -> str:
+    def log_pyfunc(
+        self, run_id: str, model_dir: Path, requirements: list[str], example: tuple[Any, Any] | None = None
+    ) -> str:
         """Log a run's model folder as an MLflow pyfunc model (``mlflow models predict``, the
-        registry) with pip ``requirements``; return its model URI. Only where :attr:`supports_pyfunc`
-        is true; by default it raises ``NotImplementedError``."""
+        registry) with pip ``requirements`` and, given ``example`` (an input DataFrame and the model's
+        output for it), a signature and an input example; return its model URI. Only where
+        :attr:`supports_pyfunc` is true; by default it raises ``NotImplementedError``."""
         raise NotImplementedError(f"{type(self).__name__} cannot hold MLflow pyfunc models")
 
     def set_experiment_note(self, experiment_id: str, text: str) -> None:
@@ -168,8 +185,13 @@ class Store(ABC):
         return runs[0] if runs else None
 
     def unfinished_runs(self, experiment_id: str, job_key: str) -> list[Run]:
-        """Runs of ``job_key`` that did not finish (RUNNING, FAILED, KILLED), newest first."""
-        return [r for r in self.runs_with_key(experiment_id, job_key) if r.status is not RunStatus.FINISHED]
+        """Runs of ``job_key`` that did not finish (RUNNING, FAILED, KILLED), newest first; claims
+        that lost to another machine's (``superseded_by``) are not among them: nothing ran in them."""
+        return [
+            r
+            for r in self.runs_with_key(experiment_id, job_key)
+            if r.status is not RunStatus.FINISHED and r.tags.superseded_by is None
+        ]
 
     def seed_runs(self, run_id: str) -> list[Run]:
         """The per-seed child runs of a summary run, by seed; ``[]`` for a single-seed run."""
@@ -199,17 +221,24 @@ class Store(ABC):
         return self.search(experiment_id, status=RunStatus.RUNNING)
 
     # --- for people --------------------------------------------------------------------------------
+    @property
+    def server_url(self) -> str | None:
+        """The tracking server's own address (``http(s)://host:port``) when the runs live on one:
+        its UI is already up there and needs no ``omibench ui``. None otherwise."""
+        return None
+
     def ui_command(self, port: int = 5000) -> str:
         """A command that starts the MLflow UI on this store, runnable as printed (the venv's own
-        ``omibench`` by its path, so no activated environment is needed)."""
+        ``omibench`` by its path, so no activated environment is needed). For runs in a database
+        outside the store folder: ``mlflow ui`` on that database."""
         import shlex
         import sys
 
         exe = Path(sys.executable).parent / "omibench"
-        if exe.exists():
+        if exe.exists() and not self.shared:
             return f"{shlex.quote(str(exe))} ui --store {shlex.quote(str(self.path))} --port {port}"
         python = shlex.quote(sys.executable)
-        return f"{python} -m mlflow ui --backend-store-uri {self.uri} --host 127.0.0.1 --port {port}"
+        return f"{python} -m mlflow ui --backend-store-uri {shlex.quote(self.uri)} --host 127.0.0.1 --port {port}"
 
     def set_ui_view(
         self, experiment_id: str, key: str, order_by: str, ascending: bool, metrics: Iterable[str], search: str
@@ -237,7 +266,8 @@ class Store(ABC):
         """The MLflow UI's runs page of an experiment in the view saved as ``key`` (:meth:`set_ui_view`)."""
         from urllib.parse import quote as urlquote
 
-        return f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs?viewStateShareKey={urlquote(key, safe='')}"
+        base = self.server_url or f"http://127.0.0.1:{port}"
+        return f"{base}/#/experiments/{experiment_id}/runs?viewStateShareKey={urlquote(key, safe='')}"
 
     def ui_url(self, experiment_id: str, order_by: str | None = None, ascending: bool = False, port: int = 5000) -> str:
         """The MLflow UI's runs page of an experiment showing only the leaderboard's summary runs
@@ -247,7 +277,7 @@ class Store(ABC):
         (mlflow/server/js: the experiment page's search-facets state)."""
         from urllib.parse import quote as urlquote
 
-        url = f"http://127.0.0.1:{port}/#/experiments/{experiment_id}/runs"
+        url = f"{self.server_url or f'http://127.0.0.1:{port}'}/#/experiments/{experiment_id}/runs"
         params = {"searchFilter": BOARD_FILTER}
         if order_by:
             params["orderByKey"] = f"metrics.`{order_by}`"

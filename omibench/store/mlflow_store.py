@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 __all__ = ["MlflowStore", "filter_string", "quote"]
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# MLflow prints "View run ... at" / "View experiment at" on stdout whenever a run on a server ends:
+# stdout holds omibench's results only (the leaderboard and its URL)
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 _PAGE = 5000
 
 
@@ -84,6 +87,17 @@ class MlflowStore(Store):
     @property
     def local(self) -> bool:
         return self.uri.startswith("sqlite:///")
+
+    @property
+    def shared(self) -> bool:  # type: ignore[override]
+        """Runs that other machines write too: any URI but this store folder's own ``mlflow.db``."""
+        return self.uri != f"sqlite:///{self.database}"
+
+    @property
+    def server_url(self) -> str | None:
+        if not self.uri.startswith(("http://", "https://")):
+            return None
+        return self.uri.rstrip("/")
 
     @property
     def db_file(self) -> Path | None:
@@ -168,6 +182,10 @@ class MlflowStore(Store):
 
     # --- primitives -----------------------------------------------------------------------------
     def experiment_id(self, name: str, create: bool = True) -> str | None:
+        """Get or create: another process (another machine, on a server) may create the same
+        experiment between our read and our create; its "already exists" answer means read it back."""
+        from mlflow.exceptions import MlflowException
+
         exp = self.client.get_experiment_by_name(name)
         if exp is not None:
             return str(exp.experiment_id)
@@ -177,7 +195,18 @@ class MlflowStore(Store):
         if self.local:
             slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip(".") or "experiment"
             location = (self.artifact_root / slug).as_uri()
-        return str(self.client.create_experiment(name, artifact_location=location))
+        try:
+            return str(self.client.create_experiment(name, artifact_location=location))
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        exp = self.client.get_experiment_by_name(name)
+        if exp is None:  # a name held by a deleted experiment: MLflow refuses it, and so must we
+            raise StoreError(
+                f"{self.uri}: experiment {name!r} exists but cannot be read (deleted?); "
+                "restore it (mlflow experiments restore) or set tracking.experiment"
+            )
+        return str(exp.experiment_id)
 
     def set_experiment_tags(self, experiment_id: str, tags: Mapping[str, str]) -> None:
         for key, value in tags.items():
@@ -230,6 +259,18 @@ class MlflowStore(Store):
         items = {**(other_tags or {}), **tags.to_dict()}
         if items:
             self.client.log_batch(run_id, tags=[RunTag(k, str(v)) for k, v in items.items()])
+
+    def log_batch(self, run_id: str, metrics: Mapping[str, float], params: Mapping[str, Any], tags: Tags) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = int(time.time() * 1000)
+        m = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        p = [Param(k, str(v)[:6000]) for k, v in params.items()]
+        t = [RunTag(k, str(v)) for k, v in tags.to_dict().items()]
+        if len(m) <= 1000 and len(p) <= 100 and len(m) + len(p) + len(t) <= 1000:  # MLflow's batch limits
+            self.client.log_batch(run_id, metrics=m, params=p, tags=t)
+        else:
+            super().log_batch(run_id, metrics, params, tags)
 
     def log_artifacts(self, run_id: str, local_dir: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifacts(run_id, str(local_dir), artifact_path)
@@ -285,11 +326,14 @@ class MlflowStore(Store):
             if not token:
                 return runs
 
-    def log_pyfunc(self, run_id: str, model_dir: Path, requirements: list[str]) -> str:
-        """Log a run's model folder as an MLflow pyfunc model (see :mod:`.pyfunc`); its model URI."""
+    def log_pyfunc(
+        self, run_id: str, model_dir: Path, requirements: list[str], example: tuple[Any, Any] | None = None
+    ) -> str:
+        """Log a run's model folder as an MLflow pyfunc model (see :mod:`.pyfunc`), with a signature
+        and input example when ``example`` (input, output) is given; its model URI."""
         from omibench.store.pyfunc import log_pyfunc
 
-        return log_pyfunc(self.uri, run_id, model_dir, requirements)
+        return log_pyfunc(self.uri, run_id, model_dir, requirements, example)
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, float]]:
         return [(m.step, m.value) for m in self.client.get_metric_history(run_id, key)]

@@ -18,11 +18,15 @@ from typing import Any
 import mlflow
 import mlflow.pyfunc
 import pandas as pd
+from mlflow.models import ModelSignature, infer_signature
 from mlflow.pyfunc import PythonModel
+from mlflow.types import ColSpec, DataType, Schema, TensorSpec
 
 from omibench.store.layout import PYFUNC_ARTIFACT, PYFUNC_NAME
 
-__all__ = ["TranslatorModel", "log_pyfunc"]
+__all__ = ["SAMPLE_COLUMN", "TranslatorModel", "log_pyfunc", "signature"]
+
+SAMPLE_COLUMN = "sample"  # the id column of a CSV read by `mlflow models predict` (the predictions' index)
 
 
 class TranslatorModel(PythonModel):
@@ -41,11 +45,32 @@ class TranslatorModel(PythonModel):
         return pyfunc_models.predict_frame(self.trained, model_input)
 
 
-def log_pyfunc(tracking_uri: str, run_id: str, model_dir: Path, requirements: list[str]) -> str:
+def signature(example: tuple[pd.DataFrame, pd.DataFrame]) -> ModelSignature:
+    """The model's signature from an (input, output) example: each input column a ``double``, not
+    required (as ``omibench translate`` does, a missing feature is filled with its training mean),
+    plus an optional string ``sample`` column (a CSV's id column, kept as the output's index); the
+    output columns as the example's. MLflow drops input columns the signature does not name."""
+    inputs, outputs = example
+    columns: list[ColSpec | TensorSpec] = [
+        ColSpec(DataType.double, str(name), required=False) for name in inputs.columns
+    ]
+    columns.append(ColSpec(DataType.string, SAMPLE_COLUMN, required=False))
+    return ModelSignature(inputs=Schema(columns), outputs=infer_signature(inputs, outputs).outputs)
+
+
+def log_pyfunc(
+    tracking_uri: str,
+    run_id: str,
+    model_dir: Path,
+    requirements: list[str],
+    example: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> str:
     """Log ``model_dir`` as the pyfunc model of run ``run_id``; return its model URI.
 
     ``requirements`` are given explicitly: MLflow would otherwise infer them by loading the model
-    and running it (about 15 s per model)."""
+    and running it (about 15 s per model). ``example`` (an input frame and the model's output for
+    it) gives the model its :func:`signature` and its input example, so ``mlflow models predict``
+    and serving check their inputs."""
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     try:
@@ -55,6 +80,8 @@ def log_pyfunc(tracking_uri: str, run_id: str, model_dir: Path, requirements: li
                 python_model=TranslatorModel(),
                 artifacts={PYFUNC_ARTIFACT: str(model_dir)},
                 pip_requirements=requirements,
+                signature=signature(example) if example is not None else None,
+                input_example=example[0] if example is not None else None,
             )
         return str(info.model_uri)
     finally:

@@ -16,6 +16,7 @@ __all__ = [
     "BOARD_FILTER",
     "BOARD_SORT_TAG",
     "BOARD_SUPERSEDED",
+    "GIT_COMMIT_TAG",
     "NOTE_TAG",
     "PARENT_TAG",
     "TAG",
@@ -30,6 +31,7 @@ __all__ = [
 TAG = "omibench."
 NOTE_TAG = "mlflow.note.content"  # MLflow's description of a run or an experiment (Markdown, shown on its page)
 PARENT_TAG = "mlflow.parentRunId"  # MLflow's own nesting tag: the UI shows children under their parent
+GIT_COMMIT_TAG = "mlflow.source.git.commit"  # MLflow's standard tag: the commit of the run's source
 # the MLflow UI's saved runs-page views: experiment tag <prefix><key>, opened by ?viewStateShareKey=<key>
 VIEW_TAG = "mlflow.sharedViewState."
 BOARD_SORT_TAG = TAG + "board_sort"  # experiment tag: the metric the leaderboard page was last ranked by
@@ -83,8 +85,15 @@ class Tags:
     config_hash: str | None = None
     job_key: str | None = None  # same key, same result: what resume looks up
     seed: int | None = None
+    # provenance (omibench/run/provenance.py): the git commit of the experiment YAML's folder
+    # (``+dirty`` with local changes; ``unknown`` outside a repository), the same commit under MLflow's
+    # standard tag (GIT_COMMIT_TAG, only inside a repository), the versions of the packages that
+    # shape results (JSON), omibench's own version and, installed from a checkout, its source commit
     git_commit: str | None = None
+    source_git_commit: str | None = None
     versions: str | None = None
+    omibench_version: str | None = None
+    omibench_commit: str | None = None
     plugin_source: str | None = None
     tuned_from: str | None = None  # the study whose best parameters were merged in
     error: str | None = None  # why a run FAILED (first line first)
@@ -110,8 +119,19 @@ class Tags:
     # "anchor" (a control whose score anchors the skill score), "reference" (a control that never
     # does, e.g. random_profile) or "no" (an ordinary translator): see control_tag
     control: str | None = None
+    # a summary run on a shared store is the claim on its job (omibench/run/claims.py): its owner
+    # rewrites ``heartbeat`` (its Unix time) while the job runs; a claim that lost, or that another
+    # machine took over, names the run that holds the job in ``superseded_by``
+    heartbeat: str | None = None
+    superseded_by: str | None = None
 
     _LONG = ("error", "downstream_note", "split_notes", "fit_note")  # free text, truncated to what MLflow stores
+    _STANDARD = {"source_git_commit": GIT_COMMIT_TAG}  # fields stored under MLflow's own tag names
+
+    @classmethod
+    def tag_name(cls, field_name: str) -> str:
+        """The store's name of field ``field_name``'s tag: ``omibench.<field>`` or MLflow's own name."""
+        return cls._STANDARD.get(field_name, TAG + field_name)
 
     def to_dict(self) -> dict[str, str]:
         out = {}
@@ -120,15 +140,16 @@ class Tags:
             if value is None:
                 continue
             text = value.value if isinstance(value, Enum) else str(value)
-            out[TAG + f.name] = text[:5000] if f.name in self._LONG else text
+            out[self.tag_name(f.name)] = text[:5000] if f.name in self._LONG else text
         return out
 
     @classmethod
     def from_dict(cls, tags: Mapping[str, str]) -> Tags:
         kinds = {f.name: f.type for f in fields(cls)}
+        standard = {tag: name for name, tag in cls._STANDARD.items()}
         values: dict[str, Any] = {}
         for key, text in tags.items():
-            name = key[len(TAG) :] if key.startswith(TAG) else None
+            name = key[len(TAG) :] if key.startswith(TAG) else standard.get(key)
             if name not in kinds:
                 continue
             kind = str(kinds[name])

@@ -3,8 +3,9 @@
 
 Every executor takes :class:`JobSpec` objects and yields :class:`JobResult` objects as jobs come
 back; what a job does is the :class:`Work` the runner hands over, the same for every executor.
-Only the driver writes the store. A job that crashes, hangs past its ``timeout_s``, calls
-``sys.exit`` or ``os._exit`` fails alone (``inline`` cannot survive ``os._exit`` or a hang).
+Only the driver writes the store. A job that crashes, hangs past its ``timeout_s``, stalls (no CPU
+progress and no report for ``stall_s``: :mod:`.stall`), calls ``sys.exit`` or ``os._exit`` fails
+alone (``inline`` cannot survive ``os._exit`` or a hang, and is not watched for stalls).
 """
 
 from __future__ import annotations

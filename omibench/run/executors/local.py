@@ -4,6 +4,8 @@ GPU jobs each get exactly one free GPU, set through ``CUDA_VISIBLE_DEVICES`` in 
 the process starts with (setting it after CUDA is initialised does nothing). CPU jobs run
 alongside, at most ``cpu_workers`` at a time, each limited to its share of the cores so they do
 not oversubscribe them. A worker that crashes (out of memory, a signal) fails its own job only.
+A worker whose process tree shows no CPU progress and that sends no per-epoch report (it touches its
+spec file at each one) for ``stall_s`` is stopped, its run FAILED ``stalled`` (:mod:`.stall`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from omibench.run.executors import Executor
 from omibench.run.executors._children import die_with_parent
 from omibench.run.executors.process import describe_exit
 from omibench.run.executors.spec import JobResult, JobSpec, Work
+from omibench.run.executors.stall import StallWatch, stall_message, tree_cpu_s
 from omibench.store import layout
 
 POLL_S = 0.2
@@ -32,6 +35,21 @@ class _Running:
     gpu: str | None
     log: Path
     started: float
+    watch: StallWatch | None = None
+    reports: int = 0  # changes of the spec file's mtime: the worker touches it at each report
+    beat: int = 0  # the spec file's last mtime (ns)
+
+    def stalled(self) -> bool:
+        """Sample the worker's CPU time and reports when due; True once it has stalled."""
+        if self.watch is None or not self.watch.due():
+            return False
+        try:
+            mtime = (Path(self.spec.out_dir) / layout.JOB_SPEC).stat().st_mtime_ns
+        except OSError:
+            mtime = self.beat
+        if mtime != self.beat:
+            self.beat, self.reports = mtime, self.reports + 1
+        return self.watch.sample(tree_cpu_s(self.proc.pid), self.reports)
 
 
 def _worker_start() -> None:
@@ -70,8 +88,15 @@ class LocalExecutor(Executor):
                     self.running.remove(job)
                     self._stop(job)
                     yield JobResult.failed(
-                        job.spec, f"time-out: still running after timeout_s={job.spec.timeout_s:g} s; stopped"
+                        job.spec,
+                        f"time-out: still running after timeout_s={job.spec.timeout_s:g} s; stopped",
+                        timed_out=True,
                     )
+                for job in [j for j in self.running if j.proc.poll() is None and j.stalled()]:
+                    self.running.remove(job)
+                    self._stop(job)
+                    assert job.watch is not None
+                    yield JobResult.failed(job.spec, stall_message(job.watch.stall_s), stalled=True)
                 time.sleep(POLL_S)
         finally:
             self.close()
@@ -112,7 +137,8 @@ class LocalExecutor(Executor):
                 cwd=spec.cwd,
                 preexec_fn=_worker_start,
             )
-        return _Running(spec, proc, gpu, log, time.monotonic())
+        watch = None if spec.stall_s is None else StallWatch(spec.stall_s)
+        return _Running(spec, proc, gpu, log, time.monotonic(), watch)
 
     def _collect(self, job: _Running) -> JobResult:
         result_file = Path(job.spec.out_dir) / layout.JOB_RESULT

@@ -5,7 +5,8 @@ streams its per-epoch values back over a pipe, so they reach the store live as w
 Torch translators (those that ask for a GPU) get a fresh interpreter instead (spawn), which
 rebuilds the data from the cache: see :func:`_needs_fresh_interpreter`.
 What the child does cannot end the benchmark: an exception, ``sys.exit``, ``KeyboardInterrupt``
-raised by a translator, ``os._exit``, a crash or a hang past ``timeout_s`` fail that job alone.
+raised by a translator, ``os._exit``, a crash, a hang past ``timeout_s`` or a stall (no CPU progress
+of the child's process tree and no report for ``stall_s``: :mod:`.stall`) fail that job alone.
 The child dies with the driver (``PR_SET_PDEATHSIG``) and then removes its job folder.
 """
 
@@ -25,6 +26,7 @@ from typing import Any
 from omibench.run.executors import Executor, ReporterFor
 from omibench.run.executors._children import die_with_parent, remove_on_term
 from omibench.run.executors.spec import JobResult, JobSpec, Work
+from omibench.run.executors.stall import StallWatch, stall_message, tree_cpu_s
 
 __all__ = ["POLL_S", "ProcessExecutor", "describe_exit"]
 
@@ -131,6 +133,10 @@ class ProcessExecutor(Executor):
         self.current = proc
         report: Callable[[int, Any], None] = self.reporter_for(spec.run_id)
         deadline = None if spec.timeout_s is None else time.monotonic() + spec.timeout_s
+        watch = None if spec.stall_s is None else StallWatch(spec.stall_s)
+        pid = proc.pid
+        assert pid is not None  # started
+        reports = 0
         result = None
         try:
             while result is None:
@@ -141,6 +147,7 @@ class ProcessExecutor(Executor):
                         break
                     if kind == "report":
                         report(*payload)
+                        reports += 1
                     else:
                         result = payload
                 elif not proc.is_alive():
@@ -151,6 +158,9 @@ class ProcessExecutor(Executor):
                     return JobResult.failed(
                         spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped", timed_out=True
                     )
+                if watch is not None and result is None and watch.due() and watch.sample(tree_cpu_s(pid), reports):
+                    self._stop(proc)
+                    return JobResult.failed(spec, stall_message(watch.stall_s), stalled=True)
         finally:
             receive.close()
         proc.join(timeout=30)

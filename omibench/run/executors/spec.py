@@ -34,6 +34,13 @@ class JobSpec:
     cache_dir: str | None = None  # the driver's data cache, when this machine shares its disk
     timeout_s: float | None = None  # the translator's time limit (fit, predict and scoring)
 
+    @property
+    def stall_s(self) -> float | None:
+        """The experiment's ``stall_s``: the job is stopped when it shows no CPU progress and sends
+        no report this long (:mod:`omibench.run.executors.stall`); ``None``: it is not watched."""
+        value = self.config.get("stall_s")
+        return None if value is None else float(value)
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), default=str)
 
@@ -53,7 +60,7 @@ class JobResult:
     out_dir: str = ""  # artifacts on the driver's machine, or ""
     files: dict[str, bytes] = field(default_factory=dict)  # artifacts shipped back from another machine
     device: str = ""  # where it ran (cpu, cuda, ray-cpu, ray-gpu)
-    failure_kind: str = ""  # a FAILED job: out-of-memory | time-out | not-applicable | error
+    failure_kind: str = ""  # a FAILED job: out-of-memory | time-out | stalled | not-applicable | error
     note: str = ""  # what the scoring left out (e.g. classes too small for the within-type R²)
 
     def to_json(self) -> str:
@@ -67,11 +74,18 @@ class JobResult:
 
     @classmethod
     def failed(
-        cls, spec: JobSpec, error: str, traceback: str = "", *, exit_signal: int | None = None, timed_out: bool = False
+        cls,
+        spec: JobSpec,
+        error: str,
+        traceback: str = "",
+        *,
+        exit_signal: int | None = None,
+        timed_out: bool = False,
+        stalled: bool = False,
     ) -> JobResult:
         from omibench.run.failures import failure_kind
 
-        kind = failure_kind(error, exit_signal, timed_out)
+        kind = failure_kind(error, exit_signal, timed_out, stalled)
         return cls(spec.run_id, FAILED, error=error, traceback=traceback, failure_kind=kind)
 
 
@@ -80,11 +94,12 @@ class Work(Protocol):
 
     ``here(spec, reporter)`` runs it in this process (or a fork of it) on the driver's prepared
     data; ``module`` is what a fresh process runs instead (``python -m <module> SPEC.json``, which
-    rebuilds the data from the spec), and ``remote(spec_json)`` what a Ray task calls.
+    rebuilds the data from the spec), and ``remote(spec_json, board)`` what a Ray task calls
+    (``board``: the actor its heartbeats go to for the stall watch, or ``None``).
     """
 
     module: str
 
     def here(self, spec: JobSpec, reporter: Reporter | None) -> JobResult: ...
 
-    def remote(self, spec_json: str) -> JobResult: ...
+    def remote(self, spec_json: str, board: Any = None) -> JobResult: ...

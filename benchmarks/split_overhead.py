@@ -1,0 +1,85 @@
+"""What one more outer split of a fast translator costs beyond its fit and predict (issue 29).
+
+    python benchmarks/split_overhead.py                      # ridge on the embedded default, 12 splits minus 2
+    python benchmarks/split_overhead.py --executor inline --repeats 3
+
+The embedded default (experiments/quickstart.yaml's data and split fractions) with ridge alone,
+no controls, Table 3 off (its classifier is trained once per split: a cost of the split's
+downstream scoring, reported apart by ``--downstream``), ``split: {scheme: repeated_holdout,
+repeats: R}`` for R = 12 and R = 2, alternately, each on a fresh store, through ``run_experiment``
+(data preparation excluded: it is shared). Per extra split:
+
+    (T(12) - T(2) - [sum of the logged fit_time_s + predict_time_s of the 10 extra splits]) / 10
+
+i.e. the harness's own cost of a split: drawing it, scoring it (nine metrics), the process
+executor's child, writing its run and metrics to MLflow. The fastest of ``--repeats`` counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import mlflow
+
+from omibench.api import prepare_experiment
+from omibench.run.runner import run_experiment
+from omibench.store import MlflowStore
+
+SETS = ["controls=false", "translators=[{name: ridge}]", "split.scheme=repeated_holdout"]
+
+
+def fit_predict_s(store: Path, experiment: str) -> float:
+    """The logged fit + predict seconds of every job run of ``experiment``."""
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{store / 'mlflow.db'}")
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None
+    total = 0.0
+    for run in client.search_runs([exp.experiment_id], max_results=1000):
+        m = run.data.metrics
+        total += m.get("fit_time_s", 0.0) + m.get("predict_time_s", 0.0)
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("config", nargs="?", default="experiments/quickstart.yaml")
+    parser.add_argument("--executor", default="process")
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--splits", type=int, nargs=2, default=(2, 12))
+    parser.add_argument("--downstream", action="store_true", help="keep Table 3's scoring on")
+    args = parser.parse_args()
+    few, many = args.splits
+    sets = [*SETS, f"downstream.enabled={str(args.downstream).lower()}"]
+    rows: dict[int, list[tuple[float, float]]] = {few: [], many: []}
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = {
+            r: prepare_experiment(args.config, [*sets, f"split.repeats={r}"], store=Path(tmp) / "cache")[0]
+            for r in (few, many)
+        }
+        for i in range(args.repeats):
+            for r in (few, many):
+                path = Path(tmp) / f"r{r}-{i}"
+                store = MlflowStore(path)
+                name = prepared[r].config.experiment_name
+                store.experiment_id(name)  # schema creation is a store's one-off cost, not a split's
+                start = time.perf_counter()
+                outcomes = run_experiment(prepared[r], store, executor=args.executor)
+                wall = time.perf_counter() - start
+                assert all(o.status == "FINISHED" for o in outcomes), outcomes
+                rows[r].append((wall, fit_predict_s(path, name)))
+                print(f"  {r:2d} splits, round {i + 1}: run loop {wall:.2f} s, fit + predict {rows[r][-1][1]:.2f} s")
+    (t_few, fp_few), (t_many, fp_many) = min(rows[few]), min(rows[many])
+    extra = many - few
+    per_split = (t_many - t_few - (fp_many - fp_few)) / extra
+    print(
+        f"{args.config}, ridge, executor {args.executor}, downstream {'on' if args.downstream else 'off'}: "
+        f"{many} splits {t_many:.2f} s, {few} splits {t_few:.2f} s (fastest of {args.repeats}); fit + predict of the "
+        f"{extra} extra splits {fp_many - fp_few:.3f} s; harness cost per extra split {per_split * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
