@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from omibench.api_tools import fetch_data, inspect, serve_ui, ui_pages  # re-exported: ui and data tools
 from omibench.errors import ConfigError, OmibenchError, check_output
 from omibench.run.setup import Echo, load_plugins, prepare_experiment, quiet
 from omibench.store.schema import RunStatus
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
     from omibench.config import ExperimentConfig
     from omibench.contract.registry import Registry
-    from omibench.data.fetch import Fetched, Remote
     from omibench.report.cohorts import CrossCohort
     from omibench.report.document import Report
     from omibench.report.mlflow_page import Board
@@ -152,6 +152,9 @@ def run(
         raise ConfigError(f"sort {sort!r} is not a metric; choose one of {', '.join(METRIC_NAMES)}")
     if wait_s < 0:
         raise ConfigError(f"wait {wait_s}: must be 0 or more seconds")
+    from omibench.run.claims import claim_settings
+
+    claim_timeout_s, claim_settle_s = claim_settings()  # a bad $OMIBENCH_CLAIM_*: refused before any write
     source, source_overrides = _source or (config, overrides)  # what --tuned looks the studies up by
     from omibench.run.setup import load_experiment_config
 
@@ -215,6 +218,8 @@ def run(
             executor=runner,
             plugin_dirs=dirs,
             timeout_s=cfg.timeout_s,
+            claim_timeout_s=claim_timeout_s,
+            claim_settle_s=claim_settle_s,
         )
     table = leaderboard_of(
         st, cfg.experiment_name, sort=sort, split_hash=prepared.split.hash, dataset_hash=prepared.dataset_hash
@@ -267,6 +272,7 @@ def tune(
 ) -> TuneResult:
     """Tune one translator (by label) with Optuna on the validation split; mirror the study into the
     store; optionally write the experiment YAML with the best parameters to ``export``."""
+    from omibench.config import MAX_SEED
     from omibench.run.tuning import TUNE_METRICS, TuneRequest, export_tuned, run_trials, study_name, sync_to_mlflow
     from omibench.store import ExperimentLock, open_store
 
@@ -276,8 +282,8 @@ def tune(
         raise ConfigError(f"timeout {timeout}: must be a positive number of seconds")
     if jobs < 1:
         raise ConfigError(f"jobs {jobs}: must be at least 1")
-    if not 0 <= seed <= 2**32 - 1:  # numpy's range, as every seed of the config (omibench.config.Seed)
-        raise ConfigError(f"seed {seed}: the sampler seed must be a whole number from 0 to {2**32 - 1}")
+    if not 0 <= seed <= MAX_SEED:  # numpy's range, as every seed of the config (omibench.config.Seed)
+        raise ConfigError(f"seed {seed}: the sampler seed must be a whole number from 0 to {MAX_SEED}")
     if cv == 1 or cv < 0:
         raise ConfigError(f"cv {cv}: give at least 2 folds (or 0 to score on the validation split)")
     if metric not in TUNE_METRICS:
@@ -520,66 +526,6 @@ def translate(
     return result
 
 
-def ui_pages(
-    store: str | Path = "mlruns", experiment: str | None = None, port: int = 5000, workers: int | None = None
-) -> tuple[list[tuple[str, str]], list[str]]:
-    """The leaderboard URL of each experiment of ``store`` (or of ``experiment`` only) and the
-    command (argv) that starts the MLflow UI on it with this environment's MLflow (``workers``
-    server processes; None: MLflow's default). Run the command with :func:`serve_ui`."""
-    import sys
-
-    from omibench.report.mlflow_page import leaderboard_url
-    from omibench.store import MlflowStore
-
-    st = MlflowStore(store)
-    if not st.exists():
-        raise ConfigError(
-            f"{store}: no omibench store here (no {st.database.name}); run `omibench run` first or fix --store"
-        )
-    pages = leaderboard_url(st, experiment, port)
-    if experiment is not None and not pages:
-        raise ConfigError(f"{store}: no experiment {experiment!r} in this store; check the name (the YAML's name)")
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", st.uri, "--host", "127.0.0.1"]
-    command += ["--port", str(port)] + (["--workers", str(workers)] if workers else [])
-    if st.local:
-        command += ["--default-artifact-root", st.artifact_root.as_uri()]
-    return pages, command
-
-
-def serve_ui(command: Sequence[str], grace_s: float = 5.0) -> int:
-    """Run the UI server ``command`` (from :func:`ui_pages`) as a child this process owns, until it
-    exits or this process gets SIGTERM, SIGINT or SIGHUP (then 0). The server runs in a process group
-    of its own that is stopped whole, its workers included, on any return, exception or such signal,
-    and asks the kernel to SIGTERM it should this process die first (``PR_SET_PDEATHSIG``). Call it
-    from the main thread."""
-    from omibench.run.owned import run_owned
-
-    return run_owned(command, grace_s)
-
-
-def fetch_data(
-    dataset: str,
-    to: str | Path | None = None,
-    *,
-    mirror: str | None = None,
-    files: Sequence[Remote] | None = None,
-    progress: bool = True,
-    echo: Echo = quiet,
-) -> list[Fetched]:
-    """Download ``dataset``'s input files (``omibench data fetch``; ``"tcga"``: the paper's) into
-    folder ``to`` (default ``data/<dataset>``, where its experiment looks). Files already there are
-    skipped; downloads resume after an interruption, are checked (size, SHA-256) and renamed into
-    place only when whole: see :mod:`omibench.data.fetch`. ``mirror``: a base URL serving the same
-    files by name; ``files``: another table of files (a test, or a cohort of your own). A folder that
-    could not be written (a file, or under one; no permission) is refused in one line before any
-    download, and nothing is created."""
-    from omibench.data.fetch import fetch_files, files_of
-
-    table = tuple(files) if files is not None else files_of(dataset)
-    folder = check_output(to if to is not None else Path("data") / dataset, "--to", folder=True)
-    return fetch_files(table, folder, mirror=mirror, progress=progress, echo=echo)
-
-
 def plugins(plugin_dirs: Sequence[str | Path] = (), echo: Echo = quiet) -> Registry:
     """Every registered translator and data source (plugin problems go to ``echo``)."""
     return load_plugins([str(d) for d in plugin_dirs], echo)
@@ -594,13 +540,6 @@ def check_plugin(
     from omibench.contract.conformance import run_checks
 
     return list(run_checks(name, [str(d) for d in plugin_dirs], timeout_s=timeout_s or 900.0, on_problem=echo))
-
-
-def inspect(file: str | Path) -> dict[str, Any]:
-    """Shape, orientation guess, value range, missing values and scale guess of a matrix file."""
-    from omibench.data.inspect import inspect_matrix
-
-    return dict(inspect_matrix(Path(file)))
 
 
 def format_leaderboard(

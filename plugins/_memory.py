@@ -159,8 +159,8 @@ def memory_reason(
     fits = estimate.largest_batch(available)
     where = "GPU" if device.startswith("cuda") else "RAM"
     if fits >= 2:
-        advice = f"set micro_batch: {fits} or smaller (batch norm then normalises each micro-batch alone)"
-        advice += f" or batch_size: {fits} or smaller" if rows == batch else ""
+        shard = f"micro_batch: {fits} or smaller (batch norm then normalises each micro-batch alone)"
+        advice = f"set batch_size: {fits} or smaller, or {shard}" if rows == batch else f"set {shard}"
     else:
         advice = "no batch of 2 or more fits here"
     shards = f" in micro-batches of {rows}" if rows < batch else ""

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from omibench.run.progress import progress
 from omibench.store import MemoryStore, MlflowStore, RunLevel, RunStatus, Tags
 from omibench.store.schema import NOTE_TAG
 
-from .conftest import small_experiment
+from .conftest import free_port, small_experiment
 
 
 def invoke(*args):
@@ -110,12 +109,6 @@ def test_translator_filter_and_the_printed_ui_command(write_config, tmp_path):
     assert bad.exit_code == 2 and "'rigde'" in bad.output and "lasso" in bad.output
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _post(base: str, path: str, body: dict) -> dict:
     req = urllib.request.Request(
         base + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
@@ -136,7 +129,7 @@ def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config,
     exp_id = fragment.split("/")[2]
     key = parse_qs(fragment.split("?", 1)[1])["viewStateShareKey"][0]
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", MlflowStore(store).uri]
         + ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"],

@@ -20,11 +20,14 @@ SHARED_TEST_IDS = REPO.parent / "shared" / "data" / "omitrans_split" / "sample_i
 class Server:
     """Serves ``files`` (name -> bytes) with HTTP ranges; ``drops[name]`` = how many of the next GETs
     of ``name`` send the headers of the whole file and only half its bytes before closing the
-    connection; ``ranges=False`` ignores Range headers (the whole file every time)."""
+    connection; ``ranges=False`` ignores Range headers (the whole file every time). Each file has a
+    strong ETag (from its content), and a Range with an ``If-Range`` that is not the current ETag
+    gets the whole file (200), as HTTP servers do."""
 
     def __init__(self, files: dict[str, bytes]):
         self.files, self.drops, self.ranges = dict(files), {}, True
         self.requests: list[tuple[str, str | None]] = []
+        self.if_ranges: list[str | None] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,12 +37,16 @@ class Server:
             def do_GET(self):
                 name = self.path.rsplit("/", 1)[-1]
                 server.requests.append((name, self.headers.get("Range")))
+                server.if_ranges.append(self.headers.get("If-Range"))
                 if name not in server.files:
                     self.send_error(404)
                     return
                 body = server.files[name]
                 start, status = 0, 200
                 wanted = self.headers.get("Range")
+                etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+                if self.headers.get("If-Range") not in (None, etag):  # changed since: the whole file
+                    wanted = None
                 if wanted and server.ranges:
                     start = int(wanted.removeprefix("bytes=").split("-")[0])
                     if start >= len(body):
@@ -52,6 +59,7 @@ class Server:
                 rest = body[start:]
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(rest)))
+                self.send_header("ETag", etag)
                 if status == 206:
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
                 self.end_headers()
@@ -131,6 +139,34 @@ def test_an_interrupted_fetch_leaves_no_file_under_its_name_and_a_rerun_resumes(
     done = fetch_files(table(server), tmp_path)
     assert done[0].status == "resumed" and (tmp_path / "big.tsv.gz").read_bytes() == big
     assert server.gets("big.tsv.gz")[-1] == f"bytes={kept}-"
+
+
+def test_a_resume_after_the_file_changed_on_the_server_restarts_from_zero(server, tmp_path):
+    old = bytes(range(256)) * 400
+    new = bytes(reversed(old))  # same size: only the validator tells them apart
+    server.files["data.tsv"] = old
+    server.drops["data.tsv"] = 1
+    changing = [Remote("data.tsv", f"{server.url}/data.tsv")]  # no recorded size or checksum
+    with pytest.raises(DataError, match="rerun the same command"):
+        fetch_files(changing, tmp_path, retries=0)
+    kept = (tmp_path / "data.tsv.part").stat().st_size
+    assert 0 < kept < len(old) and (tmp_path / "data.tsv.part.validator").read_text().startswith('"')
+    server.files["data.tsv"] = new  # a new version upstream, meanwhile
+    done = fetch_files(changing, tmp_path)
+    assert server.gets("data.tsv")[-1] == f"bytes={kept}-" and server.if_ranges[-1] is not None  # resume asked ...
+    assert (tmp_path / "data.tsv").read_bytes() == new  # ... and the new version came whole, not spliced
+    assert done[0].size == len(new) and sorted(p.name for p in tmp_path.iterdir()) == ["data.tsv", "data.tsv.sha256"]
+
+
+def test_a_mirror_that_is_not_a_url_is_one_line_and_creates_nothing(server, tmp_path):
+    to = tmp_path / "tcga"
+    for mirror in ("notaurl", "ftp://host/files", "http://", "/some/folder"):
+        result = CliRunner().invoke(cli, ["data", "fetch", "tcga", "--to", str(to), "--mirror", mirror])
+        assert result.exit_code == 2, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith(f"error: --mirror {mirror!r}: not a URL"), lines
+        assert "Traceback" not in result.output and not to.exists()
+    assert server.requests == []
 
 
 def test_a_server_without_ranges_sends_the_whole_file_again(server, tmp_path):

@@ -1,6 +1,8 @@
 """Stall detection: a hung job (sleep, deadlock) is stopped after ``stall_s`` without CPU progress or a
 report and FAILED ``stalled``; the rest go on; a busy or reporting job is never stopped."""
 
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -75,14 +77,15 @@ def test_stalled_is_a_failure_kind_and_stall_s_is_configured():
 
 def test_tree_cpu_counts_descendants():
     code = "import subprocess, sys; subprocess.run([sys.executable, '-c', 'while True: pass'])"
-    proc = subprocess.Popen([sys.executable, "-c", code])  # a parent that waits, a child that spins
+    # a parent that waits, a child that spins; in its own session, so that both are killed at the end
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     try:
         time.sleep(0.5)
         first = tree_cpu_s(proc.pid)
         time.sleep(1.5)
         assert first is not None and tree_cpu_s(proc.pid) - first > 0.1
     finally:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     assert tree_cpu_s(proc.pid) is None
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,15 +23,9 @@ from mlflow.tracking import MlflowClient
 from omibench.run.claims import Claims
 from omibench.store import MemoryStore, MlflowStore, RunLevel, RunStatus, Tags
 
-from .conftest import small_experiment
+from .conftest import free_port, small_experiment
 
 PLUGINS = Path(__file__).parent / "fixtures" / "plugins" / "fitlog"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -50,7 +43,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def server(tmp_path_factory):
     """A real ``mlflow server`` (SQLite backend, served artifacts) on a free port: its URL."""
     root = tmp_path_factory.mktemp("server")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"]
         + ["--artifacts-destination", str(root / "artifacts"), "--serve-artifacts"]
@@ -261,3 +254,133 @@ def test_experiment_get_or_create_reads_back_one_created_meanwhile(tmp_path):
     store.client.get_experiment_by_name = late_read  # type: ignore[method-assign]
     assert store.experiment_id("raced") == other.experiment_id("raced", create=False)
     assert store.shared is False and MlflowStore(tmp_path / "s2", "http://host:5000").shared is True
+
+
+def test_a_claim_taken_over_between_heartbeats_is_known_at_once():
+    store = MemoryStore()
+    exp = store.experiment_id("e")
+    claims = Claims(store, exp, timeout_s=60, settle_s=0)
+    mine = claims.claim("k", _open(store, exp, "k"))
+    assert mine is not None and claims.still_mine(mine)
+    store.end_run(mine, RunStatus.FAILED, error="taken over: no heartbeat")  # no beat has seen it yet
+    assert not claims.lost(mine)  # what the heartbeat last saw
+    assert not claims.still_mine(mine)  # what the store says now
+    assert claims.lost(mine) and mine not in claims.held
+
+
+def test_a_claim_created_earlier_but_seen_late_loses_to_the_one_that_won():
+    """Start times are stamped by each client: B's claim starts earlier than A's but reaches the
+    server only after A's second look. A won (and says so); B's second look sees both, and the
+    tag, not the start time, decides."""
+    store = MemoryStore()
+    exp = store.experiment_id("e")
+    won: list[str | None] = []
+
+    def b_create(beat: str) -> str:
+        b = _open(store, exp, "k")(beat)  # B's create, stamped first ...
+        hidden = store.runs.pop(b)  # ... not yet visible to others
+        won.append(Claims(store, exp, timeout_s=60, settle_s=0).claim("k", _open(store, exp, "k")))  # A, meanwhile
+        store.runs[b] = hidden
+        return b
+
+    b_claims = Claims(store, exp, timeout_s=60, settle_s=0)
+    b = b_claims.claim("k", b_create)
+    a = won[0]
+    assert a is not None and store.get_run(a).tags.won
+    assert store.get_run(b_claims.watched["k"]).run_id == a and b is None  # B lost, whatever its start time
+    loser = next(r for r in store.runs_with_key(exp, "k") if r.run_id != a)
+    assert loser.start_time < store.get_run(a).start_time
+    assert loser.status is RunStatus.KILLED and loser.tags.superseded_by == a and not loser.tags.won
+
+
+def test_a_watched_claim_moved_onto_an_older_run_is_followed_to_its_end():
+    from omibench.run.runner import _ended_elsewhere
+
+    store = MemoryStore()
+    exp = store.experiment_id("e")
+    older = store.create_run(exp, "t", Tags(level=RunLevel.SUMMARY, job_key="k"))
+    store.end_run(older, RunStatus.KILLED)  # an unfinished multi-seed summary, interrupted earlier
+    other = Claims(store, exp, timeout_s=60, settle_s=0)  # the other machine
+    claim = other.claim("k", _open(store, exp, "k"))
+    assert claim is not None
+    watcher = Claims(store, exp, timeout_s=60, settle_s=0)
+    assert watcher.claim("k", _open(store, exp, "k")) is None and watcher.watched["k"] == claim
+    other.move(claim, store.get_run(older))  # the claim is KILLED, superseded by the older run
+    assert _ended_elsewhere(store, watcher, "k", "t") is None  # the older run is RUNNING there
+    store.set_tags(older, Tags(failure_kind="error"))
+    store.end_run(older, RunStatus.FAILED, error="boom")  # the translator failed on the other machine
+    ended = _ended_elsewhere(store, watcher, "k", "t")
+    assert ended is not None and ended.status == "FAILED" and ended.run_id == older and ended.error == "boom"
+
+
+# --- the run loop on a shared store, without a server ----------------------------------------------
+
+
+@pytest.fixture
+def one_translator(write_config, tmp_path):
+    from omibench import api
+
+    cfg = write_config(small_experiment(translators=[{"name": "linear_regression"}]))
+    prep, _, _ = api.prepare_experiment(cfg, store=tmp_path / "cache_store")
+    return prep
+
+
+def _shared(tmp_path) -> MemoryStore:
+    store = MemoryStore(tmp_path / "shared")
+    store.shared = True  # as a tracking server: jobs are claimed
+    return store
+
+
+def test_a_result_is_dropped_when_the_claim_was_taken_over_before_the_heartbeat_noticed(
+    one_translator, tmp_path, monkeypatch
+):
+    from omibench.run import records
+    from omibench.run.runner import run_experiment
+
+    store = _shared(tmp_path)
+    real = records.Entry.job_run
+
+    def taken_over(self, job):  # another machine takes the claim over while the job runs here
+        run_id = real(self, job)
+        store.end_run(self.parent, RunStatus.FAILED, error="taken over: no heartbeat")
+        return run_id
+
+    monkeypatch.setattr(records.Entry, "job_run", taken_over)
+    (outcome,) = run_experiment(one_translator, store, executor="inline", claim_timeout_s=60, claim_settle_s=0.01)
+    assert outcome.status == "SKIPPED"
+    assert [r.status for r in store.runs.values()] == [RunStatus.FAILED]  # nothing recorded into it
+
+
+def test_ctrl_c_while_a_claim_settles_leaves_no_running_claim(one_translator, tmp_path, monkeypatch):
+    import omibench.run.claims as claims_module
+    from omibench.run.runner import RunInterrupted, run_experiment
+
+    store = _shared(tmp_path)
+    real_sleep = time.sleep
+
+    def sleep(seconds: float) -> None:
+        if seconds == 0.123:  # the claim's settle wait
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(claims_module.time, "sleep", sleep)
+    with pytest.raises(RunInterrupted):
+        run_experiment(one_translator, store, executor="inline", claim_timeout_s=60, claim_settle_s=0.123)
+    assert [r.status for r in store.runs.values()] == [RunStatus.KILLED]
+
+
+@pytest.mark.parametrize("name", ["OMIBENCH_CLAIM_TIMEOUT_S", "OMIBENCH_CLAIM_SETTLE_S"])
+@pytest.mark.parametrize("value", ["soon", "0", "-5"])
+def test_a_bad_claim_setting_is_one_line_before_anything_is_written(write_config, tmp_path, monkeypatch, name, value):
+    from click.testing import CliRunner
+
+    from omibench.cli import cli
+
+    monkeypatch.setenv(name, value)
+    cfg = write_config(small_experiment(translators=[{"name": "linear_regression"}]))
+    store = tmp_path / "store"
+    result = CliRunner().invoke(cli, ["run", str(cfg), "--store", str(store)], catch_exceptions=False)
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert lines[-1].startswith("error: ") and f"${name}" in lines[-1]
+    assert not store.exists()

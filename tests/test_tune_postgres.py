@@ -7,7 +7,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -15,18 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import small_experiment
+from .conftest import free_port, small_experiment
 
 
 def _bin(name: str) -> str | None:
     found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return found[-1] if found else shutil.which(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -57,7 +50,7 @@ def postgres():
             pytest.skip("running as root without a postgres user to run the server as")
         os.chown(root, user.pw_uid, user.pw_gid)
         prefix = [runuser, "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     try:
         subprocess.run(
             [*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
@@ -116,5 +109,5 @@ def test_an_unreachable_database_is_one_line():
     except ImportError:
         pytest.skip("no PostgreSQL driver for SQLAlchemy")
     with pytest.raises(ConfigError, match=r"cannot open the database") as err:
-        ready_rdb(f"postgresql://me:secret@127.0.0.1:{_free_port()}/x")
+        ready_rdb(f"postgresql://me:secret@127.0.0.1:{free_port()}/x")
     assert "secret" not in str(err.value) and "\n" not in str(err.value)

@@ -14,13 +14,9 @@ import pytest
 from omibench.run.owned import run_owned
 from omibench.store import MlflowStore
 
+from .conftest import free_port
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _stat(pid: int) -> tuple[str, int, int] | None:
@@ -78,7 +74,7 @@ def store(tmp_path_factory):
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_to_omibench_ui_alone_stops_its_whole_server(store, tmp_path, sig):
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "ui.log").open("w")
     ui = subprocess.Popen(
         [sys.executable, "-m", "omibench.cli", "ui", "--store", str(store), "--port", str(port), "--workers", "1"],
@@ -133,3 +129,37 @@ def test_run_owned_kills_a_group_that_ignores_sigterm(tmp_path):
     assert time.monotonic() - started < 30
     group, kid = map(int, marker.read_text().split())
     assert not _alive(kid) and not _group_members({group})
+
+
+def test_a_signal_while_the_server_is_being_started_stops_it_cleanly(monkeypatch):
+    """run_owned's handlers are in place before the child is started: a SIGTERM that arrives while
+    Popen runs is run_owned's (held until the child is known), never the caller's or the default."""
+    import threading
+
+    import omibench.run.owned as owned
+
+    class CallersHandler(Exception):
+        pass
+
+    def callers(signum, frame):
+        raise CallersHandler
+
+    real = owned.subprocess.Popen
+    pids: list[int] = []
+
+    def popen(*args, **kwargs):
+        proc = real(*args, **kwargs)
+        pids.append(proc.pid)
+        signal.pthread_kill(threading.get_ident(), signal.SIGTERM)  # while the child is being started
+        return proc
+
+    monkeypatch.setattr(owned.subprocess, "Popen", popen)
+    previous = signal.signal(signal.SIGTERM, callers)
+    try:
+        started = time.monotonic()
+        assert run_owned([sys.executable, "-c", "import time; time.sleep(60)"], grace_s=10.0) == 0
+        assert signal.getsignal(signal.SIGTERM) is callers  # given back
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert time.monotonic() - started < 8  # stopped by its SIGTERM, not killed after the grace period
+    assert not _alive(pids[0]) and not _group_members({pids[0]})

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from omibench.api_tools import MIRROR_ENV
 from omibench.cli._common import (
     echo_err,
     example,
@@ -47,9 +48,9 @@ def data_inspect(file: Path) -> None:
 @click.option(
     "--mirror",
     default=None,
-    envvar="OMIBENCH_DATA_MIRROR",
+    envvar=MIRROR_ENV,
     show_envvar=True,
-    help="Base URL of a mirror serving the same files by name (checked against the same checksums).",
+    help="Base URL (http, https or file) of a mirror serving the same files by name, checked as the originals are.",
 )
 @user_errors
 def data_fetch(dataset: str, to: Path | None, mirror: str | None) -> None:
@@ -57,7 +58,9 @@ def data_fetch(dataset: str, to: Path | None, mirror: str | None) -> None:
     methylation 450K and expression matrices, the phenotype table, OmiTrans's test ids).
 
     Files already there are skipped; an interrupted download resumes where it stopped (rerun the
-    same command); each file is checked (size, SHA-256) and put under its name only when whole."""
+    same command). Each file is put under its name only when whole and checked: the test-id list
+    against its recorded size and SHA-256, the Xena files against the size the server announces
+    (their first download's SHA-256 is recorded beside them, as NAME.sha256)."""
     from omibench import api
 
     fetched = api.fetch_data(dataset, to, mirror=mirror, echo=echo_err)

@@ -3,7 +3,11 @@
 The files of each dataset are data (:data:`DATASETS`: name, URL, size and SHA-256 per file), not
 code. A download goes to ``<name>.part`` beside its final place; an interrupted one (dropped
 connection, Ctrl-C, a crash) is resumed from the bytes it has with an HTTP ``Range`` request (a
-server that ignores ranges sends the whole file again). Only when the file is whole, its size
+server that ignores ranges sends the whole file again). The server's validator of the file (its
+strong ``ETag``, else its ``Last-Modified``) is saved beside the partial file as
+``<name>.part.validator`` and sent as ``If-Range`` on resume: a file that changed on the server
+meanwhile is then sent whole (200, not 206) and the download restarts from zero, never splicing
+two versions. Only when the file is whole, its size
 matches and its SHA-256 matches the one recorded here is it renamed to its final name
 (``os.replace``, atomic): a file under the final name is always complete and checked. A mismatch
 removes the download and is refused in one line.
@@ -30,6 +34,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 
 from omibench.errors import ConfigError, DataError
@@ -158,6 +163,7 @@ def fetch_files(
                 resumed = resumed or have > 0
         recorded = _check(part, remote, total, url)
         os.replace(part, final)  # atomic: the final name only ever holds a checked, whole file
+        _validator_file(part).unlink(missing_ok=True)
         echo(
             f"{remote.name}: {'resumed and ' if resumed else ''}fetched ({_human(total)})"
             + (f", sha256 recorded in {final.name}.sha256 (not yet in the package's table)" if recorded else "")
@@ -170,8 +176,12 @@ def _download(url: str, part: Path, remote: Remote, progress: bool, timeout_s: f
     """Bring ``part`` to the whole remote file (resuming from its bytes); return the total size."""
     have = part.stat().st_size if part.is_file() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "omibench-fetch"})
+    saved = _validator_file(part)
+    validator = saved.read_text().strip() if have and saved.is_file() else ""
     if have:
         request.add_header("Range", f"bytes={have}-")
+        if validator:  # the file we have the start of: a changed one comes back whole (200)
+            request.add_header("If-Range", validator)
     try:
         response = urllib.request.urlopen(request, timeout=timeout_s)
     except urllib.error.HTTPError as exc:
@@ -179,7 +189,7 @@ def _download(url: str, part: Path, remote: Remote, progress: bool, timeout_s: f
         if whole is not None and whole == have:
             return have  # the partial file is already whole
         if exc.code == 416:  # longer than the remote file: start again
-            part.unlink()
+            _discard(part)
             return _download(url, part, remote, progress, timeout_s)
         raise
     with response:
@@ -189,12 +199,22 @@ def _download(url: str, part: Path, remote: Remote, progress: bool, timeout_s: f
             total = _range_total(content_range)
             if start is None or int(start.group(1)) != have:
                 raise http.client.HTTPException(f"the server resumed at {content_range!r}, not at byte {have}")
+            now = _validator(response.headers)
+            if validator and now and now != validator:  # a server that ignored If-Range: start again
+                response.close()
+                _discard(part)
+                return _download(url, part, remote, progress, timeout_s)
             mode = "ab"
-        else:  # the whole file (a server that ignores ranges, or a fresh start)
+        else:  # the whole file (a server that ignores ranges, or a fresh start, or a changed file)
             length = response.headers.get("Content-Length")
             total, have, mode = (int(length) if length else None), 0, "wb"
+            now = _validator(response.headers)
+            if now:
+                saved.write_text(now + "\n")
+            else:
+                saved.unlink(missing_ok=True)
         if remote.size is not None and total is not None and total != remote.size:
-            part.unlink(missing_ok=True)
+            _discard(part)
             raise DataError(
                 f"{url}: the server offers {total} bytes where {remote.size} are recorded (the file changed "
                 "upstream?); refused, nothing kept"
@@ -220,7 +240,7 @@ def _check(part: Path, remote: Remote, total: int, url: str) -> bool:
     """Refuse (removing ``part``) a size or checksum that does not match; where the table has no
     checksum, write the sidecar and return True."""
     if remote.size is not None and total != remote.size:
-        part.unlink()
+        _discard(part)
         raise DataError(f"{url}: {total} bytes where {remote.size} are recorded; the download was removed")
     digest = hashlib.sha256()
     with open(part, "rb") as f:
@@ -234,12 +254,32 @@ def _check(part: Path, remote: Remote, total: int, url: str) -> bool:
         os.replace(tmp, sidecar)
         return True
     if found != remote.sha256.lower():
-        part.unlink()
+        _discard(part)
         raise DataError(
             f"{url}: sha256 {found[:16]}... does not match the recorded {remote.sha256[:16]}... (a corrupted or "
             "changed file); the download was removed: fetch again, and report it if it repeats"
         )
     return False
+
+
+def _discard(part: Path) -> None:
+    """Remove a partial download and its saved validator."""
+    part.unlink(missing_ok=True)
+    _validator_file(part).unlink(missing_ok=True)
+
+
+def _validator_file(part: Path) -> Path:
+    """Where the server's validator of a partial download is kept: beside ``<name>.part``."""
+    return part.with_name(part.name + ".validator")
+
+
+def _validator(headers: Message) -> str:
+    """What identifies this version of the file for ``If-Range``: a strong ``ETag``, else
+    ``Last-Modified`` (a weak ETag may not be used there); empty when the server sends neither."""
+    etag = (headers.get("ETag") or "").strip()
+    if etag and not etag.startswith("W/"):
+        return etag
+    return (headers.get("Last-Modified") or "").strip()
 
 
 def _range_total(content_range: str) -> int | None:

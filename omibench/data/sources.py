@@ -17,10 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from omibench.config import PathField, Seed
 from omibench.contract.hookspecs import hookimpl
 from omibench.data.ids import read_labels
-from omibench.data.memory import require_memory
 from omibench.data.paired import PairedData
 from omibench.data.paths import resolve
-from omibench.data.synthetic import make_synthetic, synthetic_bytes
+from omibench.data.synthetic import make_synthetic
 from omibench.data.tabular import read_paired_files
 from omibench.errors import ConfigError, DataError
 
@@ -65,13 +64,7 @@ class SyntheticSource(DataSource):
         twice its matrices) fit the memory available now (one line otherwise, nothing allocated)."""
         p = self.params
         assert isinstance(p, SyntheticSource.Params)
-        require_memory(
-            synthetic_bytes(p.n_samples, p.n_cpgs, p.n_genes, copies=2),
-            f"data: a synthetic cohort of {p.n_samples:,} samples x ({p.n_cpgs:,} CpGs + {p.n_genes:,} genes), "
-            "with its split parts,",
-            "lower data.n_samples, data.n_cpgs or data.n_genes",
-        )
-        return make_synthetic(**p.model_dump())
+        return make_synthetic(**p.model_dump(), copies=2)  # checks the memory, split parts included
 
 
 class FilesSource(DataSource):

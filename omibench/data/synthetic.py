@@ -27,6 +27,8 @@ def make_synthetic(
     rank: int = 8,
     noise: float = 0.5,
     seed: int = 0,
+    *,
+    copies: int = 1,
 ) -> PairedData:
     """Paired B (methylation betas) and A (log-scale expression) driven by one latent structure.
 
@@ -38,13 +40,16 @@ def make_synthetic(
     - A: expression = max(0, mu + W_a z + noise) with gene means mu spread over 0..12 like
       log2(FPKM+1); about 5% of genes are barely expressed (mostly exact zeros).
 
-    The same arguments always give the same matrices (float32). Memory is that of the two
-    outputs plus one chunk of rows (:func:`synthetic_bytes`), checked before anything is allocated:
-    more than is available is a one-line :class:`~omibench.errors.DataError`.
+    The same arguments always give the same matrices (float32). Memory is that of ``copies`` x the
+    two outputs plus one chunk of rows (:func:`synthetic_bytes`; the synthetic data source passes 2:
+    preparation copies the cohort into its split parts), checked before anything is allocated:
+    more than is available is a one-line :class:`~omibench.errors.DataError`. This is the only
+    check of a synthetic cohort's size.
     """
     require_memory(
-        synthetic_bytes(n_samples, n_cpgs, n_genes),
-        f"a synthetic cohort of {n_samples:,} samples x ({n_cpgs:,} CpGs + {n_genes:,} genes)",
+        synthetic_bytes(n_samples, n_cpgs, n_genes, copies=copies),
+        f"a synthetic cohort of {n_samples:,} samples x ({n_cpgs:,} CpGs + {n_genes:,} genes)"
+        + (", with its split parts," if copies > 1 else ""),
         "lower data.n_samples, data.n_cpgs or data.n_genes",
     )
     rng = np.random.default_rng(seed)

@@ -7,10 +7,14 @@ shared store a job is claimed where every machine sees it, in the store itself:
    someone else's: nothing is written.
 2. *Claim*: create the job's run (its translator's summary run) with the key and a first
    heartbeat, wait ``settle_s`` (so that a claim made at about the same time on another machine is
-   visible), and look again. Of the live claims then seen, the one with the earliest start time
-   wins (run id breaks a tie): every machine sees the same runs, so every machine names the same
-   winner. A FINISHED run of the key wins over any claim (not with ``force``). The loser tags its
-   run ``superseded_by`` the winner and ends it KILLED without fitting anything.
+   visible), and look again. Of the live claims then seen, one tagged ``won`` wins (a claimant
+   that already won, whatever its start time); otherwise the one with the earliest start time
+   (run id breaks a tie): every machine sees the same runs, so every machine names the same
+   winner. The winner tags its claim ``won`` right after its second look, so that a claim created
+   earlier but visible only later (start times are stamped by each client, and a create may
+   reach the other machines late) loses to it instead of winning too. A FINISHED run of the key
+   wins over any claim (not with ``force``). The loser tags its run ``superseded_by`` the winner
+   and ends it KILLED without fitting anything.
 3. *Heartbeat*: while it holds a claim, a thread of the owner rewrites the run's ``heartbeat`` tag
    (its Unix time) every ``timeout_s / 4`` (30 s at most).
 4. *Take-over*: a RUNNING claim is live while its heartbeat keeps changing. One whose heartbeat
@@ -19,11 +23,14 @@ shared store a job is claimed where every machine sees it, in the store itself:
    by a machine that died long ago) is stale: the next claim wins over it, and its winner marks it
    FAILED ("taken over"; an unfinished multi-seed summary is then resumed as after a crash, its
    finished seeds kept: :meth:`Claims.move`). A machine that was only cut off from the server for
-   longer than the timeout finds on its next heartbeat that its claim is no longer its own and drops
-   its result (:meth:`Claims.lost`).
+   longer than the timeout finds that its claim is no longer its own and drops its result: the
+   heartbeat notes it (:meth:`Claims.lost`), and the owner reads its claim back before each write
+   of a result and before closing the job (:meth:`Claims.still_mine`).
 
-The timeout is ``$OMIBENCH_CLAIM_TIMEOUT_S`` (default 300 s). The heartbeat comes from the driver,
-not from the fit, so a long epoch never looks dead; only a dead, frozen or cut-off driver does.
+The timeout is ``$OMIBENCH_CLAIM_TIMEOUT_S`` (default 300 s), the settle wait
+``$OMIBENCH_CLAIM_SETTLE_S`` (default 1 s): read and checked by :func:`claim_settings`. The
+heartbeat comes from the driver, not from the fit, so a long epoch never looks dead; only a dead,
+frozen or cut-off driver does.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from collections.abc import Callable
 
 from omibench.store import Run, RunStatus, Store, Tags, owner_id
 
-__all__ = ["DEFAULT_TIMEOUT_S", "TIMEOUT_ENV", "Claims"]
+__all__ = ["DEFAULT_SETTLE_S", "DEFAULT_TIMEOUT_S", "SETTLE_ENV", "TIMEOUT_ENV", "Claims", "claim_settings"]
 
 TIMEOUT_ENV = "OMIBENCH_CLAIM_TIMEOUT_S"
 SETTLE_ENV = "OMIBENCH_CLAIM_SETTLE_S"
@@ -58,6 +65,13 @@ def _env_seconds(name: str, default: float) -> float:
     return value
 
 
+def claim_settings() -> tuple[float, float]:
+    """The claim timeout and settle wait in seconds, from ``$OMIBENCH_CLAIM_TIMEOUT_S`` and
+    ``$OMIBENCH_CLAIM_SETTLE_S`` (defaults 300 and 1 where unset or empty); a value that is not a
+    number of seconds above 0 is refused in one line (:class:`~omibench.errors.ConfigError`)."""
+    return _env_seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT_S), _env_seconds(SETTLE_ENV, DEFAULT_SETTLE_S)
+
+
 def stamp() -> str:
     """A heartbeat value: this machine's Unix time."""
     return f"{time.time():.3f}"
@@ -67,7 +81,8 @@ class Claims:
     """The claims this process holds or watches on one experiment of a shared store.
 
     Use as a context manager: the heartbeat thread runs inside it. ``timeout_s`` / ``settle_s``
-    default to ``$OMIBENCH_CLAIM_TIMEOUT_S`` / ``$OMIBENCH_CLAIM_SETTLE_S`` (300 s / 1 s)."""
+    default to ``$OMIBENCH_CLAIM_TIMEOUT_S`` / ``$OMIBENCH_CLAIM_SETTLE_S`` (300 s / 1 s; the API
+    reads them with :func:`claim_settings` before anything is written and passes them in)."""
 
     def __init__(
         self,
@@ -131,6 +146,25 @@ class Claims:
         with self._lock:
             return run_id in self._lost
 
+    def still_mine(self, run_id: str) -> bool:
+        """Read claim ``run_id`` back from the store now: whether it is still this process's
+        (RUNNING, not superseded, owned by us). When not, it is noted as lost (:meth:`lost`) and no
+        longer beaten. Unlike :meth:`lost`, which knows only what the last heartbeat saw, this is
+        the store's answer at this moment: call it before writing a result or closing the job. A
+        read that fails (the server unreachable) raises, as the write that follows would."""
+        run = self.store.get_run(run_id)
+        if run.status is RunStatus.RUNNING and run.tags.superseded_by is None and run.tags.owner in (None, owner_id()):
+            return True
+        with self._lock:
+            self._lost.add(run_id)
+            self.held.discard(run_id)
+        return False
+
+    def holding(self) -> list[str]:
+        """The claim runs this process holds now (a copy: the heartbeat thread may change the set)."""
+        with self._lock:
+            return list(self.held)
+
     def release(self, run_id: str) -> None:
         """Stop beating ``run_id`` (its job is over: the run is closed, or about to be)."""
         with self._lock:
@@ -157,10 +191,11 @@ class Claims:
 
     def look(self, key: str) -> tuple[Run | None, list[Run]]:
         """The newest FINISHED run of ``key`` (None with ``force``, where only live claims count)
-        and its live claims, earliest first."""
+        and its live claims, the winner first: those tagged ``won`` before the others, then the
+        earliest (start time, run id)."""
         runs = self.store.runs_with_key(self.exp_id, key)
         finished = None if self.force else next((r for r in runs if r.status is RunStatus.FINISHED), None)
-        live = sorted((r for r in runs if self.live(r)), key=lambda r: (r.start_time, r.run_id))
+        live = sorted((r for r in runs if self.live(r)), key=lambda r: (r.tags.won is None, r.start_time, r.run_id))
         return finished, live
 
     # --- claiming ----------------------------------------------------------------------------------
@@ -184,6 +219,7 @@ class Claims:
             self.store.set_status(mine, RunStatus.KILLED)
             self.watched[key] = winner.run_id
             return None
+        self.store.set_tags(mine, Tags(won=stamp()))  # a claim made earlier but seen later loses to this one
         self.watched.pop(key, None)
         for run in self.store.runs_with_key(self.exp_id, key, RunStatus.RUNNING):
             if run.run_id != mine and not self.live(run):  # stale: its owner stopped beating
@@ -195,8 +231,8 @@ class Claims:
     def move(self, mine: str, onto: Run) -> None:
         """Carry claim ``mine`` over to ``onto``, an unfinished run of the same key being resumed:
         ``onto`` is reopened (RUNNING, this process as its owner, a fresh heartbeat) and beaten from
-        now on; ``mine`` is superseded by it. ``onto`` starts earlier, so it wins every later contest."""
-        self.store.set_tags(onto.run_id, Tags(heartbeat=stamp(), owner=owner_id()))
+        now on, tagged ``won`` as ``mine`` was; ``mine`` is superseded by it."""
+        self.store.set_tags(onto.run_id, Tags(heartbeat=stamp(), owner=owner_id(), won=stamp()))
         self.store.set_status(onto.run_id, RunStatus.RUNNING)
         with self._lock:
             self.held.add(onto.run_id)

@@ -38,10 +38,6 @@ class _Stop(Exception):
         self.signum = signum
 
 
-def _raise_stop(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signum)
-
-
 def run_owned(command: Sequence[str], grace_s: float = 5.0) -> int:
     """Run ``command`` until it exits or this process is asked to stop; return its exit code, or 0
     when SIGTERM, SIGINT or SIGHUP stopped it. Either way no process of its group is left when this
@@ -49,26 +45,46 @@ def run_owned(command: Sequence[str], grace_s: float = 5.0) -> int:
     parent = os.getpid()
 
     def in_child() -> None:
+        for sig, handler in previous.items():  # as the child would inherit them without us (exec keeps SIG_IGN)
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         die_with_parent()
         if os.getppid() != parent:  # the parent died before the kernel was asked: do not outlive it
             os._exit(1)
 
-    proc = subprocess.Popen(list(command), start_new_session=True, preexec_fn=in_child)
+    proc: subprocess.Popen[bytes] | None = None
+    held: list[int] = []  # a signal that came while the child was being started
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if proc is None:  # not from inside Popen: the child would be started and lost
+            held.append(signum)
+            return
+        raise _Stop(signum)
+
     previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
     try:
-        for sig in _STOP_SIGNALS:
-            signal.signal(sig, _raise_stop)
+        for sig in _STOP_SIGNALS:  # before the child exists: no stop signal finds us without a handler
+            signal.signal(sig, on_signal)
+        proc = subprocess.Popen(list(command), start_new_session=True, preexec_fn=in_child)
+        if held:
+            raise _Stop(held[0])
         return proc.wait()
     except (_Stop, KeyboardInterrupt):
+        _ignore_stops()  # first: a second signal must not escape from here as a traceback
         return 0
     finally:
-        for sig in _STOP_SIGNALS:  # a second Ctrl-C must not cut the cleanup short
-            signal.signal(sig, signal.SIG_IGN)
+        _ignore_stops()  # a second Ctrl-C must not cut the cleanup short
         try:
-            stop_group(proc, grace_s)
+            if proc is not None:
+                stop_group(proc, grace_s)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _ignore_stops() -> None:
+    """Ignore the stop signals: the group's cleanup is not cut short by a second one."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = 5.0) -> None:

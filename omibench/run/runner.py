@@ -32,6 +32,7 @@ __all__ = ["Outcome", "RunInterrupted", "add_downstream", "build_executor", "run
 
 Echo = Callable[[str], None]
 SKIPPED = "SKIPPED"
+_MAX_HOPS = 8  # superseded_by links followed from a watched claim (a move makes one; a cycle never loops)
 
 
 @dataclass
@@ -77,6 +78,8 @@ def run_experiment(
     executor: str | Executor = "process",
     plugin_dirs: Sequence[str] = (),
     timeout_s: float | None = None,
+    claim_timeout_s: float | None = None,
+    claim_settle_s: float | None = None,
     **executor_options: Any,
 ) -> list[Outcome]:
     """Run every planned translator for every seed; return one outcome per translator.
@@ -91,7 +94,9 @@ def run_experiment(
     all finished is closed at once. Runs left RUNNING by a dead process are marked FAILED.
     ``executor`` is a name (built here, see :func:`make_executor`) or an executor built by
     :func:`build_executor` (the API builds it first, to refuse an unreachable cluster before any
-    write). ``timeout_s`` limits each job (fit, predict, scoring).
+    write). ``timeout_s`` limits each job (fit, predict, scoring). ``claim_timeout_s`` /
+    ``claim_settle_s``: the claims' heartbeat timeout and settle wait on a shared store (None: from
+    the environment, see :func:`omibench.run.claims.claim_settings`).
     """
     config = prepared.config
     _interrupts.reset()
@@ -122,7 +127,7 @@ def run_experiment(
     runner.on_start = on_start
     # a shared store (a tracking server): jobs are claimed there, one translator at a time, and its
     # jobs drained before the next is claimed, so that machines started together share the work
-    claims = Claims(store, exp_id, force) if store.shared else None
+    claims = Claims(store, exp_id, force, claim_timeout_s, claim_settle_s) if store.shared else None
     elsewhere: dict[str, tuple[int, PlannedTranslator]] = {}  # label -> held by another machine
     n = len(prepared.translators)
 
@@ -179,10 +184,15 @@ def run_experiment(
             )
         return True
 
+    def ours(entry: Entry) -> bool:
+        """Whether ``entry``'s runs are still ours to write: on a shared store, its claim read back now."""
+        return claims is None or (not claims.lost(entry.parent) and claims.still_mine(entry.parent))
+
     def close(entry: Entry) -> None:
         if claims is not None:
+            mine = ours(entry)
             claims.release(entry.parent)
-            if claims.lost(entry.parent):  # another machine took the job over: its result counts
+            if not mine:  # another machine took the job over: its result counts
                 entry.closed = True
                 echo(f"    {entry.label}: taken over by another machine (no heartbeat got through); dropped here")
                 outcomes[entry.label] = Outcome(entry.label, SKIPPED, entry.parent)
@@ -193,7 +203,7 @@ def run_experiment(
         for result in runner.results():
             entry, job = by_run[result.run_id]
             title = _title(entry.label, job, len(prepared.splits))
-            if claims is not None and claims.lost(entry.parent):  # its run is no longer ours to write
+            if not ours(entry):  # its run is no longer ours to write
                 shutil.rmtree(jobs_dir / result.run_id, ignore_errors=True)
                 store.stop_if_running([result.run_id], RunStatus.KILLED)
                 entry.returned.add(job)
@@ -264,6 +274,8 @@ def run_experiment(
             if not entry.closed:
                 store.stop_if_running(entry.open_runs(), RunStatus.KILLED)
                 stopped.append(entry.label)
+        if claims is not None:  # a claim not yet an entry's (interrupted while it settled) is ended too
+            store.stop_if_running(claims.holding(), RunStatus.KILLED)
         if isinstance(exc, KeyboardInterrupt) and not isinstance(exc, RunInterrupted):
             raise RunInterrupted(
                 [o.label for o in outcomes.values() if o.status != RunStatus.FAILED.value],
@@ -280,13 +292,19 @@ def run_experiment(
 def _ended_elsewhere(store: Store, claims: Claims, key: str, label: str) -> Outcome | None:
     """The outcome of job ``key`` when another machine ended it: finished (skipped here), or
     failed by the translator itself (not retried here: it would fail the same way). None while
-    it is claimed, or when its claim ended otherwise (interrupted, taken over): free to claim."""
+    it is claimed, or when its claim ended otherwise (interrupted, taken over): free to claim. A
+    claim that was moved onto an older unfinished run (:meth:`Claims.move`) is KILLED with
+    ``superseded_by``: that run is followed (a bounded chain) and judged instead."""
     finished = claims.look(key)[0]
     if finished is not None:
         return Outcome(label, SKIPPED, finished.run_id)
     watched = claims.watched.get(key)
     try:
         run = store.get_run(watched) if watched else None
+        for _ in range(_MAX_HOPS):
+            if run is None or run.tags.superseded_by is None:
+                break
+            run = store.get_run(run.tags.superseded_by)
     except KeyError:
         return None
     if run is None or run.status is RunStatus.RUNNING:

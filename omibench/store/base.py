@@ -77,9 +77,7 @@ class Store(ABC):
     def set_tags(self, run_id: str, tags: Tags, other_tags: Mapping[str, str] | None = None) -> None:
         """Set every field of ``tags`` that is not None (and ``other_tags`` verbatim)."""
 
-    def log_batch(
-        self, run_id: str, metrics: Mapping[str, float], params: Mapping[str, Any], tags: Tags
-    ) -> None:
+    def log_batch(self, run_id: str, metrics: Mapping[str, float], params: Mapping[str, Any], tags: Tags) -> None:
         """Metrics (step 0), params and tags together; a store that can writes them in one
         transaction (a job's results are one write, not one per kind)."""
         self.log_metrics(run_id, metrics)

@@ -111,7 +111,7 @@ class Tags:
     seeds_fitted: str | None = None  # the seeds actually fitted ("0" for a seed-independent translator)
     pyfunc: str | None = None  # the MLflow model URI of the run's pyfunc model, once logged
     board: str | None = None  # BOARD_CURRENT on the summary runs the leaderboard shows, else BOARD_SUPERSEDED
-    failure_kind: str | None = None  # out-of-memory | time-out | not-applicable | error (a FAILED run)
+    failure_kind: str | None = None  # out-of-memory | time-out | stalled | not-applicable | error (a FAILED run)
     split_notes: str | None = None  # e.g. samples whose vials a given test list puts on both sides
     fit_note: str | None = None  # e.g. classes skipped by the within-type R²
     # TCGA barcodes: test samples sharing a patient with a training/validation sample (a given test list's leak)
@@ -121,9 +121,11 @@ class Tags:
     control: str | None = None
     # a summary run on a shared store is the claim on its job (omibench/run/claims.py): its owner
     # rewrites ``heartbeat`` (its Unix time) while the job runs; a claim that lost, or that another
-    # machine took over, names the run that holds the job in ``superseded_by``
+    # machine took over, names the run that holds the job in ``superseded_by``; the claim that won
+    # is tagged ``won`` (the Unix time it won) right after its second look
     heartbeat: str | None = None
     superseded_by: str | None = None
+    won: str | None = None
 
     _LONG = ("error", "downstream_note", "split_notes", "fit_note")  # free text, truncated to what MLflow stores
     _STANDARD = {"source_git_commit": GIT_COMMIT_TAG}  # fields stored under MLflow's own tag names
