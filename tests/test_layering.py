@@ -1,10 +1,10 @@
 """The package's layering and its names, read from the source (``ast``), never from a prose table.
 
-Layers, top to bottom: ``cli -> api -> api_tools -> {run, report, results, downstream} -> {store, metrics,
-stats, data, contract, plots}``; ``config`` (with ``config_yaml``, its safe YAML reader) and ``errors`` may be
-imported by every layer (but ``store`` takes only ``errors``, and ``stats`` nothing). :data:`ALLOWED`
-lists each package's allowed imports of omibench; every import counts: at module level, inside a
-function, under ``TYPE_CHECKING``.
+Layers, top to bottom: ``cli -> api -> {api_tools, api_results} -> {run, report, results, downstream}
+-> {store, metrics, stats, data, contract, plots}``; ``config`` (with ``config_yaml``, its safe YAML
+reader) and ``errors`` may be imported by every layer (but ``store`` takes only ``errors``, and
+``stats`` nothing). :data:`ALLOWED` lists each package's allowed imports of omibench; every import
+counts: at module level, inside a function, under ``TYPE_CHECKING``.
 
 Names written once: tag names live in ``store/schema.py``, artifact paths and store folders in
 ``store/layout.py``, metric keys, prefixes and directions in ``metrics/catalogue.py``; every other
@@ -32,11 +32,13 @@ COMMON = {"config", "config_yaml", "errors"}
 # package (or top-level module) of omibench -> the packages and modules of omibench it may import
 ALLOWED: dict[str, set[str]] = {
     "cli": {"api", "api_tools", "errors"},
-    "api": {"api_tools", "run", "report", "results", "downstream"}
+    "api": {"api_tools", "api_results", "run", "report", "results", "downstream"}
     | {"store", "metrics", "stats", "data", "contract", "plots"}
     | COMMON,
     # the API's ui and data tools, a module of the api layer (api re-exports them): never api itself
     "api_tools": {"run", "data", "store", "report"} | COMMON,
+    # the API's read side (leaderboard, report, translate), re-exported by api: never api itself
+    "api_results": {"run", "report", "results", "store", "contract", "data"} | COMMON,
     "run": {"downstream", "results", "store", "metrics", "stats", "data", "contract", "plots"} | COMMON,
     "downstream": {"run", "store", "metrics", "stats", "data", "contract", "plots"} | COMMON,
     # the store only for writing runs and notes: numbers come through results (see the test below)
