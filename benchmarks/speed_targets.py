@@ -20,7 +20,9 @@ from pathlib import Path
 
 __all__ = ["cnn_brca", "fc_brca", "cnn_s", "lasso_cohorts", "lasso_p", "classifier"]
 HERE = Path(__file__).resolve().parent
-OFFICIAL_S_PER_SAMPLE = 113 / 278  # the official code's fastest recorded epoch on this machine (issue 17)
+# The official code's per-sample time is measured beside ours by benchmarks/cnn_side_by_side.py (issue 29:
+# 0.12-0.14 s at load 1-2, the same oneDNN convolutions as ours). The 113 s / 278 samples recorded in
+# issue 17 was a loaded epoch, so this section reports our time and GEMM rate only, no ratio.
 
 
 def _brca_train():  # type: ignore[no-untyped-def]
@@ -84,15 +86,13 @@ def cnn_brca(steps: int = 1, threads: int = 1) -> dict:
     train = _brca_train()
     params = {"filters": 64, "disc_filters": 64, "kernel": 9, "batch_size": 128}
     row = _step("omitrans_cnn", params, train, steps, threads)
-    speedup = OFFICIAL_S_PER_SAMPLE / row["s_per_sample"]
     return {
         "target": "omitrans_cnn paper widths, BRCA",
         **row,
         "threads": threads,
-        "measured": f"{row['s_per_sample']:.3f} s / training sample = {speedup:.2f}x the official code's "
-        f"{OFFICIAL_S_PER_SAMPLE:.3f}; {row['pct_of_gemm']:.0f}% of square-GEMM rate",
-        "goal": ">= 2.5x faster per training sample than the official code",
-        "status": "met" if speedup >= 2.5 else "not met",
+        "measured": f"{row['s_per_sample']:.3f} s / training sample; {row['pct_of_gemm']:.0f}% of square-GEMM rate",
+        "goal": "against the official code: benchmarks/cnn_side_by_side.py (run beside it)",
+        "status": "see cnn_side_by_side.py",
     }
 
 
