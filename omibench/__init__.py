@@ -54,6 +54,7 @@ _WHERE = {
     "PairedData": "omibench.data.paired",
     "DataSource": "omibench.data.sources",
     "load_locations": "omibench.data.annotation",
+    "available_bytes": "omibench.data.memory",
     # errors a plugin raises
     "OmibenchError": "omibench.errors",
     "ConfigError": "omibench.errors",
@@ -81,6 +82,7 @@ __all__ = [
     "Translator",
     "adam",
     "as_tensor",
+    "available_bytes",
     "batches",
     "hookimpl",
     "linear_decay_multiplier",

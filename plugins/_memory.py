@@ -28,13 +28,14 @@ activations at half that, so for bf16 the estimate is on the high side). Availab
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from omibench_plugins._nets import SegmentedNet
 from torch import nn
+
+from omibench import available_bytes as omibench_available_bytes
 
 __all__ = ["StepMemory", "available_bytes", "step_memory", "memory_reason"]
 
@@ -126,18 +127,10 @@ def step_memory(
 
 
 def available_bytes(device: str) -> int:
-    """Memory a fit can still take on ``device`` ("cpu" or "cuda[:i]"), in bytes."""
-    if device.startswith("cuda"):
-        free, _ = torch.cuda.mem_get_info(torch.device(device))
-        return int(free)
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    """Memory a fit can still take on ``device`` ("cpu" or "cuda[:i]"), in bytes (omibench's reader;
+    where it cannot be told, nothing is declined on a guess)."""
+    known = omibench_available_bytes(device)
+    return 1 << 62 if known is None else known
 
 
 def memory_reason(

@@ -196,7 +196,7 @@ class _ConditionalGAN(TorchTranslator):
 
         fakes, states = [], []
         for rows in parts:
-            states.append(rng_state(device))
+            states.append(None if whole else rng_state(device))
             with torch.set_grad_enabled(whole), self.autocast(device):
                 fakes.append(self.net(b[rows]))
         # discriminator: 1/2 [L(D(G(B), B), fake) + L(D(A, B), real)]. Each half is backpropagated as
@@ -222,7 +222,7 @@ class _ConditionalGAN(TorchTranslator):
         self.opt_g.zero_grad(set_to_none=True)
         loss_gan_sum, loss_dist_sum = torch.zeros((), device=device), torch.zeros((), device=device)
         for rows, fake, state in zip(parts, fakes, states):
-            if not whole:
+            if state is not None:  # a shard: its generator forward again, with a graph
                 fake = replay(self.net, b[rows], state, self.autocast(device))
             with self.autocast(device):
                 pred = self.disc(fake, b[rows])

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def wait_until_healthy(url: str, proc: subprocess.Popen, seconds: float, what: str) -> None:
+    """Wait until the MLflow server at ``url`` answers ``/health`` (``proc`` is the process serving it);
+    a test failure naming ``what`` when it exits first or stays silent for ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        assert proc.poll() is None, f"{what} exited"
+        assert time.monotonic() < deadline, f"{what} did not answer within {seconds:g} s"
+        time.sleep(0.5)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +18,7 @@ from omibench.run.progress import progress
 from omibench.store import MemoryStore, MlflowStore, RunLevel, RunStatus, Tags
 from omibench.store.schema import NOTE_TAG
 
-from .conftest import free_port, small_experiment
+from .conftest import free_port, small_experiment, wait_until_healthy
 
 
 def invoke(*args):
@@ -139,17 +138,7 @@ def test_the_printed_url_shows_the_leaderboard_on_a_real_mlflow_ui(write_config,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, "mlflow ui exited"
-            assert time.monotonic() < deadline, "mlflow ui did not answer within 90 s"
-            time.sleep(0.5)
+        wait_until_healthy(base, server, 90, "mlflow ui")
         with urllib.request.urlopen(f"{base}/api/2.0/mlflow/experiments/get?experiment_id={exp_id}", timeout=30) as r:
             tags = {t["key"]: t["value"] for t in json.loads(r.read())["experiment"]["tags"]}
         view = json.loads(tags[f"mlflow.sharedViewState.{key}"])  # what the page loads for the URL's key

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from mlflow.tracking import MlflowClient
 from omibench.run.claims import Claims
 from omibench.store import MemoryStore, MlflowStore, RunLevel, RunStatus, Tags
 
-from .conftest import free_port, small_experiment
+from .conftest import free_port, small_experiment, wait_until_healthy
 
 PLUGINS = Path(__file__).parent / "fixtures" / "plugins" / "fitlog"
 
@@ -54,17 +53,7 @@ def server(tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None, "mlflow server exited"
-            assert time.monotonic() < deadline, "mlflow server did not answer within 120 s"
-            time.sleep(0.5)
+        wait_until_healthy(url, proc, 120, "mlflow server")
         yield url
     finally:
         _stop(proc)

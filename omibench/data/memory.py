@@ -19,8 +19,15 @@ __all__ = ["GIB", "available_bytes", "require_memory"]
 GIB = 1024**3
 
 
-def available_bytes() -> int | None:
-    """Bytes this process can still allocate without swapping; None where it cannot be told."""
+def available_bytes(device: str = "cpu") -> int | None:
+    """Bytes that can still be allocated on ``device`` without swapping ("cpu", or "cuda[:i]": the
+    GPU's free memory, ``torch.cuda.mem_get_info``); None where it cannot be told. The one reader of
+    available memory: data sources use it here, plugins through ``omibench.available_bytes``."""
+    if device.startswith("cuda"):
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
