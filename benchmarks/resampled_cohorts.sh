@@ -15,6 +15,10 @@ GROUP=${2:-fast}
 OMIBENCH=${OMIBENCH:-omibench}
 COHORTS=${COHORTS:-coad laml rosmap brca}
 WORKERS=${WORKERS:-1}
+# one worker: the default process executor (a forked worker per translator, no start-up per job);
+# more: the local executor's pool (a fresh interpreter per job, about 7 s each on 2 busy cores)
+if [[ $WORKERS == 1 ]]; then EXECUTOR=(--set executor.kind=process)
+else EXECUTOR=(--set executor.kind=local --set executor.cpu_workers=$WORKERS); fi
 FAST='translators=[{name: train_mean},{name: random_profile},{name: class_mean},{name: linear_regression},{name: ridge},{name: pcr},{name: knn},{name: krr},{name: svd_krr},{name: local, params: {probe_table: ../shared/data/annotation/hm450_probe_locations_hg19.csv.gz, gene_table: ../shared/data/annotation/gene_location_hg19.csv.gz}},{name: lasso},{name: stack}]'
 NEURAL='translators=[{name: tdimpute},{name: omitrans_fc}]'
 if [[ $GROUP == fast ]]; then set_list=$FAST; repeats=10; else set_list=$NEURAL; repeats=3; fi
@@ -27,6 +31,6 @@ for cohort in $COHORTS; do
   start=$(date +%s)
   "$OMIBENCH" run "experiments/$cohort.yaml" --store "$STORE" --set "$set_list" --set 'seeds=[0]' \
     --set split.scheme=repeated_holdout --set split.repeats=$repeats --set downstream.enabled=false \
-    --set executor.kind=local --set executor.cpu_workers=$WORKERS "${extra[@]}"
+    "${EXECUTOR[@]}" "${extra[@]}"
   echo "resampled_cohorts.sh: $cohort $GROUP: $(( $(date +%s) - start )) s wall" >&2
 done

@@ -11,8 +11,10 @@ repeats: R}`` for R = 12 and R = 2, alternately, each on a fresh store, through 
 
     (T(12) - T(2) - [sum of the logged fit_time_s + predict_time_s of the 10 extra splits]) / 10
 
-i.e. the harness's own cost of a split: drawing it, scoring it (nine metrics), the process
-executor's child, writing its run and metrics to MLflow. The fastest of ``--repeats`` counts.
+i.e. the harness's own cost of a split as the user waits for it: drawing it, scoring it (nine
+metrics), its files, handing it to the executor's worker and writing its run to MLflow (with the
+``process`` executor the driver writes one split while the worker fits the next, so only what
+does not overlap counts). The fastest of ``--repeats`` counts.
 """
 
 from __future__ import annotations

@@ -16,9 +16,16 @@ __all__ = ["artifact", "first_job", "read_predictions"]
 
 def read_predictions(source: str | Path | IO[bytes]) -> pd.DataFrame:
     """A run's ``predictions_test.parquet`` (path or file object) as samples x genes (the file holds
-    genes in rows and samples in columns, as the Xena and OmiTrans files; older runs the transpose)."""
+    genes in rows and samples in columns, as the Xena and OmiTrans files: a first column ``gene``, or
+    earlier the index; the first runs wrote the transpose)."""
     frame = pd.read_parquet(source)
-    return frame.T if frame.index.name == "gene" else frame
+    if isinstance(frame.index, pd.RangeIndex) and len(frame.columns) and frame.columns[0] == "gene":
+        frame = frame.set_index("gene")
+    if frame.index.name == "gene":
+        frame = frame.T
+        frame.index.name = None
+        frame.columns.name = "gene"
+    return frame
 
 
 def first_job(store: Store, run_id: str) -> str:

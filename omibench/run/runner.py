@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,7 @@ def run_experiment(
     outcomes: dict[str, Outcome] = {}
     by_run: dict[str, tuple[Entry, Job]] = {}
     waiting: dict[str, tuple[Entry, Job]] = {}  # submitted, not started: no run yet
+    folders: dict[str, str] = {}  # run id -> its job's scratch folder
     jobs_dir = store.path / layout.JOBS
     labels = _sample_labels(prepared)  # for the AnnData twin of each run's predictions
     runner = (
@@ -121,8 +123,8 @@ def run_experiment(
         # run's start time in MLflow, and its Duration, are the job's, not the queue's
         entry, job = waiting.pop(spec.run_id)
         spec.run_id = entry.job_run(job)
-        spec.out_dir = str(jobs_dir / spec.run_id)
         by_run[spec.run_id] = (entry, job)
+        folders[spec.run_id] = spec.out_dir
 
     runner.on_start = on_start
     # a shared store (a tracking server): jobs are claimed there, one translator at a time, and its
@@ -171,7 +173,7 @@ def run_experiment(
                     params=plan.params,
                     seed=seed,
                     gpus=plan.cls.resources.gpus,
-                    out_dir="",
+                    out_dir=str(jobs_dir / uuid.uuid4().hex),  # known before the run: a job may start first
                     config=config.model_dump(mode="json"),
                     plugin_dirs=[str(Path(d).resolve()) for d in plugin_dirs],
                     cwd=os.getcwd(),
@@ -204,7 +206,7 @@ def run_experiment(
             entry, job = by_run[result.run_id]
             title = _title(entry.label, job, len(prepared.splits))
             if not ours(entry):  # its run is no longer ours to write
-                shutil.rmtree(jobs_dir / result.run_id, ignore_errors=True)
+                shutil.rmtree(folders.pop(result.run_id), ignore_errors=True)
                 store.stop_if_running([result.run_id], RunStatus.KILLED)
                 entry.returned.add(job)
                 if entry.complete():
@@ -218,7 +220,7 @@ def run_experiment(
                 entry.chosen[job] = chosen
             if extra:
                 shutil.rmtree(extra[0], ignore_errors=True)
-            shutil.rmtree(jobs_dir / result.run_id, ignore_errors=True)  # failed jobs' partial files too
+            shutil.rmtree(folders.pop(result.run_id), ignore_errors=True)  # failed jobs' partial files too
             entry.finish_job(job, result)
             if result.status == RunStatus.FINISHED.value:
                 m = result.metrics

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["limit_threads", "current_threads", "pin_openmp_single"]
 
@@ -21,6 +22,21 @@ __all__ = ["limit_threads", "current_threads", "pin_openmp_single"]
 # child's first parallel region with more than one thread, so OpenMP and torch stay at one thread
 # there whatever a job is given (BLAS pools are fork-safe and still get their share).
 _OPENMP_PINNED = False
+
+# threadpoolctl finds the pools by scanning every loaded shared library (about 20 ms with torch
+# loaded, more than scoring a fast translator's split); the scan is kept until a module is imported
+_CONTROLLER: Any = None
+_CONTROLLER_MODULES = -1
+
+
+def _controller() -> Any:
+    global _CONTROLLER, _CONTROLLER_MODULES
+    if _CONTROLLER is None or len(sys.modules) != _CONTROLLER_MODULES:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+        _CONTROLLER_MODULES = len(sys.modules)
+    return _CONTROLLER
 
 
 def pin_openmp_single() -> None:
@@ -42,12 +58,10 @@ def limit_threads(n: int) -> Iterator[None]:
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"limit_threads needs a positive number of threads, got {n!r}")
-    from threadpoolctl import threadpool_limits
-
     torch = sys.modules.get("torch")
     before = torch.get_num_threads() if torch is not None else None
     limits: int | dict[str, int] = {"blas": n, "openmp": 1} if _OPENMP_PINNED else n
-    with threadpool_limits(limits=limits):
+    with _controller().limit(limits=limits):
         if torch is not None:
             torch.set_num_threads(1 if _OPENMP_PINNED else n)
         try:

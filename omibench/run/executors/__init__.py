@@ -1,4 +1,4 @@
-"""Where jobs run: ``process`` (a forked child of the driver per job: the default), ``inline``
+"""Where jobs run: ``process`` (forked workers of the driver, one job at a time: the default), ``inline``
 (this process, for debugging), ``local`` (fresh worker processes with GPU slots), ``ray``.
 
 Every executor takes :class:`JobSpec` objects and yields :class:`JobResult` objects as jobs come
@@ -29,9 +29,10 @@ def _nothing(spec: JobSpec) -> None:
 class Executor:
     """Submit every job, then iterate ``results()`` until each has come back exactly once.
 
-    ``on_start(spec)`` is called in the driver just before a job starts (a Ray task: when it is
-    submitted, Ray does not tell when it starts); it may still change the spec (the runner opens the
-    job's run there and sets ``run_id`` and ``out_dir``, so that a run's start time is its job's)."""
+    ``on_start(spec)`` is called in the driver as a job starts: just before (a Ray task: when it is
+    submitted, Ray does not tell when it starts), or, with ``process``, just after the job was handed
+    to its worker. The runner opens the job's run there and sets ``spec.run_id``, so that a run's
+    start time is its job's; the job's folder (``out_dir``) is set at submission."""
 
     #: recorded on the runs (e.g. whether Ray offered GPUs)
     description: str = ""

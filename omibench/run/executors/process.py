@@ -1,30 +1,32 @@
-"""The default executor: each job in a forked child of the driver, one after another.
+"""The default executor: jobs run in a child process of the driver, one after another.
 
-The child inherits the driver's prepared data (no re-preparation, no pickling of matrices) and
-streams its per-epoch values back over a pipe, so they reach the store live as with ``inline``.
-Torch translators (those that ask for a GPU) get a fresh interpreter instead (spawn), which
-rebuilds the data from the cache: see :func:`_needs_fresh_interpreter`.
-What the child does cannot end the benchmark: an exception, ``sys.exit``, ``KeyboardInterrupt``
+A forked worker inherits the driver's prepared data (no re-preparation, no pickling of matrices)
+and runs the consecutive jobs of one translator (:mod:`._worker`); it streams per-epoch values back
+over a pipe, so they reach the store live as with ``inline``. The next job starts as soon as one
+ends, so the driver writes a finished job to the store while the next one runs. Torch translators
+(those that ask for a GPU) get a fresh interpreter instead (spawn), which rebuilds the data from the
+cache: see :func:`_needs_fresh_interpreter`.
+What a job does cannot end the benchmark: an exception, ``sys.exit``, ``KeyboardInterrupt``
 raised by a translator, ``os._exit``, a crash, a hang past ``timeout_s`` or a stall (no CPU progress
-of the child's process tree and no report for ``stall_s``: :mod:`.stall`) fail that job alone.
-The child dies with the driver (``PR_SET_PDEATHSIG``) and then removes its job folder.
+of the worker's process tree and no report for ``stall_s``: :mod:`.stall`) fail that job alone; a
+worker that died or was stopped is replaced for the next job. Workers die with the driver
+(``PR_SET_PDEATHSIG``) and then remove their job's folder.
 """
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing as mp
 import os
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from omibench.run.executors import Executor, ReporterFor
-from omibench.run.executors._children import die_with_parent, remove_on_term
+from omibench.run.executors._worker import serve
 from omibench.run.executors.spec import JobResult, JobSpec, Work
 from omibench.run.executors.stall import StallWatch, stall_message, tree_cpu_s
 
@@ -58,50 +60,31 @@ def _needs_fresh_interpreter(spec: JobSpec) -> bool:
     return spec.gpus > 0 or _cuda_initialised()
 
 
-def _single_threaded_torch() -> None:
-    """In a forked child, a translator that uses torch without asking for a GPU still must not
-    enter the inherited OpenMP pool: one thread cannot deadlock on it."""
-    if "torch" in sys.modules:
-        from omibench.run.threads import pin_openmp_single
+@dataclass
+class _Worker:
+    """A child process and its two pipe ends; ``label``: the translator whose jobs it runs."""
 
-        pin_openmp_single()
+    proc: Any
+    jobs: Connection  # driver -> worker: specs
+    answers: Connection  # worker -> driver: reports and results
+    label: str
+    fresh: bool
+    retiring: bool = False
 
-
-def _shutdown_pools() -> None:
-    """A child ends with ``os._exit`` (multiprocessing's way): stop joblib's worker pool first, or
-    its resource tracker reports leaked semaphores and memmaps at the driver's exit."""
-    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
-    executor = getattr(loky, "_executor", None) if loky is not None else None
-    if executor is not None:
-        try:
-            executor.shutdown(wait=True)
-        except Exception:  # cleanup only: the job's result is already sent
-            pass
+    def serves(self, spec: JobSpec, fresh: bool) -> bool:
+        return not (self.fresh or fresh or self.retiring) and self.label == spec.label and self.proc.is_alive()
 
 
-def _child(work: Work | str, spec: JobSpec, conn: Connection, driver: int) -> None:
-    die_with_parent()
-    if os.getppid() != driver:  # the driver died before the line above took effect
-        os._exit(1)
-    remove_on_term(spec.out_dir)
-    from omibench.run import faults as _faults
+@dataclass
+class _Active:
+    """A job sent to a worker, not answered yet."""
 
-    _faults.DRIVER_PID = driver  # a test's fault point signals the driver, not this child
-
-    def report(step: int, values: Any) -> None:
-        conn.send(("report", (step, dict(values))))
-
-    try:
-        if isinstance(work, str):  # a spawned child: rebuild the data from the spec
-            result = importlib.import_module(work).run_spec(spec, report)
-        else:
-            _single_threaded_torch()
-            result = work.here(spec, report)
-    except BaseException as exc:  # the work catches a translator's errors; this is the last net
-        result = JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
-    conn.send(("result", result))
-    conn.close()
-    _shutdown_pools()
+    spec: JobSpec
+    worker: _Worker
+    report: Callable[[int, Any], None]
+    deadline: float | None
+    watch: StallWatch | None
+    reports: int = 0
 
 
 class ProcessExecutor(Executor):
@@ -111,80 +94,117 @@ class ProcessExecutor(Executor):
         self.work = work
         self.reporter_for = reporter_for
         self.queue: list[JobSpec] = []
-        self.current: Any = None
+        self.worker: _Worker | None = None
+        self.active: _Active | None = None
         self.ctx = mp.get_context("fork")
 
     def submit(self, spec: JobSpec) -> None:
         self.queue.append(spec)
 
     def results(self) -> Iterator[JobResult]:
-        while self.queue:
-            yield self._run(self.queue.pop(0))
+        while self.queue or self.active is not None:
+            if self.active is None:
+                self.active = self._start(self.queue.pop(0))
+            result = self._wait(self.active)
+            self.active = None
+            if self.queue:  # the next job runs while the driver records this one
+                self.active = self._start(self.queue.pop(0))
+            yield result
+        self._retire()
 
-    def _run(self, spec: JobSpec) -> JobResult:
-        self.on_start(spec)
+    def _start(self, spec: JobSpec) -> _Active:
+        """Send ``spec`` to a worker, then open its run (``on_start``) while it runs: the worker needs
+        only the job's folder, set at submission, and its reports wait in the pipe until then."""
         fresh = _needs_fresh_interpreter(spec)
-        ctx = mp.get_context("spawn") if fresh else self.ctx
-        receive, send = ctx.Pipe(duplex=False)
-        work: Work | str = self.work.module if fresh else self.work
-        proc = ctx.Process(target=_child, args=(work, spec, send, os.getpid()), name=f"omibench job {spec.label}")
-        proc.start()
-        send.close()
-        self.current = proc
-        report: Callable[[int, Any], None] = self.reporter_for(spec.run_id)
+        if self.worker is None or not self.worker.serves(spec, fresh):
+            self._retire()
+            self.worker = self._fork(spec.label, fresh)
+        self.worker.jobs.send(spec)
+        self.on_start(spec)
         deadline = None if spec.timeout_s is None else time.monotonic() + spec.timeout_s
         watch = None if spec.stall_s is None else StallWatch(spec.stall_s)
-        pid = proc.pid
-        assert pid is not None  # started
-        reports = 0
-        result = None
-        try:
-            while result is None:
-                if receive.poll(POLL_S):
-                    try:
-                        kind, payload = receive.recv()
-                    except (EOFError, OSError):  # the child is gone without a result
-                        break
-                    if kind == "report":
-                        report(*payload)
-                        reports += 1
-                    else:
-                        result = payload
-                elif not proc.is_alive():
-                    if not receive.poll(0):
-                        break
-                if deadline is not None and result is None and time.monotonic() > deadline:
-                    self._stop(proc)
-                    return JobResult.failed(
-                        spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped", timed_out=True
-                    )
-                if watch is not None and result is None and watch.due() and watch.sample(tree_cpu_s(pid), reports):
-                    self._stop(proc)
-                    return JobResult.failed(spec, stall_message(watch.stall_s), stalled=True)
-        finally:
-            receive.close()
-        proc.join(timeout=30)
-        self._stop(proc)
-        self.current = None
-        if result is None:
-            return JobResult.failed(
-                spec,
-                f"the job's process ended without a result ({describe_exit(proc.exitcode)}): "
-                "the translator called sys.exit / os._exit or crashed",
-                exit_signal=-proc.exitcode if proc.exitcode is not None and proc.exitcode < 0 else None,
-            )
-        return result
+        return _Active(spec, self.worker, self.reporter_for(spec.run_id), deadline, watch)
 
-    def _stop(self, proc: Any) -> None:
+    def _fork(self, label: str, fresh: bool) -> _Worker:
+        ctx = mp.get_context("spawn") if fresh else self.ctx
+        answers, answer_end = ctx.Pipe(duplex=False)
+        job_end, jobs = ctx.Pipe(duplex=False)
+        work: Work | str = self.work.module if fresh else self.work
+        proc = ctx.Process(target=serve, args=(work, job_end, answer_end, os.getpid()), name=f"omibench worker {label}")
+        proc.start()
+        answer_end.close()
+        job_end.close()
+        return _Worker(proc, jobs, answers, label, fresh)
+
+    def _wait(self, job: _Active) -> JobResult:
+        """Route the job's reports until its result comes; fail it if the worker dies, times out or stalls."""
+        worker, spec = job.worker, job.spec
+        pid = worker.proc.pid
+        assert pid is not None  # started
+        while True:
+            if worker.answers.poll(POLL_S):
+                try:
+                    answer = worker.answers.recv()
+                except (EOFError, OSError):  # the worker is gone without a result
+                    break
+                if answer[0] == "report":
+                    job.report(*answer[1])
+                    job.reports += 1
+                    continue
+                _, result, worker.retiring = answer
+                result.run_id = spec.run_id  # the worker was sent the spec before its run existed
+                return result
+            if not worker.proc.is_alive() and not worker.answers.poll(0):
+                break
+            if job.deadline is not None and time.monotonic() > job.deadline:
+                self._discard(worker)
+                return JobResult.failed(
+                    spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped", timed_out=True
+                )
+            if job.watch is not None and job.watch.due() and job.watch.sample(tree_cpu_s(pid), job.reports):
+                self._discard(worker)
+                return JobResult.failed(spec, stall_message(job.watch.stall_s), stalled=True)
+        worker.proc.join(timeout=30)
+        self._discard(worker)
+        code = worker.proc.exitcode
+        return JobResult.failed(
+            spec,
+            f"the job's process ended without a result ({describe_exit(code)}): "
+            "the translator called sys.exit / os._exit or crashed",
+            exit_signal=-code if code is not None and code < 0 else None,
+        )
+
+    def _retire(self) -> None:
+        """Let the current worker finish (it has no job): ask it to stop, stop it if it does not."""
+        worker, self.worker = self.worker, None
+        if worker is None:
+            return
+        if worker.proc.is_alive() and not worker.retiring:
+            try:
+                worker.jobs.send(None)
+            except OSError:
+                pass
+        worker.proc.join(timeout=30)
+        self._stop(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        self._stop(worker)
+        if self.worker is worker:
+            self.worker = None
+
+    def _stop(self, worker: _Worker) -> None:
+        proc = worker.proc
         if proc.is_alive():
-            proc.terminate()  # SIGTERM: the child removes its job folder
+            proc.terminate()  # SIGTERM: the worker removes its job's folder
             proc.join(timeout=5)
         if proc.is_alive():
             proc.kill()
             proc.join()
+        for end in (worker.jobs, worker.answers):
+            end.close()
 
     def close(self) -> None:
-        if self.current is not None:
-            self._stop(self.current)
-            self.current = None
+        if self.worker is not None:
+            self._discard(self.worker)
+        self.active = None
         self.queue.clear()

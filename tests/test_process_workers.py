@@ -1,0 +1,111 @@
+"""The ``process`` executor's forked workers: one per translator's run of consecutive jobs,
+replaced when a job kills it or leaves it holding too much memory, with the same results as
+``inline`` (``omibench/run/executors/_worker.py``)."""
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from mlflow.tracking import MlflowClient
+
+from omibench.cli import cli
+from omibench.metrics.catalogue import key as key_of
+from omibench.run.executors import _worker
+
+from .conftest import small_experiment
+
+FITLOG = Path(__file__).parent / "fixtures" / "plugins" / "fitlog"
+TAG = "omibench."
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def fits(log: Path) -> list[tuple[str, str, int]]:
+    """(start|end, tag, pid) per line of the fixture's log."""
+    rows = [line.split() for line in log.read_text().splitlines()]
+    return [(what, tag, int(pid)) for what, tag, pid in rows]
+
+
+def job_runs(store: Path) -> dict[tuple[str, str], tuple[str, dict]]:
+    """(label, outer split) -> (status, metrics) of every job run."""
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("t").experiment_id])
+    return {
+        (r.data.tags[f"{TAG}label"], r.data.tags[f"{TAG}outer_split"]): (r.info.status, r.data.metrics)
+        for r in runs
+        if f"{TAG}outer_split" in r.data.tags
+    }
+
+
+def experiment(write_config, translators, executor="process"):
+    return write_config(
+        small_experiment(
+            translators=translators,
+            plugins_dir=str(FITLOG),
+            split={"seed": 0, "val_fraction": 0.2, "test_fraction": 0.2, "scheme": "repeated_holdout", "repeats": 3},
+            executor={"kind": executor},
+        )
+    )
+
+
+def test_a_translators_splits_share_one_worker_and_each_translator_gets_its_own(write_config, tmp_path, monkeypatch):
+    log = tmp_path / "fits.log"
+    monkeypatch.setenv("FIT_LOG", str(log))
+    entries = [{"name": "fitlog", "label": t, "params": {"tag": t}} for t in ("a", "b")]
+    result = invoke("run", experiment(write_config, entries), "--store", tmp_path / "store")
+    assert result.exit_code == 0, result.output
+    starts = [(tag, pid) for what, tag, pid in fits(log) if what == "start"]
+    assert len(starts) == 6
+    pids = {tag: {pid for t, pid in starts if t == tag} for tag in ("a", "b")}
+    assert all(len(p) == 1 for p in pids.values()), pids  # three splits, one worker
+    assert pids["a"] != pids["b"]
+    assert not {p for ps in pids.values() for p in ps} & {os.getpid()}  # never the driver
+
+
+def test_a_job_that_kills_its_worker_fails_alone_and_the_next_split_gets_a_new_worker(
+    write_config, tmp_path, monkeypatch
+):
+    log = tmp_path / "fits.log"
+    monkeypatch.setenv("FIT_LOG", str(log))
+    monkeypatch.setenv("FITLOG_EXIT_AT", "2")  # the second split's fit calls os._exit
+    store = tmp_path / "store"
+    result = invoke("run", experiment(write_config, [{"name": "fitlog", "params": {"tag": "a"}}]), "--store", store)
+    assert result.exit_code == 1, result.output
+    runs = job_runs(store)
+    assert [runs[("fitlog", s)][0] for s in ("0", "1", "2")] == ["FINISHED", "FAILED", "FINISHED"]
+    starts = [pid for what, _, pid in fits(log) if what == "start"]
+    assert starts[0] == starts[1] != starts[2]  # the dead worker was replaced for split 2
+    assert not list((store / "jobs").glob("*"))
+
+
+def test_a_worker_that_grew_past_the_limit_is_replaced(write_config, tmp_path, monkeypatch):
+    log = tmp_path / "fits.log"
+    monkeypatch.setenv("FIT_LOG", str(log))
+    monkeypatch.setattr(_worker, "RETIRE_GROWTH_BYTES", -1)  # any worker has grown past it: one job each
+    result = invoke("run", experiment(write_config, [{"name": "fitlog"}]), "--store", tmp_path / "store")
+    assert result.exit_code == 0, result.output
+    starts = [pid for what, _, pid in fits(log) if what == "start"]
+    assert len(starts) == len(set(starts)) == 3
+
+
+@pytest.mark.parametrize("executor", ["inline", "process"])
+def test_reused_workers_score_each_split_as_a_fresh_process_does(write_config, tmp_path, executor):
+    """Three splits of three translators: a worker's later jobs give what inline gives, where every
+    job runs in one process, and what a worker that runs one job each gives."""
+    entries = [{"name": "linear_regression"}, {"name": "lasso", "params": {"n_alphas": 3}}, {"name": "knn"}]
+    store = tmp_path / executor
+    assert invoke("run", experiment(write_config, entries, executor), "--store", store).exit_code == 0
+    got = job_runs(store)
+    fresh_store = tmp_path / "fresh"
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_worker, "RETIRE_GROWTH_BYTES", -1)
+        assert invoke("run", experiment(write_config, entries, "process"), "--store", fresh_store).exit_code == 0
+    fresh = job_runs(fresh_store)
+    assert got.keys() == fresh.keys() and len(got) == 9
+    for key, (status, metrics) in got.items():
+        assert status == "FINISHED"
+        for name in (key_of("median_r2_featurewise"), key_of("mse"), key_of("mse", "val")):
+            assert metrics[name] == pytest.approx(fresh[key][1][name], rel=1e-12, abs=1e-12), (key, name)
