@@ -64,6 +64,10 @@ def write_predictions(path: Path, genes: np.ndarray, samples: np.ndarray, predic
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if "gene" in samples:  # a sample named "gene": the gene names go in the index (pandas' layout)
+        frame = pd.DataFrame(prediction.T, index=pd.Index(genes, name="gene"), columns=samples)
+        frame.to_parquet(path, use_dictionary=False, write_statistics=False)
+        return
     columns = [pa.array(genes), *(pa.array(row) for row in prediction)]
     table = pa.Table.from_arrays(columns, names=["gene", *samples])
     pq.write_table(table, path, use_dictionary=False, write_statistics=False)

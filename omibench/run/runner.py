@@ -261,6 +261,8 @@ def run_experiment(
     try:
         judges = Judges(prepared, store, exp_id, echo)
         judge = judges.first()
+        if judge:  # each new outer split trains a classifier in the driver: not beside a job's fit
+            runner.record_while_next_runs = False
         for i, plan in enumerate(prepared.translators, 1):
             if not start(i, plan):
                 elsewhere[plan.entry.display] = (i, plan)
@@ -271,6 +273,8 @@ def run_experiment(
             wait_for_others()
     except BaseException as exc:
         runner.close()
+        for folder in folders.values():  # jobs that came back but were not recorded
+            shutil.rmtree(folder, ignore_errors=True)
         stopped = []
         for entry in entries.values():  # leave nothing RUNNING, and never touch a finished run
             if not entry.closed:

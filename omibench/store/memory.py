@@ -30,7 +30,9 @@ class MemoryStore(Store):
     supports_pyfunc = False  # MLflow models need MLflow: log_pyfunc raises NotImplementedError (Store's)
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.path = Path(path) if path is not None else Path(tempfile.mkdtemp(prefix="omibench-memstore-"))
+        # without a path: a temporary folder, removed with the store (tests make hundreds)
+        self._tmp = tempfile.TemporaryDirectory(prefix="omibench-memstore-") if path is None else None
+        self.path = Path(path) if path is not None else Path(self._tmp.name)  # type: ignore[union-attr]
         self.uri = f"memory://{self.path}"
         self.experiments: dict[str, str] = {}
         self.experiment_tag_values: dict[str, dict[str, str]] = {}

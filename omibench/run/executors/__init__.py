@@ -36,6 +36,10 @@ class Executor:
 
     #: recorded on the runs (e.g. whether Ray offered GPUs)
     description: str = ""
+    #: whether the next job may start before the driver has recorded the last one (``process``): the
+    #: runner turns it off where recording is heavy (Table 3 trains its classifier in the driver),
+    #: so that it never shares the cores with a job's fit
+    record_while_next_runs: bool = False
     on_start: Callable[[JobSpec], None] = staticmethod(_nothing)
 
     def submit(self, spec: JobSpec) -> None:

@@ -2,16 +2,19 @@
 
 Protocol, over two one-way pipes: the driver sends a :class:`JobSpec` (or ``None``: stop); the
 worker answers with any number of ``("report", (step, values))`` and then one
-``("result", JobResult, retire)``. ``retire`` True: the worker exits after this answer (a real
-Ctrl-C reached it, or the job left it holding much more memory than it started with), and the
+``("result", JobResult, retire)``. ``retire`` True: the worker exits after this answer, and the
 driver forks a fresh one for the next job.
 
 A forked worker runs the consecutive jobs of one translator (its outer splits and seeds): a fork of
-the driver costs more than scoring a fast translator's split. Every job starts from the same state
-a fresh fork would give it where it matters: its global random generators are seeded and its
-thread pools set by the fit itself, and its peak memory is measured from the job's start
-(:mod:`omibench.run.resources`). A spawned worker (a fresh interpreter, for torch translators)
-runs one job.
+the driver costs more than scoring a fast translator's split. A job in a reused worker is seeded
+and thread-limited by the fit itself (:mod:`omibench.run.fitting`), as in a fresh fork. What a job
+leaves behind could still reach the next one, so the worker retires after any job that left it
+holding more than :data:`RETIRE_GROWTH_BYTES` of anonymous memory beyond its start: the first split's pictures (they
+import matplotlib), a translator that imports torch inside ``fit`` (its next job would otherwise
+find torch seeded and thread-limited where the first did not), a large split's parts. Each job's
+peak memory therefore starts from nearly the base a fresh fork has. Translators must not modify
+their input arrays (the conformance check says so): in a reused worker the next job would see it.
+A spawned worker (a fresh interpreter, for torch translators) runs one job.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from omibench.run.executors.spec import JobResult, JobSpec, Work
 
 __all__ = ["RETIRE_GROWTH_BYTES", "serve"]
 
-#: a forked worker whose resident memory grew by more than this over its jobs is replaced, so that
-#: no job starts beside another's leftovers (and each job's peak is its own)
-RETIRE_GROWTH_BYTES = 512 * 2**20
+#: a forked worker whose anonymous resident memory grew by more than this since it started is
+#: replaced, so that no job starts beside much of another's leftovers (a ridge worker on the
+#: embedded default: 9 MiB after its first job, steady after; the first split's pictures: 39 MiB)
+RETIRE_GROWTH_BYTES = 16 * 2**20
 
 _current_folder: str = ""
 
@@ -47,11 +51,17 @@ def _remove_current_and_exit(signum: int, frame: FrameType | None) -> None:
     os._exit(128 + signum)
 
 
-def _rss_bytes() -> int:
+def _anonymous_bytes() -> int:
+    """Resident anonymous memory (heap, arrays): what a job can leave behind. Pages of shared
+    libraries and memory-mapped data a job touches count in RSS too, but are the same pages in every
+    process (about 35 MiB for a ridge fit in a fresh fork)."""
     try:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
-        return 0
+        pass
+    return 0
 
 
 def _give_back_freed_memory() -> None:
@@ -95,21 +105,26 @@ def _run_one(work: Work | str, spec: JobSpec, out: Connection) -> JobResult:
         return JobResult.failed(spec, f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
 
 
-def serve(work: Work | str, jobs: Connection, out: Connection, driver: int) -> None:
-    """The worker's main loop (the target of the child process)."""
+def serve(
+    work: Work | str, jobs: Connection, out: Connection, driver: int, drivers_ends: tuple[Connection, ...] = ()
+) -> None:
+    """The worker's main loop (the target of the child process). ``drivers_ends``: the driver's
+    ends of the two pipes, inherited by a fork and closed here at once, so that the worker reads
+    EOF when the driver closes its end (or dies) even where ``PR_SET_PDEATHSIG`` does not exist."""
     global _current_folder
+    for end in drivers_ends:
+        end.close()
     die_with_parent()
     if os.getppid() != driver:  # the driver died before the line above took effect
         os._exit(1)
     signal.signal(signal.SIGTERM, _remove_current_and_exit)
     signal.signal(signal.SIGINT, _remove_current_and_exit)
     from omibench.run import faults as _faults
-    from omibench.run import interrupts as _interrupts
 
     _faults.DRIVER_PID = driver  # a test's fault point signals the driver, not this worker
     if not isinstance(work, str):
         _single_threaded_torch()
-    start = _rss_bytes()
+    start = _anonymous_bytes()
     while True:
         try:
             spec = jobs.recv()
@@ -121,7 +136,7 @@ def serve(work: Work | str, jobs: Connection, out: Connection, driver: int) -> N
         result = _run_one(work, spec, out)
         _current_folder = ""
         _give_back_freed_memory()
-        retire = isinstance(work, str) or _interrupts.real() or _rss_bytes() - start > RETIRE_GROWTH_BYTES
+        retire = isinstance(work, str) or _anonymous_bytes() - start > RETIRE_GROWTH_BYTES
         out.send(("result", result, retire))
         if retire:
             break

@@ -77,18 +77,20 @@ class _Worker:
 
 @dataclass
 class _Active:
-    """A job sent to a worker, not answered yet."""
+    """A job handed to a worker, not answered yet; ``opened`` once the driver has called ``on_start``."""
 
     spec: JobSpec
     worker: _Worker
-    report: Callable[[int, Any], None]
     deadline: float | None
     watch: StallWatch | None
+    opened: bool = False
+    report: Callable[[int, Any], None] | None = None
     reports: int = 0
 
 
 class ProcessExecutor(Executor):
     description = "process"
+    record_while_next_runs = True
 
     def __init__(self, work: Work, reporter_for: ReporterFor) -> None:
         self.work = work
@@ -104,41 +106,65 @@ class ProcessExecutor(Executor):
     def results(self) -> Iterator[JobResult]:
         while self.queue or self.active is not None:
             if self.active is None:
-                self.active = self._start(self.queue.pop(0))
+                self.active = self._hand_over(self.queue.pop(0))
             result = self._wait(self.active)
             self.active = None
-            if self.queue:  # the next job runs while the driver records this one
-                self.active = self._start(self.queue.pop(0))
+            error: BaseException | None = None
+            if self.queue and self.record_while_next_runs:
+                try:  # the next job runs while the driver records this one
+                    self.active = self._hand_over(self.queue.pop(0))
+                except BaseException as exc:  # this result is still recorded first
+                    error = exc
             yield result
+            if error is not None:
+                raise error
         self._retire()
 
-    def _start(self, spec: JobSpec) -> _Active:
-        """Send ``spec`` to a worker, then open its run (``on_start``) while it runs: the worker needs
-        only the job's folder, set at submission, and its reports wait in the pipe until then."""
+    def _hand_over(self, spec: JobSpec) -> _Active:
+        """Send ``spec`` to a worker that serves it (forking one if needed). Its run is opened in
+        :meth:`_wait`, once the driver has recorded the job before it: the worker needs only the
+        job's folder, set at submission, and its reports wait in the pipe until then."""
         fresh = _needs_fresh_interpreter(spec)
-        if self.worker is None or not self.worker.serves(spec, fresh):
-            self._retire()
-            self.worker = self._fork(spec.label, fresh)
-        self.worker.jobs.send(spec)
-        self.on_start(spec)
+        worker = self._worker_for(spec, fresh)
+        try:
+            worker.jobs.send(spec)
+        except OSError:  # the idle worker died (killed from outside): a fresh one, once
+            self._discard(worker)
+            worker = self._worker_for(spec, fresh)
+            worker.jobs.send(spec)
         deadline = None if spec.timeout_s is None else time.monotonic() + spec.timeout_s
         watch = None if spec.stall_s is None else StallWatch(spec.stall_s)
-        return _Active(spec, self.worker, self.reporter_for(spec.run_id), deadline, watch)
+        return _Active(spec, worker, deadline, watch)
+
+    def _worker_for(self, spec: JobSpec, fresh: bool) -> _Worker:
+        if self.worker is not None and self.worker.serves(spec, fresh):
+            return self.worker
+        self._retire()
+        return self._fork(spec.label, fresh)
 
     def _fork(self, label: str, fresh: bool) -> _Worker:
         ctx = mp.get_context("spawn") if fresh else self.ctx
         answers, answer_end = ctx.Pipe(duplex=False)
         job_end, jobs = ctx.Pipe(duplex=False)
         work: Work | str = self.work.module if fresh else self.work
-        proc = ctx.Process(target=serve, args=(work, job_end, answer_end, os.getpid()), name=f"omibench worker {label}")
+        drivers_ends = () if fresh else (jobs, answers)  # a spawned child inherits no descriptors
+        proc = ctx.Process(
+            target=serve, args=(work, job_end, answer_end, os.getpid(), drivers_ends), name=f"omibench worker {label}"
+        )
+        self.worker = worker = _Worker(proc, jobs, answers, label, fresh)
         proc.start()
         answer_end.close()
         job_end.close()
-        return _Worker(proc, jobs, answers, label, fresh)
+        return worker
 
     def _wait(self, job: _Active) -> JobResult:
-        """Route the job's reports until its result comes; fail it if the worker dies, times out or stalls."""
+        """Open the job's run, route its reports until its result comes; fail it if the worker
+        dies, times out or stalls."""
         worker, spec = job.worker, job.spec
+        if not job.opened:
+            self.on_start(spec)
+            job.opened, job.report = True, self.reporter_for(spec.run_id)
+        assert job.report is not None
         pid = worker.proc.pid
         assert pid is not None  # started
         while True:
@@ -150,12 +176,13 @@ class ProcessExecutor(Executor):
                 if answer[0] == "report":
                     job.report(*answer[1])
                     job.reports += 1
-                    continue
-                _, result, worker.retiring = answer
-                result.run_id = spec.run_id  # the worker was sent the spec before its run existed
-                return result
-            if not worker.proc.is_alive() and not worker.answers.poll(0):
+                else:
+                    _, result, worker.retiring = answer
+                    result.run_id = spec.run_id  # the worker was sent the spec before its run existed
+                    return result
+            elif not worker.proc.is_alive() and not worker.answers.poll(0):
                 break
+            # checked after every answer too: a job that reports often must still meet its limits
             if job.deadline is not None and time.monotonic() > job.deadline:
                 self._discard(worker)
                 return JobResult.failed(
@@ -176,7 +203,7 @@ class ProcessExecutor(Executor):
 
     def _retire(self) -> None:
         """Let the current worker finish (it has no job): ask it to stop, stop it if it does not."""
-        worker, self.worker = self.worker, None
+        worker = self.worker
         if worker is None:
             return
         if worker.proc.is_alive() and not worker.retiring:
@@ -185,7 +212,7 @@ class ProcessExecutor(Executor):
             except OSError:
                 pass
         worker.proc.join(timeout=30)
-        self._stop(worker)
+        self._discard(worker)  # still reachable from self until here: an interruption cannot leak it
 
     def _discard(self, worker: _Worker) -> None:
         self._stop(worker)
