@@ -1,4 +1,4 @@
-"""Overhead of the default ``process`` executor (a forked child per job) over ``inline``.
+"""Overhead of the default ``process`` executor (forked workers, one job at a time) over ``inline``.
 
     python benchmarks/executor_overhead.py [experiments/quickstart.yaml] [repeats] [--set KEY=VALUE ...]
 

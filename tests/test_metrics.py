@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, median_absolute_error, r2_score
 
-from omibench.metrics.reconstruction import METRIC_NAMES, score
+from omibench.metrics.reconstruction import METRIC_NAMES, featurewise_r2, score
 
 
 def test_hand_computed_values():
@@ -74,3 +74,17 @@ def test_chunking_does_not_change_results(monkeypatch):
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError):
         score(np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("n", [2, 5, 16, 23, 80])
+def test_featurewise_r2_alone_is_scores_to_the_bit(n):
+    """The within-type R² uses featurewise_r2 per class: the same numbers as score's, constant and
+    exactly predicted genes included, across the chunk boundary (16 rows)."""
+    rng = np.random.default_rng(n)
+    t = rng.normal(size=(n, 40)).astype(np.float32)
+    t[:, 3] = 1.5  # constant truth
+    p = t + 0.3 * rng.normal(size=t.shape).astype(np.float32)
+    p[:, 4] = t[:, 4]  # exact
+    assert np.array_equal(featurewise_r2(t, p), score(t, p).r2_featurewise)
+    with pytest.raises(ValueError):
+        featurewise_r2(t[:1], p[:1])

@@ -12,7 +12,8 @@ from mlflow.tracking import MlflowClient
 
 from omibench.cli import cli
 from omibench.metrics.catalogue import key as key_of
-from omibench.run.executors import _worker
+from omibench.run.executors import FINISHED, JobResult, JobSpec, _worker
+from omibench.run.executors.process import ProcessExecutor
 
 from .conftest import small_experiment
 
@@ -137,3 +138,43 @@ def test_a_job_that_reports_all_the_time_still_meets_its_time_limit(write_config
     assert result.exit_code == 1, result.output
     assert time.monotonic() - started < 30
     assert "time-out" in result.output
+
+
+class _ReportsThenFinishes:
+    """Work that sends three reports and finishes at once (for the executor alone, no store)."""
+
+    module = "omibench.run.jobs"
+
+    def here(self, spec, reporter):
+        for step in (1, 2, 3):
+            reporter(step, {"val_mse": 1.0})
+        return JobResult(spec.run_id, FINISHED, {"m": 1.0})
+
+    def remote(self, spec_json, board=None):  # pragma: no cover - not used by this executor
+        raise NotImplementedError
+
+
+def test_a_finished_result_waiting_behind_slow_reports_is_not_a_time_out(tmp_path):
+    """The driver routes reports slower than the job's limit (a slow store): the result already
+    in the pipe counts, the job is not failed as a time-out."""
+    routed = []
+
+    def slow_reporter_for(run_id):
+        def report(step, values):
+            time.sleep(0.5)
+            routed.append(step)
+
+        return report
+
+    spec = JobSpec(
+        run_id="r1", label="x", params={}, seed=0, gpus=0, out_dir=str(tmp_path / "job"), config={},
+        plugin_dirs=[], cwd=str(tmp_path), dataset_hash="d", split_hash="s", timeout_s=0.8,
+    )  # fmt: skip
+    executor = ProcessExecutor(_ReportsThenFinishes(), slow_reporter_for)
+    executor.submit(spec)
+    try:
+        results = list(executor.results())
+    finally:
+        executor.close()
+    assert [r.status for r in results] == [FINISHED], results
+    assert routed == [1, 2, 3]

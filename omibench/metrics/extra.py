@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import rankdata
 
-from omibench.metrics.reconstruction import score
+from omibench.metrics.reconstruction import featurewise_r2
 
 __all__ = [
     "CORRELATION_NAMES",
@@ -85,7 +85,7 @@ def within_type_r2(
         if cls == _UNLABELLED or rows.size < min_class_size:
             skipped[cls] = int(rows.size)
             continue
-        per_class[cls] = float(np.median(score(t[rows], p[rows]).r2_featurewise))
+        per_class[cls] = float(np.median(featurewise_r2(t[rows], p[rows])))
         sizes[cls] = int(rows.size)
     total = sum(sizes.values())
     summary = sum(sizes[c] * per_class[c] for c in per_class) / total if total else math.nan

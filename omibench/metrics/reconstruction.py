@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["METRIC_NAMES", "Scores", "score"]
+__all__ = ["METRIC_NAMES", "Scores", "featurewise_r2", "score"]
 
 METRIC_NAMES: tuple[str, ...] = (
     "mse",
@@ -95,16 +95,7 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> Scores:
         col_sum += t.sum(axis=0)
         np.minimum(col_min, t.min(axis=0), out=col_min)
         np.maximum(col_max, t.max(axis=0), out=col_max)
-    col_mean = col_sum / n
-
-    ss_res = np.zeros(g)
-    ss_tot = np.zeros(g)
-    for start in range(0, n, _ROWS):
-        t = y_true[start : start + _ROWS].astype(np.float64)
-        p = y_pred[start : start + _ROWS].astype(np.float64)
-        ss_res += ((t - p) ** 2).sum(axis=0)
-        ss_tot += ((t - col_mean) ** 2).sum(axis=0)
-    r2f = _r2(ss_res, ss_tot, _constant(col_min, col_max))
+    r2f = _featurewise(y_true, y_pred, col_sum / n, col_min, col_max)
 
     above = int((r2f > R2_THRESHOLD).sum())
     summary = {
@@ -119,6 +110,38 @@ def score(y_true: np.ndarray, y_pred: np.ndarray) -> Scores:
         "pct_r2_featurewise_gt_0.3": 100.0 * above / g,
     }
     return Scores(summary=summary, r2_featurewise=r2f, r2_samplewise=r2s)
+
+
+def featurewise_r2(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """:func:`score`'s ``r2_featurewise`` alone, the same numbers to the bit (for the within-type R²,
+    which needs it per class and none of the sample-wise metrics); (n_samples, n_genes) in, (n_genes,) out."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_true.shape != y_pred.shape or y_true.ndim != 2 or y_true.shape[0] < 2:
+        raise ValueError(f"y_true {y_true.shape} and y_pred {y_pred.shape}: equal 2-D shapes, 2 samples or more")
+    n, g = y_true.shape
+    col_sum = np.zeros(g)
+    col_min = np.full(g, np.inf)
+    col_max = np.full(g, -np.inf)
+    for start in range(0, n, _ROWS):
+        t = y_true[start : start + _ROWS].astype(np.float64)
+        col_sum += t.sum(axis=0)
+        np.minimum(col_min, t.min(axis=0), out=col_min)
+        np.maximum(col_max, t.max(axis=0), out=col_max)
+    return _featurewise(y_true, y_pred, col_sum / n, col_min, col_max)
+
+
+def _featurewise(
+    y_true: np.ndarray, y_pred: np.ndarray, col_mean: np.ndarray, col_min: np.ndarray, col_max: np.ndarray
+) -> np.ndarray:
+    ss_res = np.zeros(len(col_mean))
+    ss_tot = np.zeros(len(col_mean))
+    for start in range(0, len(y_true), _ROWS):
+        t = y_true[start : start + _ROWS].astype(np.float64)
+        p = y_pred[start : start + _ROWS].astype(np.float64)
+        ss_res += ((t - p) ** 2).sum(axis=0)
+        ss_tot += ((t - col_mean) ** 2).sum(axis=0)
+    return _r2(ss_res, ss_tot, _constant(col_min, col_max))
 
 
 def _constant(low: np.ndarray, high: np.ndarray) -> np.ndarray:

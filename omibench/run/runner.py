@@ -119,8 +119,9 @@ def run_experiment(
     )
 
     def on_start(spec: JobSpec) -> None:
-        # the job's run (and its translator's summary run) is created as the job starts, so the
-        # run's start time in MLflow, and its Duration, are the job's, not the queue's
+        # the job's run (and its translator's summary run) is created as the job starts (or, when it
+        # runs while the driver records the job before it, once that is recorded), so the run's
+        # start time in MLflow, and its Duration, are the job's, not the queue's
         entry, job = waiting.pop(spec.run_id)
         spec.run_id = entry.job_run(job)
         by_run[spec.run_id] = (entry, job)

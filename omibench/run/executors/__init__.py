@@ -30,9 +30,9 @@ class Executor:
     """Submit every job, then iterate ``results()`` until each has come back exactly once.
 
     ``on_start(spec)`` is called in the driver as a job starts: just before (a Ray task: when it is
-    submitted, Ray does not tell when it starts), or, with ``process``, just after the job was handed
-    to its worker. The runner opens the job's run there and sets ``spec.run_id``, so that a run's
-    start time is its job's; the job's folder (``out_dir``) is set at submission."""
+    submitted, Ray does not tell when it starts), or, with ``process``, once the driver has recorded
+    the job before it (the job may already run: :attr:`record_while_next_runs`). The runner opens
+    the job's run there and sets ``spec.run_id``; the job's folder (``out_dir``) is set at submission."""
 
     #: recorded on the runs (e.g. whether Ray offered GPUs)
     description: str = ""

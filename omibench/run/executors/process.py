@@ -2,8 +2,9 @@
 
 A forked worker inherits the driver's prepared data (no re-preparation, no pickling of matrices)
 and runs the consecutive jobs of one translator (:mod:`._worker`); it streams per-epoch values back
-over a pipe, so they reach the store live as with ``inline``. The next job starts as soon as one
-ends, so the driver writes a finished job to the store while the next one runs. Torch translators
+over a pipe, so they reach the store live as with ``inline``. Unless the runner turns it off
+(``record_while_next_runs``: Table 3 on), the next job starts as soon as one ends and the driver
+writes the finished one to the store while it runs, opening the next job's run after. Torch translators
 (those that ask for a GPU) get a fresh interpreter instead (spawn), which rebuilds the data from the
 cache: see :func:`_needs_fresh_interpreter`.
 What a job does cannot end the benchmark: an exception, ``sys.exit``, ``KeyboardInterrupt``
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import shutil
 import signal
 import sys
 import time
@@ -152,9 +154,11 @@ class ProcessExecutor(Executor):
             target=serve, args=(work, job_end, answer_end, os.getpid(), drivers_ends), name=f"omibench worker {label}"
         )
         self.worker = worker = _Worker(proc, jobs, answers, label, fresh)
-        proc.start()
-        answer_end.close()
-        job_end.close()
+        try:
+            proc.start()
+        finally:
+            answer_end.close()
+            job_end.close()
         return worker
 
     def _wait(self, job: _Active) -> JobResult:
@@ -184,6 +188,9 @@ class ProcessExecutor(Executor):
                 break
             # checked after every answer too: a job that reports often must still meet its limits
             if job.deadline is not None and time.monotonic() > job.deadline:
+                finished = self._drain(job)  # its result may be waiting behind reports the driver was slow to read
+                if finished is not None:
+                    return finished
                 self._discard(worker)
                 return JobResult.failed(
                     spec, f"time-out: still running after timeout_s={spec.timeout_s:g} s; stopped", timed_out=True
@@ -200,6 +207,26 @@ class ProcessExecutor(Executor):
             "the translator called sys.exit / os._exit or crashed",
             exit_signal=-code if code is not None and code < 0 else None,
         )
+
+    def _drain(self, job: _Active, limit_s: float = 2.0) -> JobResult | None:
+        """Route the answers already in the pipe, without waiting and for at most ``limit_s`` (a job
+        still reporting would refill it forever); the result if one comes."""
+        worker = job.worker
+        until = time.monotonic() + limit_s
+        while worker.answers.poll(0) and time.monotonic() < until:
+            try:
+                answer = worker.answers.recv()
+            except (EOFError, OSError):
+                return None
+            if answer[0] == "report":
+                assert job.report is not None
+                job.report(*answer[1])
+                job.reports += 1
+            else:
+                _, result, worker.retiring = answer
+                result.run_id = job.spec.run_id
+                return result
+        return None
 
     def _retire(self) -> None:
         """Let the current worker finish (it has no job): ask it to stop, stop it if it does not."""
@@ -233,5 +260,7 @@ class ProcessExecutor(Executor):
     def close(self) -> None:
         if self.worker is not None:
             self._discard(self.worker)
+        if self.active is not None and not self.active.opened:  # handed over, never recorded: no run knows it
+            shutil.rmtree(self.active.spec.out_dir, ignore_errors=True)
         self.active = None
         self.queue.clear()
