@@ -37,5 +37,6 @@ def test_a_queued_jobs_run_starts_when_the_job_starts(write_config, tmp_path):
     # the fast job starts once the slow fit is over (the driver may still be writing the slow run:
     # the next job runs while the last one is recorded)
     assert fast.info.start_time >= slow.info.start_time + 3000
-    assert duration_s(fast) - fast.data.metrics["fit_time_s"] < 2.0, duration_s(fast)
+    # its own start-up, pictures and recording (1-2 s under a loaded test run), never the 3 s queue
+    assert duration_s(fast) - fast.data.metrics["fit_time_s"] < 3.0, duration_s(fast)
     assert duration_s(fast) < duration_s(slow) - 1.0
