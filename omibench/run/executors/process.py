@@ -79,15 +79,25 @@ class _Worker:
 
 @dataclass
 class _Active:
-    """A job handed to a worker, not answered yet; ``opened`` once the driver has called ``on_start``."""
+    """A job handed to a worker, not answered yet; ``report`` set once the driver has opened its run."""
 
     spec: JobSpec
     worker: _Worker
     deadline: float | None
     watch: StallWatch | None
-    opened: bool = False
     report: Callable[[int, Any], None] | None = None
     reports: int = 0
+
+    def take(self, answer: tuple[Any, ...]) -> JobResult | None:
+        """Route a report; the job's result when ``answer`` is it."""
+        if answer[0] == "report":
+            assert self.report is not None  # the run is opened before the pipe is read
+            self.report(*answer[1])
+            self.reports += 1
+            return None
+        _, result, self.worker.retiring = answer
+        result.run_id = self.spec.run_id  # the worker was sent the spec before its run existed
+        return result
 
 
 class ProcessExecutor(Executor):
@@ -165,10 +175,9 @@ class ProcessExecutor(Executor):
         """Open the job's run, route its reports until its result comes; fail it if the worker
         dies, times out or stalls."""
         worker, spec = job.worker, job.spec
-        if not job.opened:
+        if job.report is None:
             self.on_start(spec)
-            job.opened, job.report = True, self.reporter_for(spec.run_id)
-        assert job.report is not None
+            job.report = self.reporter_for(spec.run_id)
         pid = worker.proc.pid
         assert pid is not None  # started
         while True:
@@ -177,12 +186,8 @@ class ProcessExecutor(Executor):
                     answer = worker.answers.recv()
                 except (EOFError, OSError):  # the worker is gone without a result
                     break
-                if answer[0] == "report":
-                    job.report(*answer[1])
-                    job.reports += 1
-                else:
-                    _, result, worker.retiring = answer
-                    result.run_id = spec.run_id  # the worker was sent the spec before its run existed
+                result = job.take(answer)
+                if result is not None:
                     return result
             elif not worker.proc.is_alive() and not worker.answers.poll(0):
                 break
@@ -211,20 +216,13 @@ class ProcessExecutor(Executor):
     def _drain(self, job: _Active, limit_s: float = 2.0) -> JobResult | None:
         """Route the answers already in the pipe, without waiting and for at most ``limit_s`` (a job
         still reporting would refill it forever); the result if one comes."""
-        worker = job.worker
         until = time.monotonic() + limit_s
-        while worker.answers.poll(0) and time.monotonic() < until:
+        while job.worker.answers.poll(0) and time.monotonic() < until:
             try:
-                answer = worker.answers.recv()
+                result = job.take(job.worker.answers.recv())
             except (EOFError, OSError):
                 return None
-            if answer[0] == "report":
-                assert job.report is not None
-                job.report(*answer[1])
-                job.reports += 1
-            else:
-                _, result, worker.retiring = answer
-                result.run_id = job.spec.run_id
+            if result is not None:
                 return result
         return None
 
@@ -260,7 +258,7 @@ class ProcessExecutor(Executor):
     def close(self) -> None:
         if self.worker is not None:
             self._discard(self.worker)
-        if self.active is not None and not self.active.opened:  # handed over, never recorded: no run knows it
+        if self.active is not None and self.active.report is None:  # handed over, its run never opened
             shutil.rmtree(self.active.spec.out_dir, ignore_errors=True)
         self.active = None
         self.queue.clear()
